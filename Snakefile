@@ -1,0 +1,19 @@
+# EEG recordings -> preprocessed -> windows -> per-window features -> one table.
+# Settings: config.yaml; the stages live in workflow/rules/, one file each.
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/synthetic.smk"
+include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/windows.smk"
+include: "workflow/rules/features.smk"
+include: "workflow/rules/combine.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.combine.output.table,

@@ -1,0 +1,20 @@
+# One table of every recording's per-window features.
+
+
+rule combine:
+    input:
+        tables=expand(rules.features.output.table, recording=sorted(RECORDINGS)),
+    output:
+        table="results/features.parquet",
+    log:
+        "results/logs/combine.log",
+    benchmark:
+        "results/benchmarks/combine.tsv"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_per_input_mb(3),
+        runtime=runtime_per_input_mb(0.05),
+    conda:
+        "../../envs/eegflow.yaml"
+    script:
+        "../scripts/combine.py"

@@ -1,0 +1,56 @@
+# Shared by every stage: validated config, the recordings table, resource estimates.
+import os
+import sys
+
+from snakemake.exceptions import WorkflowError
+from snakemake.logging import logger
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "scripts"))
+
+from eegflow import UserError
+from eegflow.checks import check_config
+from eegflow.recordings import SYNTHETIC_DIR, discover_recordings
+
+validate(config, "../schemas/config.schema.yaml", set_default=True)
+try:
+    for warning in check_config(config):
+        logger.warning(f"Warning: {warning}")
+    RECORDINGS = discover_recordings(config["input"])
+except UserError as error:
+    raise WorkflowError(str(error)) from None
+
+
+wildcard_constraints:
+    recording=r"[A-Za-z0-9_][A-Za-z0-9_.-]*",
+    index=r"\d+",
+
+
+def recording_path(wildcards):
+    """The raw file of a recording."""
+    return RECORDINGS[wildcards.recording]["path"]
+
+
+def recording_metadata(wildcards):
+    """Per-recording columns (e.g. target) carried into every window's row."""
+    return RECORDINGS[wildcards.recording]["metadata"]
+
+
+def mem_mb_per_input_mb(factor, base_mb=400):
+    """A mem_mb callable: base + factor x the job's input size, more on retries."""
+
+    def mem_mb(wildcards, input, attempt):
+        return int((base_mb + factor * input.size_mb) * attempt)
+
+    return mem_mb
+
+
+def runtime_per_input_mb(minutes_per_mb, base_min=10):
+    """A runtime (minutes) callable growing with the job's input size and retries."""
+
+    def runtime(wildcards, input, attempt):
+        return int((base_min + minutes_per_mb * input.size_mb) * attempt)
+
+    return runtime

@@ -1,0 +1,21 @@
+"""eegflow: the science behind the EEG feature workflow.
+
+Each stage of the Snakemake workflow is a thin script that calls one public
+function of this package, so the tests exercise exactly the code the
+workflow runs:
+
+- :mod:`eegflow.recordings`: discover recordings and give them safe ids.
+- :mod:`eegflow.synthetic`: the embedded default data set.
+- :mod:`eegflow.preprocess`: crop, pick, resample and filter one recording.
+- :mod:`eegflow.windows`: cut fixed-length windows (+ optional scaling).
+- :mod:`eegflow.features`: the feature registry and per-window features.
+- :mod:`eegflow.combine`: one table from the per-recording tables.
+"""
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad input file or setting).
+
+    Its message names the file and/or the config key and says what to change;
+    the job scripts print it without a traceback.
+    """

@@ -1,0 +1,66 @@
+"""Config checks run when the workflow starts, before any job.
+
+The JSON schema (workflow/schemas/config.schema.yaml) checks types, ranges
+and unknown keys; these check what a schema cannot: relations between keys
+and against what is known of the recordings without opening them.
+"""
+
+from . import UserError
+from .features import short_entropy_series, validate_feature_settings
+from .preprocess import check_filter_below_nyquist
+
+
+def check_config(config):
+    """Raise :class:`UserError` naming the key for an inconsistent config.
+
+    Returns a list of warnings: settings that run but give doubtful results.
+    """
+    preprocess = config["preprocess"]
+    windows = config["windows"]
+    synthetic = config["input"]["synthetic"]
+    is_synthetic = config["input"]["source"] == "synthetic"
+
+    l_freq, h_freq = preprocess["filter"]["l_freq"], preprocess["filter"]["h_freq"]
+    if l_freq is not None and h_freq is not None and l_freq >= h_freq:
+        raise UserError(
+            f"config preprocess.filter: l_freq={l_freq} Hz must be below "
+            f"h_freq={h_freq} Hz (set l_freq: null for a low-pass filter)"
+        )
+    tmin, tmax = preprocess["crop"]["tmin"], preprocess["crop"]["tmax"]
+    if tmax is not None and tmax <= tmin:
+        raise UserError(
+            f"config preprocess.crop: tmax={tmax} s must be above tmin={tmin} s"
+        )
+
+    sfreq = preprocess["resample_sfreq"] or (synthetic["sfreq"] if is_synthetic else None)
+    if sfreq is not None:
+        source = (
+            "config preprocess.resample_sfreq"
+            if preprocess["resample_sfreq"]
+            else "the synthetic data set (input.synthetic.sfreq)"
+        )
+        check_filter_below_nyquist(preprocess["filter"], sfreq, source)
+
+    if windows["stride_s"] is not None and windows["stride_s"] <= 0:
+        raise UserError("config windows.stride_s must be positive (or null)")
+    if is_synthetic:
+        end = min(tmax, synthetic["duration_s"]) if tmax else synthetic["duration_s"]
+        if end - tmin < windows["window_s"]:
+            raise UserError(
+                f"config windows.window_s={windows['window_s']} s is longer than the "
+                f"synthetic recordings after cropping ({max(end - tmin, 0):g} s, from "
+                "input.synthetic.duration_s and preprocess.crop); lower window_s"
+            )
+    validate_feature_settings(config["features"], windows["window_s"], sfreq)
+    if sfreq is None:
+        return []
+    window_samples = int(round(windows["window_s"] * sfreq))
+    short = short_entropy_series(config["features"], window_samples)
+    if not short:
+        return []
+    return [
+        f"config features.compute.multiscale_entropy.scales: at scales {short} a "
+        f"{window_samples}-sample window coarse-grains to fewer than 10**m samples; "
+        "sample entropy there is often undefined (NaN). Use longer windows or "
+        "fewer scales."
+    ]

@@ -1,0 +1,51 @@
+"""Small file helpers shared by every stage: atomic writes and raw reading."""
+
+import contextlib
+import os
+from pathlib import Path
+
+from . import UserError
+
+
+@contextlib.contextmanager
+def atomic_output(path):
+    """Yield a temporary path next to ``path``; rename it to ``path`` on success.
+
+    A crash or kill while writing leaves at most a ``.tmp`` file behind, never
+    a truncated file under the final name that could be taken as complete.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # keep the real suffixes (MNE checks "_raw.fif", numpy adds ".npy")
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def read_raw_lazily(path):
+    """Open a recording with :func:`mne.io.read_raw` without loading its data.
+
+    Any reader failure becomes a :class:`UserError` naming the file.
+    """
+    import mne
+
+    path = Path(path)
+    if not path.exists():
+        raise UserError(
+            f"{path}: file not found (it was listed when the workflow started; "
+            "was it moved or deleted?)"
+        )
+    if path.is_file() and path.stat().st_size == 0:
+        raise UserError(f"{path}: file is empty (0 bytes); re-export or remove it")
+    try:
+        return mne.io.read_raw(path, preload=False, verbose="error")
+    except Exception as error:  # readers raise many types; all mean "unreadable"
+        raise UserError(
+            f"{path}: MNE could not read this recording "
+            f"({type(error).__name__}: {error}). Check that the file is complete "
+            "and in the format its extension says, or remove it from the input."
+        ) from error

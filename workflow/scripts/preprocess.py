@@ -1,0 +1,12 @@
+"""Job script of rule preprocess (runs inside Snakemake)."""
+
+from eegflow.jobs import job_logging
+from eegflow.preprocess import preprocess_recording
+
+with job_logging(snakemake.log[0]):
+    preprocess_recording(
+        snakemake.input.raw,
+        snakemake.output.fif,
+        snakemake.params.preprocess,
+        n_jobs=snakemake.threads,
+    )
