@@ -87,6 +87,8 @@ def file_recordings(patterns):
         )
     recordings = {}
     for path in paths:
+        if Path(path).is_dir() and not path.lower().endswith(SUPPORTED_EXTENSIONS):
+            continue  # a folder matched by "**/*" (.mff and .ds recordings are folders)
         if not path.lower().endswith(SUPPORTED_EXTENSIONS):
             raise UserError(
                 f"{path}: unsupported file type (config input.files matched it). "

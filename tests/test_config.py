@@ -1,0 +1,27 @@
+"""Bad configs stop the workflow at start, with the key named, before any job."""
+
+import pytest
+
+from conftest import TINY_CONFIG, run_snakemake, write_config
+
+
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"windows": {"window_s": "two"}}, "'two' is not of type 'number'"),
+        ({"windwos": {"window_s": 2}}, "'windwos' was unexpected"),
+        ({"windows": {"window_s": -2}}, "-2 is less than or equal to the minimum of 0"),
+        ({"features": {"compute": {"varience": {}}}}, "features.compute.varience: unknown feature"),
+        ({"preprocess": {"filter": {"h_freq": 64}}}, "preprocess.filter.h_freq=64 Hz is not below the Nyquist"),
+        ({"preprocess": {"filter": {"l_freq": 30, "h_freq": 10}}}, "l_freq=30 Hz must be below"),
+        ({"windows": {"window_s": 40}}, "windows.window_s=40 s is longer than the synthetic recordings"),
+        ({"preprocess": {"crop": {"tmin": 25}}, "windows": {"window_s": 10}}, "after cropping (5 s"),
+        ({"input": {"source": "files", "files": ["nowhere/*.edf"]}}, "no file matches ['nowhere/*.edf']"),
+    ],
+)
+def test_bad_config_is_refused_before_any_job(tmp_path, config, message):
+    write_config(tmp_path, {**TINY_CONFIG, **config} if "input" not in config else config)
+    result = run_snakemake(tmp_path, check=False)
+    assert result.returncode != 0
+    assert message in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,157 @@
+"""Features against independent references: NumPy, SciPy, textbook formulas."""
+
+import math
+
+import antropy
+import numpy as np
+import pytest
+import scipy.signal
+
+from eegflow import UserError
+from eegflow.features import (
+    FEATURES,
+    WindowBatch,
+    coarse_grain,
+    multiscale_entropy,
+    sample_entropy,
+    validate_feature_settings,
+)
+
+SFREQ = 128.0
+WELCH = {"segment_s": 1.0, "overlap": 0.5}
+
+
+def reference_sample_entropy(x, m, r):
+    """Richman & Moorman (2000) written out: count template pairs one by one."""
+    n_templates = len(x) - m  # the same N - m templates for lengths m and m + 1
+
+    def count(length):
+        templates = [x[i : i + length] for i in range(n_templates)]
+        return sum(
+            max(abs(a - b) for a, b in zip(templates[i], templates[j])) <= r
+            for i in range(n_templates)
+            for j in range(i + 1, n_templates)
+        )
+
+    b, a = count(m), count(m + 1)
+    return -math.log(a / b)
+
+
+@pytest.fixture
+def windows():
+    rng = np.random.default_rng(0)
+    return rng.normal(size=(5, 3, 256))
+
+
+def test_variance_matches_numpy(windows):
+    values = FEATURES["variance"].function(WindowBatch(windows, SFREQ, WELCH))
+    np.testing.assert_allclose(values[""], np.var(windows, axis=-1), rtol=1e-12)
+
+
+def test_band_power_is_the_welch_psd_integrated_over_the_band(windows):
+    bands = {"alpha": [8, 12], "beta": [12, 30]}
+    values = FEATURES["band_power"].function(WindowBatch(windows, SFREQ, WELCH), bands)
+    for w in range(windows.shape[0]):
+        for c in range(windows.shape[1]):
+            freqs, psd = scipy.signal.welch(windows[w, c], fs=SFREQ, nperseg=128)
+            step = freqs[1] - freqs[0]
+            for name, (low, high) in bands.items():
+                expected = sum(p * step for f, p in zip(freqs, psd) if low <= f < high)
+                assert values[name][w, c] == pytest.approx(expected, rel=1e-12)
+
+
+def test_band_power_of_a_sine_is_half_its_squared_amplitude():
+    # Parseval: a sine of amplitude A carries power A**2 / 2, all of it near its frequency
+    times = np.arange(4 * 128) / SFREQ
+    sine = 3.0 * np.sin(2 * np.pi * 10 * times)
+    values = FEATURES["band_power"].function(
+        WindowBatch(sine[None, None], SFREQ, WELCH), {"alpha": [8, 12], "beta": [12, 30]}
+    )
+    assert values["alpha"][0, 0] == pytest.approx(3.0**2 / 2, rel=1e-3)
+    assert values["beta"][0, 0] < 1e-6
+
+
+def test_psd_is_computed_once_per_batch(windows, monkeypatch):
+    calls = []
+    real_welch = scipy.signal.welch
+    monkeypatch.setattr(
+        scipy.signal, "welch", lambda *a, **k: calls.append(1) or real_welch(*a, **k)
+    )
+    batch = WindowBatch(windows, SFREQ, WELCH)
+    FEATURES["band_power"].function(batch, {"alpha": [8, 12]})
+    FEATURES["band_power"].function(batch, {"beta": [12, 30]})
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("m", [1, 2, 3])
+def test_sample_entropy_matches_the_definition(m):
+    rng = np.random.default_rng(m)
+    x = rng.normal(size=(4, 150))
+    r = 0.4 * x.std(axis=-1)  # wide enough for matches of length m + 1 = 4
+    ours = sample_entropy(x, m, r)
+    for row in range(len(x)):
+        assert ours[row] == pytest.approx(
+            reference_sample_entropy(list(x[row]), m, r[row]), rel=1e-12
+        )
+
+
+def test_sample_entropy_matches_antropy():
+    # antropy (used only here) uses the same convention: r = 0.2 * std (ddof=0)
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(3, 500))
+    ours = sample_entropy(x, 2, 0.2 * x.std(axis=-1))
+    theirs = [antropy.sample_entropy(row, order=2) for row in x]
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def test_sample_entropy_undefined_is_nan_and_constant_is_zero():
+    assert np.isnan(sample_entropy(np.array([[0.0, 1.0, 0.0, 5.0, 9.0]]), 2, 0.1))[0]
+    assert sample_entropy(np.zeros((1, 50)), 2, 0.0)[0] == 0.0
+
+
+def test_coarse_grain_by_hand():
+    x = np.array([1.0, 3.0, 2.0, 4.0, 6.0, 8.0, 5.0])
+    np.testing.assert_array_equal(coarse_grain(x, 1), x)
+    np.testing.assert_array_equal(coarse_grain(x, 2), [2.0, 3.0, 7.0])  # 5 dropped
+    np.testing.assert_array_equal(coarse_grain(x, 3), [2.0, 6.0])  # 5 dropped
+
+
+def test_multiscale_entropy_keeps_the_tolerance_of_the_original_series(windows):
+    values = multiscale_entropy(WindowBatch(windows, SFREQ, WELCH), 2, 0.15, [1, 3])
+    x = windows[2, 1]
+    expected = reference_sample_entropy(list(coarse_grain(x, 3)), 2, 0.15 * x.std())
+    assert values["scale3"][2, 1] == pytest.approx(expected, rel=1e-12)
+    assert values["scale1"].shape == (5, 3)
+
+
+SETTINGS = {
+    "welch": WELCH,
+    "compute": {
+        "variance": {},
+        "multiscale_entropy": {"m": 2, "r": 0.2, "scales": [1, 2]},
+        "band_power": {"bands": {"alpha": [8, 12], "beta": [12, 30]}},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"varience": {}}, "features.compute.varience: unknown feature"),
+        ({"variance": {"ddof": 1}}, "features.compute.variance: bad parameters"),
+        ({"band_power": {"bands": {"alpha": [12, 8]}}}, "bands.alpha=[12, 8]"),
+        ({"band_power": {"bands": {"gamma": [30, 80]}}}, "above the Nyquist"),
+        ({"multiscale_entropy": {"scales": [0, 2]}}, "scales: expected positive"),
+        ({"multiscale_entropy": {"r": -1}}, "r > 0"),
+    ],
+)
+def test_bad_feature_settings_name_the_key(change, message):
+    settings = {"welch": WELCH, "compute": {**SETTINGS["compute"], **change}}
+    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        validate_feature_settings(settings, window_s=2, sfreq=SFREQ)
+
+
+def test_welch_segment_longer_than_window_is_refused():
+    settings = {"welch": {"segment_s": 4, "overlap": 0.5}, "compute": SETTINGS["compute"]}
+    with pytest.raises(UserError, match="features.welch.segment_s=4"):
+        validate_feature_settings(settings, window_s=2, sfreq=SFREQ)

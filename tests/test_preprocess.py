@@ -1,0 +1,86 @@
+"""Preprocessing: the same result as MNE's own calls, and clear errors."""
+
+import mne
+import numpy as np
+import pytest
+
+from eegflow import UserError
+from eegflow.preprocess import preprocess_recording
+from eegflow.synthetic import synthetic_raw
+
+SYNTHETIC = {
+    "channels": ["O1", "Oz", "Cz"],
+    "sfreq": 128,
+    "duration_s": 20,
+    "noise_uv": 10,
+    "alpha_hz": 10,
+    "alpha_uv": 10,
+    "seed": 3,
+}
+
+
+def settings(**changes):
+    base = {
+        "crop": {"tmin": 2.0, "tmax": None},
+        "picks": None,
+        "resample_sfreq": None,
+        "filter": {"l_freq": None, "h_freq": 30, "method": "fir"},
+    }
+    return {**base, **changes}
+
+
+@pytest.fixture
+def edf(tmp_path):
+    """The synthetic recording exported to EDF, as users' files usually are."""
+    path = tmp_path / "rec.edf"
+    mne.export.export_raw(path, synthetic_raw(1, SYNTHETIC), verbose="error")
+    return path
+
+
+def test_crop_pick_filter_match_mne(edf, tmp_path):
+    out = tmp_path / "rec_raw.fif"
+    preprocess_recording(edf, out, settings(picks=["O1", "Cz"]))
+    expected = mne.io.read_raw(edf, preload=True, verbose="error")
+    expected.crop(tmin=2.0).pick(["O1", "Cz"]).filter(None, 30, verbose="error")
+    result = mne.io.read_raw_fif(out, verbose="error")
+    assert result.ch_names == ["O1", "Cz"]
+    assert result.first_samp == 256
+    np.testing.assert_allclose(result.get_data(), expected.get_data(), rtol=0, atol=1e-12)
+
+
+def test_resample_then_filter(edf, tmp_path):
+    out = tmp_path / "rec_raw.fif"
+    preprocess_recording(edf, out, settings(resample_sfreq=64.0))
+    result = mne.io.read_raw_fif(out, verbose="error")
+    assert result.info["sfreq"] == 64.0 and result.n_times == 18 * 64
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"crop": {"tmin": 50.0, "tmax": None}}, r"preprocess.crop.tmin=50.0 s is beyond"),
+        ({"picks": ["O1", "T7"]}, r"preprocess.picks asks for \['T7'\]"),
+        ({"filter": {"l_freq": None, "h_freq": 64, "method": "fir"}}, r"h_freq=64 Hz"),
+        ({"resample_sfreq": 50.0}, r"Nyquist frequency 25 Hz"),
+    ],
+)
+def test_bad_settings_name_file_and_key(edf, tmp_path, changes, message):
+    with pytest.raises(UserError, match=message) as error:
+        preprocess_recording(edf, tmp_path / "out_raw.fif", settings(**changes))
+    assert "rec.edf" in str(error.value)
+    assert not list(tmp_path.glob("*out*"))  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    "content, message", [(b"", "file is empty"), (b"not an EDF at all" * 20, "could not read")]
+)
+def test_unreadable_files_name_the_file(tmp_path, content, message):
+    bad = tmp_path / "bad.edf"
+    bad.write_bytes(content)
+    with pytest.raises(UserError, match=message):
+        preprocess_recording(bad, tmp_path / "out_raw.fif", settings())
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(UserError, match="gone.edf: file not found"):
+        preprocess_recording(tmp_path / "gone.edf", tmp_path / "out_raw.fif", settings())

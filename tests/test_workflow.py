@@ -1,0 +1,101 @@
+"""The real snakemake on a tiny copy of the default config: outputs and reruns."""
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import ROOT, planned_jobs, run_snakemake
+
+N_RECORDINGS, DURATION_S, WINDOW_S = 4, 30, 2
+ALL_AFTER_PREPROCESS = {"preprocess": 4, "windows": 4, "features": 4, "combine": 1, "all": 1}
+
+
+def edit(path, old, new):
+    """Replace one exact piece of text in a file, as a user's edit would."""
+    text = path.read_text()
+    assert text.count(old) == 1, f"{old!r} not found once in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def tiny_copy_of_default_config(workdir):
+    config = workdir / "config.yaml"
+    shutil.copy(ROOT / "config.yaml", config)
+    edit(config, "n_recordings: 16", f"n_recordings: {N_RECORDINGS}")
+    edit(config, "duration_s: 240", f"duration_s: {DURATION_S}")
+    return config
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A complete run of the workflow on the tiny data set, with --cores 2."""
+    workdir = tmp_path_factory.mktemp("run")
+    tiny_copy_of_default_config(workdir)
+    run_snakemake(workdir)
+    return workdir
+
+
+def test_combined_table(finished_run):
+    table = pd.read_parquet(finished_run / "results" / "features.parquet")
+    assert len(table) == N_RECORDINGS * DURATION_S // WINDOW_S
+    assert not table.isna().any().any()
+    assert list(table.columns[:5]) == [
+        "recording", "window_index", "start_sample", "start_s", "target"
+    ]
+    channels = ["O1", "Oz", "O2", "Cz", "Pz", "POz"]
+    expected_features = (
+        [f"variance_{c}" for c in channels]
+        + [f"multiscale_entropy_{c}_scale{s}" for s in (1, 2) for c in channels]
+        + [f"band_power_{c}_{b}" for b in ("alpha", "beta") for c in channels]
+    )
+    assert list(table.columns[5:]) == expected_features
+    assert table["recording"].is_monotonic_increasing
+    alpha = table.filter(like="_alpha").mean(axis=1)
+    assert alpha[table["target"] == 1].min() > alpha[table["target"] == 0].max()
+    for stage in ("preprocess", "windows", "features"):
+        assert len(list((finished_run / "results" / "benchmarks" / stage).glob("*.tsv"))) == 4
+        assert len(list((finished_run / "results" / "logs" / stage).glob("*.log"))) == 4
+
+
+def test_nothing_to_do_when_everything_is_there(finished_run):
+    assert planned_jobs(finished_run) == {}
+    result = run_snakemake(finished_run)
+    assert "Nothing to be done" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    "old, new, expected",
+    [
+        ("h_freq: 30", "h_freq: 25", ALL_AFTER_PREPROCESS),
+        ("tmin: 0,", "tmin: 1,", ALL_AFTER_PREPROCESS),
+        ("window_s: 2", "window_s: 3", {"windows": 4, "features": 4, "combine": 1, "all": 1}),
+        ("scaling: none", "scaling: zscore", {"windows": 4, "features": 4, "combine": 1, "all": 1}),
+        ("r: 0.2,", "r: 0.25,", {"features": 4, "combine": 1, "all": 1}),
+        ("beta: [12, 30]", "beta: [13, 30]", {"features": 4, "combine": 1, "all": 1}),
+        ("seed: 42", "seed: 7", {"synthetic_recording": 4, **ALL_AFTER_PREPROCESS}),
+        ("feature_batch_windows: 256", "feature_batch_windows: 3", {}),
+        ("# EEG feature workflow settings.", "# My lab's settings.", {}),
+    ],
+)
+def test_an_edit_reruns_exactly_what_it_shapes(finished_run, old, new, expected):
+    config = finished_run / "config.yaml"
+    edit(config, old, new)
+    try:
+        assert planned_jobs(finished_run) == expected
+    finally:
+        edit(config, new, old)
+    assert planned_jobs(finished_run) == {}
+
+
+def test_results_do_not_depend_on_cores_or_batch_size(finished_run, tmp_path):
+    config = tiny_copy_of_default_config(tmp_path)
+    edit(config, "feature_batch_windows: 256", "feature_batch_windows: 4")
+    run_snakemake(tmp_path, "--cores", "1")
+    ours = pd.read_parquet(tmp_path / "results" / "features.parquet")
+    theirs = pd.read_parquet(finished_run / "results" / "features.parquet")
+    pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
+    np.testing.assert_array_equal(
+        np.load(tmp_path / "results" / "windows" / "synthetic-01.npy"),
+        np.load(finished_run / "results" / "windows" / "synthetic-01.npy"),
+    )
