@@ -10,11 +10,11 @@ rule combine:
         "results/logs/combine.log",
     benchmark:
         "results/benchmarks/combine.tsv"
+    conda:
+        "../../envs/eegflow.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb_per_input_mb(3),
         runtime=runtime_per_input_mb(0.05),
-    conda:
-        "../../envs/eegflow.yaml"
     script:
         "../scripts/combine.py"

@@ -54,3 +54,10 @@ def runtime_per_input_mb(minutes_per_mb, base_min=10):
         return int((base_min + minutes_per_mb * input.size_mb) * attempt)
 
     return runtime
+
+
+def synthetic_mem_mb(wildcards, attempt):
+    """Interpreter + 3x one synthetic recording in float64, more on retries."""
+    synthetic = config["input"]["synthetic"]
+    n_values = len(synthetic["channels"]) * synthetic["sfreq"] * synthetic["duration_s"]
+    return int((400 + 3 * 8 * n_values / 1e6) * attempt)

@@ -7,18 +7,18 @@ rule features:
         metadata=rules.windows.output.metadata,
     output:
         table="results/features/{recording}.parquet",
-    params:
-        features=lookup(dpath="features", within=config),
     log:
         "results/logs/features/{recording}.log",
     benchmark:
         "results/benchmarks/features/{recording}.tsv"
+    conda:
+        "../../envs/eegflow.yaml"
     threads: 1
     resources:
         # windows are memory-mapped and read in batches: memory hardly grows with size
         mem_mb=mem_mb_per_input_mb(0.5),
         runtime=runtime_per_input_mb(2),
-    conda:
-        "../../envs/eegflow.yaml"
+    params:
+        features=lookup(dpath="features", within=config),
     script:
         "../scripts/features.py"

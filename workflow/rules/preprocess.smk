@@ -6,18 +6,18 @@ rule preprocess:
         raw=recording_path,
     output:
         fif="results/preprocessed/{recording}_raw.fif",
-    params:
-        preprocess=lookup(dpath="preprocess", within=config),
     log:
         "results/logs/preprocess/{recording}.log",
     benchmark:
         "results/benchmarks/preprocess/{recording}.tsv"
+    conda:
+        "../../envs/eegflow.yaml"
     threads: 1
     resources:
         # EDF/BDF store 2-3 bytes a value, loaded as 8: up to 4x, plus a filter copy
         mem_mb=mem_mb_per_input_mb(10),
         runtime=runtime_per_input_mb(0.1),
-    conda:
-        "../../envs/eegflow.yaml"
+    params:
+        preprocess=lookup(dpath="preprocess", within=config),
     script:
         "../scripts/preprocess.py"

@@ -7,18 +7,18 @@ rule windows:
     output:
         windows="results/windows/{recording}.npy",
         metadata="results/windows/{recording}.parquet",
-    params:
-        windows=lookup(dpath="windows", within=config),
-        metadata=recording_metadata,
     log:
         "results/logs/windows/{recording}.log",
     benchmark:
         "results/benchmarks/windows/{recording}.tsv"
+    conda:
+        "../../envs/eegflow.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb_per_input_mb(3),
         runtime=runtime_per_input_mb(0.05),
-    conda:
-        "../../envs/eegflow.yaml"
+    params:
+        windows=lookup(dpath="windows", within=config),
+        metadata=recording_metadata,
     script:
         "../scripts/windows.py"
