@@ -74,6 +74,12 @@ def test_nothing_to_do_when_everything_is_there(finished_run):
         ("r: 0.2,", "r: 0.25,", {"features": 4, "combine": 1, "all": 1}),
         ("beta: [12, 30]", "beta: [13, 30]", {"features": 4, "combine": 1, "all": 1}),
         ("seed: 42", "seed: 7", {"synthetic_recording": 4, **ALL_AFTER_PREPROCESS}),
+        (
+            "n_recordings: 4",
+            "n_recordings: 5",
+            {"synthetic_recording": 1, "preprocess": 1, "windows": 1, "features": 1,
+             "combine": 1, "all": 1},
+        ),
         ("feature_batch_windows: 256", "feature_batch_windows: 3", {}),
         ("# EEG feature workflow settings.", "# My lab's settings.", {}),
     ],
