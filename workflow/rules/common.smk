@@ -61,3 +61,9 @@ def synthetic_mem_mb(wildcards, attempt):
     synthetic = config["input"]["synthetic"]
     n_values = len(synthetic["channels"]) * synthetic["sfreq"] * synthetic["duration_s"]
     return int((400 + 3 * 8 * n_values / 1e6) * attempt)
+
+
+def synthetic_signal_settings():
+    """Config input.synthetic less n_recordings: all one recording's data depend on."""
+    synthetic = config["input"]["synthetic"]
+    return {key: value for key, value in synthetic.items() if key != "n_recordings"}

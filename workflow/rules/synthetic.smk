@@ -15,6 +15,6 @@ rule synthetic_recording:
         mem_mb=synthetic_mem_mb,
         runtime=10,
     params:
-        synthetic=lookup(dpath="input/synthetic", within=config),
+        synthetic=synthetic_signal_settings(),
     script:
         "../scripts/synthetic_recording.py"
