@@ -1,6 +1,7 @@
 """Shared test helpers: import the workflow's package, run the real snakemake."""
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +13,20 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 # A tiny synthetic data set: 4 recordings x 6 channels x 30 s at 128 Hz.
-TINY_CONFIG = {"input": {"synthetic": {"n_recordings": 4, "duration_s": 30}}}
+N_RECORDINGS, DURATION_S, WINDOW_S = 4, 30, 2
+TINY_CONFIG = {"input": {"synthetic": {"n_recordings": N_RECORDINGS, "duration_s": DURATION_S}}}
 
 
-def run_snakemake(workdir, *args, check=True):
-    """Run the real snakemake CLI on this repository's Snakefile in ``workdir``."""
+def snakemake_command(*args, snakefile=ROOT / "Snakefile"):
+    """The real snakemake CLI on this repository's Snakefile (2 cores unless args say)."""
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile),
+            "--cores", "2", *args]
+
+
+def run_snakemake(workdir, *args, check=True, snakefile=ROOT / "Snakefile"):
+    """Run snakemake in ``workdir``; raise with its output if it fails and ``check``."""
     result = subprocess.run(
-        [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-         "--cores", "2", *args],
+        snakemake_command(*args, snakefile=snakefile),
         cwd=workdir,
         capture_output=True,
         text=True,
@@ -31,9 +38,9 @@ def run_snakemake(workdir, *args, check=True):
     return result
 
 
-def planned_jobs(workdir):
+def planned_jobs(workdir, snakefile=ROOT / "Snakefile"):
     """{rule: job count} that a dry run of the workflow in ``workdir`` plans."""
-    result = run_snakemake(workdir, "--dry-run")
+    result = run_snakemake(workdir, "--dry-run", snakefile=snakefile)
     output = result.stdout + result.stderr
     if "Nothing to be done" in output:
         return {}
@@ -46,8 +53,25 @@ def write_config(workdir, config):
     (Path(workdir) / "config.yaml").write_text(yaml.safe_dump(config))
 
 
-@pytest.fixture
-def tiny_workdir(tmp_path):
-    """A working directory holding the tiny data set's config.yaml."""
-    write_config(tmp_path, TINY_CONFIG)
-    return tmp_path
+def edit(path, old, new):
+    """Replace one exact piece of text in a file, as a user's edit would."""
+    text = path.read_text()
+    assert text.count(old) == 1, f"{old!r} not found once in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def tiny_copy_of_default_config(workdir):
+    config = workdir / "config.yaml"
+    shutil.copy(ROOT / "config.yaml", config)
+    edit(config, "n_recordings: 16", f"n_recordings: {N_RECORDINGS}")
+    edit(config, "duration_s: 240", f"duration_s: {DURATION_S}")
+    return config
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory):
+    """A complete run of the workflow on the tiny data set, with --cores 2."""
+    workdir = tmp_path_factory.mktemp("run")
+    tiny_copy_of_default_config(workdir)
+    run_snakemake(workdir)
+    return workdir

@@ -143,6 +143,8 @@ SETTINGS = {
         ({"band_power": {"bands": {"gamma": [30, 80]}}}, "above the Nyquist"),
         ({"multiscale_entropy": {"scales": [0, 2]}}, "scales: expected positive"),
         ({"multiscale_entropy": {"r": -1}}, "r > 0"),
+        ({"band_power": {"bands": {"a": [8, 12], "b": [10, 30]}}}, "a=[8, 12] and b=[10, 30] overlap"),
+        ({"band_power": {"bands": {"al/pha": [8, 12]}}}, "letters and digits only"),
     ],
 )
 def test_bad_feature_settings_name_the_key(change, message):

@@ -84,3 +84,28 @@ def test_unreadable_files_name_the_file(tmp_path, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(UserError, match="gone.edf: file not found"):
         preprocess_recording(tmp_path / "gone.edf", tmp_path / "out_raw.fif", settings())
+
+
+@pytest.mark.parametrize(
+    "spoil, message",
+    [
+        (lambda data: data[1].__setitem__(slice(500, 510), np.nan), r"\['Oz'\] contain NaN"),
+        (lambda data: data[2].__setitem__(slice(None), 1e-6), r"\['Cz'\] are flat"),
+    ],
+)
+def test_nan_and_flat_channels_are_named(tmp_path, spoil, message):
+    raw = synthetic_raw(0, SYNTHETIC)
+    data = raw.get_data()
+    spoil(data)
+    path = tmp_path / "spoilt_raw.fif"
+    mne.io.RawArray(data, raw.info, verbose="error").save(path, fmt="double", verbose="error")
+    with pytest.raises(UserError, match=message):
+        preprocess_recording(path, tmp_path / "out_raw.fif", settings())
+
+
+def test_truncated_edf_is_refused(edf, tmp_path):
+    whole = edf.read_bytes()
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    with pytest.raises(UserError, match="cut.edf: the header's length does not match"):
+        preprocess_recording(cut, tmp_path / "out_raw.fif", settings())

@@ -44,7 +44,9 @@ def test_files_are_found_sorted_with_ids(tmp_path, monkeypatch):
     for name in ["b/rec2.edf", "a/rec1.bdf", "a/rec1.bdf.txt"]:
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("x")
-    found = discover_recordings({"source": "files", "files": ["**/*.edf", "**/*.bdf"]})
+    found = discover_recordings(
+        {"source": "files", "files": ["**/*.edf", "**/*.bdf"], "exclude": []}
+    )
     assert found == {
         "rec1": {"path": "a/rec1.bdf", "metadata": {}},
         "rec2": {"path": "b/rec2.edf", "metadata": {}},
@@ -66,4 +68,12 @@ def test_discovery_errors(tmp_path, monkeypatch, names, patterns, message):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("x")
     with pytest.raises(UserError, match=message):
-        discover_recordings({"source": "files", "files": patterns})
+        discover_recordings({"source": "files", "files": patterns, "exclude": []})
+
+
+def test_exclude_leaves_out_recordings_and_catches_typos():
+    config = {"source": "synthetic", "synthetic": {"n_recordings": 3}}
+    kept = discover_recordings({**config, "exclude": ["synthetic-01"]})
+    assert list(kept) == ["synthetic-00", "synthetic-02"]
+    with pytest.raises(UserError, match=r"input.exclude: \['synthetic-1'\] name no recording"):
+        discover_recordings({**config, "exclude": ["synthetic-1"]})

@@ -1,39 +1,19 @@
 """The real snakemake on a tiny copy of the default config: outputs and reruns."""
 
-import shutil
-
 import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, planned_jobs, run_snakemake
-
-N_RECORDINGS, DURATION_S, WINDOW_S = 4, 30, 2
+from conftest import (
+    DURATION_S,
+    N_RECORDINGS,
+    WINDOW_S,
+    edit,
+    planned_jobs,
+    run_snakemake,
+    tiny_copy_of_default_config,
+)
 ALL_AFTER_PREPROCESS = {"preprocess": 4, "windows": 4, "features": 4, "combine": 1, "all": 1}
-
-
-def edit(path, old, new):
-    """Replace one exact piece of text in a file, as a user's edit would."""
-    text = path.read_text()
-    assert text.count(old) == 1, f"{old!r} not found once in {path}"
-    path.write_text(text.replace(old, new))
-
-
-def tiny_copy_of_default_config(workdir):
-    config = workdir / "config.yaml"
-    shutil.copy(ROOT / "config.yaml", config)
-    edit(config, "n_recordings: 16", f"n_recordings: {N_RECORDINGS}")
-    edit(config, "duration_s: 240", f"duration_s: {DURATION_S}")
-    return config
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    """A complete run of the workflow on the tiny data set, with --cores 2."""
-    workdir = tmp_path_factory.mktemp("run")
-    tiny_copy_of_default_config(workdir)
-    run_snakemake(workdir)
-    return workdir
 
 
 def test_combined_table(finished_run):

@@ -3,6 +3,7 @@
 
 rule combine:
     input:
+        code=package_code("combine"),
         tables=expand(rules.features.output.table, recording=sorted(RECORDINGS)),
     output:
         table="results/features.parquet",

@@ -28,6 +28,17 @@ wildcard_constraints:
     index=r"\d+",
 
 
+PACKAGE_DIR = os.path.relpath(
+    os.path.join(workflow.basedir, "workflow", "scripts", "eegflow")
+)
+
+
+def package_code(*modules):
+    """The package modules a job script imports, as inputs; editing one reruns its jobs."""
+    modules = ("__init__", "fileio", "jobs", *modules)
+    return [os.path.join(PACKAGE_DIR, f"{module}.py") for module in modules]
+
+
 def recording_path(wildcards):
     """The raw file of a recording."""
     return RECORDINGS[wildcards.recording]["path"]

@@ -3,6 +3,7 @@
 
 rule features:
     input:
+        code=package_code("features", "windows"),
         windows=rules.windows.output.windows,
         metadata=rules.windows.output.metadata,
     output:

@@ -3,6 +3,7 @@
 
 rule preprocess:
     input:
+        code=package_code("preprocess"),
         raw=recording_path,
     output:
         fif="results/preprocessed/{recording}_raw.fif",

@@ -2,6 +2,8 @@
 
 
 rule synthetic_recording:
+    input:
+        code=package_code("synthetic"),
     output:
         fif=f"{SYNTHETIC_DIR}/synthetic-{{index}}_raw.fif",
     log:

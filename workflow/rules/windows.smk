@@ -3,6 +3,7 @@
 
 rule windows:
     input:
+        code=package_code("windows"),
         fif=rules.preprocess.output.fif,
     output:
         windows="results/windows/{recording}.npy",

@@ -1,10 +1,12 @@
 """Combine the per-recording feature tables into one parquet table."""
 
+import json
 import logging
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from . import UserError
 from .fileio import atomic_output
 
 log = logging.getLogger(__name__)
@@ -15,12 +17,42 @@ def combine_feature_tables(paths, out_path):
 
     Rows keep the order of ``paths`` (the workflow passes them sorted by
     recording id) and each table's window order, so the result does not
-    depend on which job finished first. Columns missing from some
-    recordings (e.g. a metadata column) are filled with nulls.
+    depend on which job finished first. Columns and sampling rates must agree
+    across recordings (see :func:`check_comparable`).
     """
     tables = [pq.read_table(path) for path in paths]
-    combined = pa.concat_tables(tables, promote_options="default")
+    check_comparable(tables, paths)
+    combined = pa.concat_tables(tables, promote_options="permissive")
     combined = combined.replace_schema_metadata(None)
     with atomic_output(out_path) as tmp:
         pq.write_table(combined, tmp)
     log.info("%d rows from %d recordings -> %s", combined.num_rows, len(paths), out_path)
+
+
+def check_comparable(tables, paths):
+    """Refuse to combine recordings whose features are not comparable.
+
+    Recordings at different sampling rates (windows of different sample
+    counts) or with different columns (e.g. different channels) would make a
+    table with silent gaps or mixed meanings.
+    """
+    rates = {}
+    for path, table in zip(paths, tables):
+        sfreq = json.loads(table.schema.metadata[b"eegflow"])["sfreq"]
+        rates.setdefault(sfreq, []).append(str(path))
+    if len(rates) > 1:
+        listing = "; ".join(f"{rate:g} Hz: {', '.join(p)}" for rate, p in rates.items())
+        raise UserError(
+            f"recordings have different sampling rates ({listing}); set config "
+            "preprocess.resample_sfreq to one rate for all"
+        )
+    reference = set(tables[0].column_names)
+    for path, table in zip(paths[1:], tables[1:]):
+        columns = set(table.column_names)
+        if columns != reference:
+            raise UserError(
+                f"{path} and {paths[0]} have different columns "
+                f"(only in the first: {sorted(columns - reference)[:6]}, only in the "
+                f"second: {sorted(reference - columns)[:6]}); if their channels differ, "
+                "choose common channels with config preprocess.picks"
+            )

@@ -13,6 +13,7 @@ To add a feature: write a registered function here and add one line under
 
 import inspect
 import logging
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
@@ -190,12 +191,22 @@ def validate_feature_settings(settings, window_s=None, sfreq=None):
     bands = (settings["compute"].get("band_power") or {}).get("bands", {})
     for band, edges in bands.items():
         key = f"features.compute.band_power.bands.{band}"
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", str(band)):
+            raise UserError(f"config {key}: band names are letters and digits only")
         if len(edges) != 2 or not 0 <= edges[0] < edges[1]:
             raise UserError(f"config {key}={edges}: expected [low, high] Hz with low < high")
         if sfreq is not None and edges[1] > sfreq / 2:
             raise UserError(
                 f"config {key}={edges}: high edge above the Nyquist frequency "
                 f"{sfreq / 2:g} Hz"
+            )
+    ordered = sorted(bands.items(), key=lambda item: item[1])
+    for (name, edges), (next_name, next_edges) in zip(ordered, ordered[1:]):
+        if next_edges[0] < edges[1]:
+            raise UserError(
+                f"config features.compute.band_power.bands: {name}={edges} and "
+                f"{next_name}={next_edges} overlap; bands are [low, high) ranges "
+                "that must not overlap (adjacent is fine: [8, 12], [12, 30])"
             )
     segment_s = settings["welch"]["segment_s"]
     if window_s is not None and segment_s > window_s:

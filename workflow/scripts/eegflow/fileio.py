@@ -1,10 +1,14 @@
 """Small file helpers shared by every stage: atomic writes and raw reading."""
 
 import contextlib
+import logging
 import os
+import warnings
 from pathlib import Path
 
 from . import UserError
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -42,10 +46,22 @@ def read_raw_lazily(path):
     if path.is_file() and path.stat().st_size == 0:
         raise UserError(f"{path}: file is empty (0 bytes); re-export or remove it")
     try:
-        return mne.io.read_raw(path, preload=False, verbose="error")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            raw = mne.io.read_raw(path, preload=False, verbose="warning")
     except Exception as error:  # readers raise many types; all mean "unreadable"
         raise UserError(
             f"{path}: MNE could not read this recording "
             f"({type(error).__name__}: {error}). Check that the file is complete "
             "and in the format its extension says, or remove it from the input."
         ) from error
+    for warning in caught:
+        message = str(warning.message)
+        if "does not match the file size" in message:
+            raise UserError(
+                f"{path}: the header's length does not match the file size: the file "
+                f"is truncated or was not closed properly (MNE: {message}). "
+                "Re-export it, or leave it out with config input.exclude."
+            )
+        log.warning("%s: %s", path, message)
+    return raw

@@ -2,6 +2,8 @@
 
 import logging
 
+import numpy as np
+
 from . import UserError
 from .fileio import atomic_output, read_raw_lazily
 
@@ -36,6 +38,27 @@ def _pick(raw, picks, path):
             f"recording lacks (it has {raw.ch_names}); fix the names or remove them"
         )
     return raw.pick(picks)
+
+
+def _check_signal(raw, path):
+    """Refuse NaN/infinite values and flat channels, naming the channels."""
+    not_finite, flat = [], []
+    for index, channel in enumerate(raw.ch_names):  # one channel copied at a time
+        row = raw.get_data(picks=[index])[0]
+        if not np.isfinite(row).all():
+            not_finite.append(channel)
+        elif np.ptp(row) == 0:
+            flat.append(channel)
+    if not_finite:
+        raise UserError(
+            f"{path}: channels {not_finite} contain NaN or infinite values; "
+            "leave them out with config preprocess.picks or repair the file"
+        )
+    if flat:
+        raise UserError(
+            f"{path}: channels {flat} are flat (constant) after cropping; leave them "
+            "out with config preprocess.picks (or the recording with input.exclude)"
+        )
 
 
 def preprocess_recording(raw_path, out_path, settings, n_jobs=1):
@@ -80,6 +103,7 @@ def preprocess_recording(raw_path, out_path, settings, n_jobs=1):
         raw.crop(tmin=tmin, tmax=tmax, include_tmax=False)
     _pick(raw, settings["picks"], raw_path)
     raw.load_data(verbose="error")
+    _check_signal(raw, raw_path)
     if settings["resample_sfreq"] and settings["resample_sfreq"] != raw.info["sfreq"]:
         raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="error")
     filt = settings["filter"]

@@ -107,7 +107,22 @@ def file_recordings(patterns):
 
 
 def discover_recordings(input_config):
-    """Map recording id -> {"path", "metadata"} from config ``input``."""
+    """Map recording id -> {"path", "metadata"} from config ``input``.
+
+    Ids listed in ``input.exclude`` are left out; an id there that names no
+    recording is an error (most likely a typo).
+    """
     if input_config["source"] == "synthetic":
-        return synthetic_recordings(input_config["synthetic"])
-    return file_recordings(input_config["files"])
+        recordings = synthetic_recordings(input_config["synthetic"])
+    else:
+        recordings = file_recordings(input_config["files"])
+    unknown = sorted(set(input_config["exclude"]) - set(recordings))
+    if unknown:
+        raise UserError(
+            f"config input.exclude: {unknown} name no recording; known ids are "
+            f"{', '.join(sorted(recordings)[:10])}{' ...' if len(recordings) > 10 else ''}"
+        )
+    kept = {rid: r for rid, r in recordings.items() if rid not in input_config["exclude"]}
+    if not kept:
+        raise UserError("config input.exclude leaves out every recording")
+    return kept

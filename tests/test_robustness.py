@@ -1,0 +1,137 @@
+"""Bad recordings, kills, concurrent runs and code edits, with the real snakemake."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import mne
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import (
+    ROOT,
+    edit,
+    planned_jobs,
+    run_snakemake,
+    snakemake_command,
+    tiny_copy_of_default_config,
+    write_config,
+)
+from eegflow.synthetic import synthetic_raw
+
+SYNTHETIC = {
+    "channels": ["O1", "Oz"],
+    "sfreq": 128,
+    "duration_s": 10,
+    "noise_uv": 10,
+    "alpha_hz": 10,
+    "alpha_uv": 10,
+    "seed": 2,
+}
+
+
+def test_a_bad_recording_fails_alone_and_can_be_excluded(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for index in range(3):
+        mne.export.export_raw(data / f"good{index}.edf", synthetic_raw(index, SYNTHETIC))
+    whole = (data / "good0.edf").read_bytes()
+    (data / "cut.edf").write_bytes(whole[: len(whole) // 2])  # header lies about length
+    config = {"input": {"source": "files", "files": ["data/*.edf"]}}
+    write_config(tmp_path, config)
+
+    result = run_snakemake(tmp_path, "--keep-going", check=False)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "data/cut.edf: the header's length does not match the file size" in output
+    assert "results/logs/preprocess/cut.log" in output
+    features = sorted(p.name for p in (tmp_path / "results" / "features").iterdir())
+    assert features == ["good0.parquet", "good1.parquet", "good2.parquet"]
+    assert not (tmp_path / "results" / "features.parquet").exists()  # never fewer rows
+
+    write_config(tmp_path, {"input": {**config["input"], "exclude": ["cut"]}})
+    run_snakemake(tmp_path)
+    table = pd.read_parquet(tmp_path / "results" / "features.parquet")
+    assert sorted(set(table["recording"])) == ["good0", "good1", "good2"]
+
+
+def test_mixed_sampling_rates_are_refused_by_combine(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    raw = synthetic_raw(0, SYNTHETIC)
+    raw.save(data / "a_raw.fif")
+    raw.copy().resample(64).save(data / "b_raw.fif")
+    write_config(tmp_path, {"input": {"source": "files", "files": ["data/*.fif"]}})
+    result = run_snakemake(tmp_path, check=False)
+    assert "recordings have different sampling rates (128 Hz: " in result.stderr
+    assert "set config preprocess.resample_sfreq" in result.stderr
+    assert not (tmp_path / "results" / "features.parquet").exists()
+
+
+def wait_for(condition, timeout_s=120):
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.2)
+
+
+def test_kill_9_then_rerun_gives_the_same_table(tmp_path, finished_run):
+    tiny_copy_of_default_config(tmp_path)
+    first = subprocess.Popen(
+        snakemake_command("--cores", "1"),
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    windows = tmp_path / "results" / "windows"
+    wait_for(lambda: windows.exists() and any(windows.glob("*.npy")))
+
+    second = run_snakemake(tmp_path, check=False)  # while the first still runs
+    assert second.returncode != 0
+    assert "Directory cannot be locked" in second.stdout + second.stderr
+
+    os.killpg(first.pid, signal.SIGKILL)
+    first.wait()
+    # whatever carries a final name is complete: it opens
+    for path in (tmp_path / "results").rglob("*"):
+        if path.name.startswith(".tmp-") or not path.is_file():
+            continue
+        if path.suffix == ".npy":
+            np.load(path)
+        elif path.suffix == ".parquet":
+            pq.read_table(path)
+        elif path.name.endswith("_raw.fif"):
+            mne.io.read_raw_fif(path, verbose="error").load_data()
+
+    run_snakemake(tmp_path, "--unlock")  # the kill left Snakemake's lock behind
+    run_snakemake(tmp_path)  # the default profile sets rerun-incomplete
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "results" / "features.parquet"),
+        pd.read_parquet(finished_run / "results" / "features.parquet"),
+        check_exact=True,
+    )
+
+
+def test_code_edits_rerun_their_jobs_and_doc_edits_nothing(tmp_path):
+    for name in ("Snakefile", "README.md"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    for name in ("workflow", "profiles", "envs"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    tiny_copy_of_default_config(tmp_path)
+    snakefile = tmp_path / "Snakefile"
+    run_snakemake(tmp_path, snakefile=snakefile)
+
+    edit(tmp_path / "README.md", "# eegflow", "# eegflow (our lab's copy)")
+    assert planned_jobs(tmp_path, snakefile=snakefile) == {}
+
+    time.sleep(1)  # Snakemake compares modification times
+    features = tmp_path / "workflow" / "scripts" / "eegflow" / "features.py"
+    features.write_text(features.read_text() + "\n# a changed feature function\n")
+    assert planned_jobs(tmp_path, snakefile=snakefile) == {
+        "features": 4, "combine": 1, "all": 1
+    }
