@@ -1,0 +1,91 @@
+"""The workflow on a real one-node SLURM cluster, through Snakemake's SLURM plugin.
+
+tests/slurm/start.sh installs SLURM from Debian's packages if needed and starts it;
+this needs root. Elsewhere the tests are skipped with the reason shown.
+"""
+
+import os
+import shutil
+import subprocess
+
+import mne
+import pandas as pd
+import pytest
+
+from conftest import ROOT, run_snakemake, tiny_copy_of_default_config, write_config
+from eegflow.synthetic import synthetic_raw
+
+SLURM_DIR = ROOT / "tests" / "slurm"
+# What a one-node test cluster without an accounting database needs (not for real
+# clusters, which have sacct and accounts), and quick status checks.
+SLURM_ARGS = (
+    "--profile", str(ROOT / "profiles" / "slurm"),
+    "--slurm-status-command", "squeue",
+    "--slurm-no-account",
+    "--slurm-init-seconds-before-status-checks", "1",
+    "--seconds-between-status-checks", "1",
+)
+
+
+@pytest.fixture(scope="module")
+def slurm_cluster(tmp_path_factory):
+    if os.geteuid() != 0:
+        pytest.skip("starting a SLURM cluster needs root")
+    if shutil.which("apt-get") is None and shutil.which("slurmctld") is None:
+        pytest.skip("no apt-get to install SLURM from Debian's packages")
+    state = tmp_path_factory.mktemp("slurm")
+    started = subprocess.run(
+        ["bash", str(SLURM_DIR / "start.sh"), str(state)], capture_output=True, text=True
+    )
+    if started.returncode != 0:
+        subprocess.run(["bash", str(SLURM_DIR / "stop.sh"), str(state)])
+        reason = f"could not start SLURM: {started.stderr.strip()[-500:]}"
+        if os.environ.get("CI"):
+            pytest.fail(reason)  # on the CI machine this test must run
+        pytest.skip(reason)
+    yield state
+    subprocess.run(["bash", str(SLURM_DIR / "stop.sh"), str(state)])
+
+
+def test_slurm_run_equals_local_run_and_rerun_submits_nothing(
+    slurm_cluster, finished_run, tmp_path
+):
+    tiny_copy_of_default_config(tmp_path)
+    result = run_snakemake(tmp_path, *SLURM_ARGS, "--group-components", "recording=2")
+    output = result.stdout + result.stderr
+    # 4 recordings grouped 2 by 2, then combine: 3 SLURM jobs, not 17
+    assert output.count("has been submitted with SLURM jobid") == 3
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "results" / "features.parquet"),
+        pd.read_parquet(finished_run / "results" / "features.parquet"),
+        check_exact=True,
+    )
+    again = run_snakemake(tmp_path, *SLURM_ARGS)
+    assert "Nothing to be done" in again.stdout + again.stderr
+    assert "submitted" not in again.stdout + again.stderr
+
+
+def test_a_failing_slurm_job_is_reported_with_its_log(slurm_cluster, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    synthetic = {"channels": ["O1", "Oz"], "sfreq": 128, "duration_s": 10,
+                 "noise_uv": 10, "alpha_hz": 10, "alpha_uv": 10, "seed": 1}
+    for index in range(2):
+        mne.export.export_raw(data / f"good{index}.edf", synthetic_raw(index, synthetic))
+    (data / "broken.edf").write_bytes(b"this is not an EDF file" * 10)
+    write_config(tmp_path, {"input": {"source": "files", "files": ["data/*.edf"]}})
+
+    result = run_snakemake(
+        tmp_path, *SLURM_ARGS, "--group-components", "recording=1", "--keep-going",
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Error in group recording" in output
+    # the failed SLURM job's log is named, and shown (profiles/default: show-failed-logs)
+    slurm_logs = list((tmp_path / "results" / "logs" / "slurm").rglob("*.log"))
+    failed = [log for log in slurm_logs if "broken.edf" in log.read_text()]
+    assert failed and str(failed[0]) in output
+    assert "ERROR eegflow: data/broken.edf: MNE could not read this recording" in output
+    features = sorted(p.name for p in (tmp_path / "results" / "features").iterdir())
+    assert features == ["good0.parquet", "good1.parquet"]
