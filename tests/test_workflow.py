@@ -85,3 +85,21 @@ def test_results_do_not_depend_on_cores_or_batch_size(finished_run, tmp_path):
         np.load(tmp_path / "results" / "windows" / "synthetic-01.npy"),
         np.load(finished_run / "results" / "windows" / "synthetic-01.npy"),
     )
+
+
+def test_summary_table_plots_and_report(finished_run):
+    run_snakemake(finished_run, "summary")
+    table = pd.read_parquet(finished_run / "results" / "benchmarks.parquet")
+    assert list(table.columns) == [
+        "rule", "recording", "wall_s", "cpu_s", "max_rss_mib", "input_mib"
+    ]
+    counts = table["rule"].value_counts().to_dict()
+    assert counts == {
+        "synthetic_recording": 4, "preprocess": 4, "windows": 4, "features": 4, "combine": 1
+    }
+    assert (table["wall_s"] > 0).all() and (table["max_rss_mib"] > 0).all()
+    assert (table.loc[table["rule"] != "synthetic_recording", "input_mib"] > 0).all()
+    for plot in ("time_vs_memory.png", "scaling.png"):
+        assert (finished_run / "results" / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
+    run_snakemake(finished_run, "--report", "report.html", "summary")
+    assert "time_vs_memory.png" in (finished_run / "report.html").read_text()

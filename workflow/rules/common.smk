@@ -78,3 +78,34 @@ def synthetic_signal_settings():
     """Config input.synthetic less n_recordings: all one recording's data depend on."""
     synthetic = config["input"]["synthetic"]
     return {key: value for key, value in synthetic.items() if key != "n_recordings"}
+
+
+def benchmark_files():
+    """{job key: benchmark file}, a key being "<rule>/<recording>" or "combine"."""
+    files = {"combine": str(rules.combine.benchmark)}
+    for recording, entry in RECORDINGS.items():
+        for rule_name in ("preprocess", "windows", "features"):
+            files[f"{rule_name}/{recording}"] = expand(
+                getattr(rules, rule_name).benchmark, recording=recording
+            )[0]
+        if config["input"]["source"] == "synthetic":
+            index = entry["path"].rsplit("-", 1)[1].split("_")[0]
+            files[f"synthetic_recording/{recording}"] = expand(
+                rules.synthetic_recording.benchmark, index=index
+            )[0]
+    return files
+
+
+def benchmark_job_inputs():
+    """{job key: the data files the job reads}, for the input sizes of the summary."""
+    inputs = {"combine": [str(path) for path in rules.combine.input.tables]}
+    for recording, entry in RECORDINGS.items():
+        inputs[f"preprocess/{recording}"] = [entry["path"]]
+        inputs[f"windows/{recording}"] = expand(
+            rules.windows.input.fif, recording=recording
+        )
+        inputs[f"features/{recording}"] = expand(
+            [rules.features.input.windows, rules.features.input.metadata],
+            recording=recording,
+        )
+    return inputs

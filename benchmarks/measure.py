@@ -1,0 +1,79 @@
+"""Shared helpers of the benchmark scripts: run a command, measure wall time and memory."""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE_MIB = os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _tree_rss_mib(root_pid):
+    """Summed resident memory (MiB) of a process and all its descendants."""
+    children, rss = {}, {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry)
+        children.setdefault(int(fields[1]), []).append(pid)  # fields[1]: ppid
+        rss[pid] = int(fields[21]) * PAGE_MIB  # fields[21]: rss in pages
+    total, stack = 0.0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0.0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def run_measured(command, cwd, env=None):
+    """Run ``command``; return (wall s, peak summed RSS of its process tree in MiB).
+
+    The tree's memory is sampled every 50 ms, so it counts jobs running side by
+    side (what a machine must hold), not just the largest one.
+    """
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    peak = [0.0]
+
+    def sample():
+        while process.poll() is None:
+            peak[0] = max(peak[0], _tree_rss_mib(process.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    output, _ = process.communicate()
+    sampler.join()
+    wall = time.perf_counter() - start
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{output[-3000:]}")
+    return wall, peak[0]
+
+
+def snakemake(*args):
+    """The snakemake command line on this repository's Snakefile."""
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args]
+
+
+def print_table(rows, columns):
+    """Print rows (dicts) as an aligned plain-text table."""
+    widths = {c: max(len(c), *(len(_fmt(r[c])) for r in rows)) for c in columns}
+    print("  ".join(c.rjust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(_fmt(row[c]).rjust(widths[c]) for c in columns))
+
+
+def _fmt(value):
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return str(value)
