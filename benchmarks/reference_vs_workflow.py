@@ -12,13 +12,16 @@ printed side by side, with ratios, from one run on one machine.
 """
 
 import argparse
+import glob
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
-from measure import ROOT, print_table, run_measured, snakemake
+from measure import print_table, run_measured, snakemake
 
 CHANNELS = ["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal"]
 SFREQ = 100.0
@@ -58,6 +61,25 @@ def reference(paths, n_jobs):
 
     datasets = Parallel(n_jobs=n_jobs)(delayed(preprocess_one)(p) for p in paths)
     return sum(len(d) for d in datasets)
+
+
+def import_baseline_mib():
+    """Peak RSS of a Python that only imports what a job imports (no data)."""
+    code = (
+        "import resource, snakemake.script, mne, scipy.signal, pyarrow.parquet;"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    return int(subprocess.check_output([sys.executable, "-c", code])) / 1024
+
+
+def largest_jobs(workdir):
+    """{rule: largest max RSS (MiB) of its jobs} from Snakemake's benchmark files."""
+    largest = {}
+    for path in glob.glob(f"{workdir}/results/benchmarks/*/*.tsv"):
+        rule = Path(path).parent.name
+        rss = float(pd.read_csv(path, sep="\t")["max_rss"].iloc[-1])
+        largest[rule] = max(largest.get(rule, 0.0), rss)
+    return largest
 
 
 def main():
@@ -107,6 +129,21 @@ def main():
             "ratios are workflow / reference"
         )
         print_table(rows, list(rows[0]))
+        baseline = import_baseline_mib()
+        print(f"\nlargest job per rule (max RSS), against one recording's float64 size; "
+              f"import-only baseline {baseline:.0f} MiB:")
+        print_table(
+            [
+                {
+                    "rule": rule,
+                    "max_rss_mib": rss,
+                    "x_float64": rss / float64_mib,
+                    "x_float64_above_baseline": (rss - baseline) / float64_mib,
+                }
+                for rule, rss in sorted(largest_jobs(workdir).items())
+            ],
+            ["rule", "max_rss_mib", "x_float64", "x_float64_above_baseline"],
+        )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,10 @@ def test_combined_table(finished_run):
     assert alpha[table["target"] == 1].min() > alpha[table["target"] == 0].max()
     for stage in ("preprocess", "windows", "features"):
         assert len(list((finished_run / "results" / "benchmarks" / stage).glob("*.tsv"))) == 4
-        assert len(list((finished_run / "results" / "logs" / stage).glob("*.log"))) == 4
+        logs = list((finished_run / "results" / "logs" / stage).glob("*.log"))
+        assert len(logs) == 4
+        # BLAS/OpenMP pools are capped to the job's threads (1)
+        assert "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1" in logs[0].read_text()
 
 
 def test_nothing_to_do_when_everything_is_there(finished_run):

@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import os
 import sys
 
 from . import UserError
@@ -20,6 +21,11 @@ def job_logging(log_path):
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         handlers=handlers,
         force=True,
+    )
+    # Snakemake sets these to the job's threads; logged as evidence of the cap
+    logging.getLogger("eegflow").info(
+        "thread caps: OMP_NUM_THREADS=%s OPENBLAS_NUM_THREADS=%s MKL_NUM_THREADS=%s",
+        *(os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")),
     )
     try:
         yield
