@@ -19,13 +19,12 @@ from functools import cached_property
 from typing import Callable
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.parquet as pq
-import scipy.signal
 
 from . import UserError
 from .fileio import atomic_output
-from .windows import read_windows
+
+# scipy.signal (~1.3 s) and pyarrow are imported where used: the Snakefile imports
+# this module at every start for the registry, and a no-op run should stay quick.
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +71,8 @@ class WindowBatch:
     @cached_property
     def psd(self):
         """(freqs, psd): one Welch PSD per window and channel, Hann, density, V²/Hz."""
+        import scipy.signal
+
         nperseg = int(round(self.welch["segment_s"] * self.sfreq))
         return scipy.signal.welch(
             self.data,
@@ -241,6 +242,11 @@ def compute_features(windows_path, metadata_path, out_path, settings, batch_size
     in config order (feature, channel, suffix). Windows are read from the
     memory-mapped array ``batch_size`` at a time, bounding memory.
     """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .windows import read_windows
+
     validate_feature_settings(settings)
     windows, table, sfreq, ch_names = read_windows(windows_path, metadata_path)
     columns = {}

@@ -3,6 +3,7 @@
 import contextlib
 import logging
 import os
+import resource
 import sys
 
 from . import UserError
@@ -35,3 +36,7 @@ def job_logging(log_path):
     except Exception:
         logging.getLogger("eegflow").exception("job failed")
         raise
+    # the kernel's high-water mark: exact, unlike a sampled benchmark
+    logging.getLogger("eegflow").info(
+        "peak RSS of this job: %.1f MiB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    )
