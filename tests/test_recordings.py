@@ -1,6 +1,5 @@
 """Input discovery: safe unique ids, clear errors."""
 
-import mne
 import pytest
 
 from eegflow import UserError

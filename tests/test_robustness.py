@@ -10,7 +10,6 @@ import mne
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-import pytest
 
 from conftest import (
     ROOT,
