@@ -17,6 +17,12 @@ N_RECORDINGS, DURATION_S, WINDOW_S = 4, 30, 2
 TINY_CONFIG = {"input": {"synthetic": {"n_recordings": N_RECORDINGS, "duration_s": DURATION_S}}}
 
 
+def synthetic_settings(channels, duration_s, seed):
+    """Settings of eegflow.synthetic for a small test recording (128 Hz, 10 µV)."""
+    return {"channels": channels, "sfreq": 128, "duration_s": duration_s,
+            "noise_uv": 10, "alpha_hz": 10, "alpha_uv": 10, "seed": seed}
+
+
 def snakemake_command(*args, snakefile=ROOT / "Snakefile"):
     """The real snakemake CLI on this repository's Snakefile (2 cores unless args say)."""
     return [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile),

@@ -3,18 +3,10 @@
 import mne
 import pandas as pd
 
-from conftest import run_snakemake, write_config
+from conftest import run_snakemake, write_config, synthetic_settings
 from eegflow.synthetic import synthetic_raw
 
-SYNTHETIC = {
-    "channels": ["O1", "Oz", "Cz"],
-    "sfreq": 128,
-    "duration_s": 12,
-    "noise_uv": 10,
-    "alpha_hz": 10,
-    "alpha_uv": 10,
-    "seed": 5,
-}
+SYNTHETIC = synthetic_settings(["O1", "Oz", "Cz"], duration_s=12, seed=5)
 FILES = ["edf/rec.edf", "bdf/alpha.bdf", "vhdr/rec-bv.vhdr", "set/alpha-eeglab.set", "fif/x_raw.fif"]
 
 

@@ -4,19 +4,12 @@ import mne
 import numpy as np
 import pytest
 
+from conftest import synthetic_settings
 from eegflow import UserError
 from eegflow.preprocess import preprocess_recording
 from eegflow.synthetic import synthetic_raw
 
-SYNTHETIC = {
-    "channels": ["O1", "Oz", "Cz"],
-    "sfreq": 128,
-    "duration_s": 20,
-    "noise_uv": 10,
-    "alpha_hz": 10,
-    "alpha_uv": 10,
-    "seed": 3,
-}
+SYNTHETIC = synthetic_settings(["O1", "Oz", "Cz"], duration_s=20, seed=3)
 
 
 def settings(**changes):

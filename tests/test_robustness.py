@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from conftest import (
+    synthetic_settings,
     ROOT,
     edit,
     planned_jobs,
@@ -22,15 +23,7 @@ from conftest import (
 )
 from eegflow.synthetic import synthetic_raw
 
-SYNTHETIC = {
-    "channels": ["O1", "Oz"],
-    "sfreq": 128,
-    "duration_s": 10,
-    "noise_uv": 10,
-    "alpha_hz": 10,
-    "alpha_uv": 10,
-    "seed": 2,
-}
+SYNTHETIC = synthetic_settings(["O1", "Oz"], duration_s=10, seed=2)
 
 
 def test_a_bad_recording_fails_alone_and_can_be_excluded(tmp_path):

@@ -12,7 +12,13 @@ import mne
 import pandas as pd
 import pytest
 
-from conftest import ROOT, run_snakemake, tiny_copy_of_default_config, write_config
+from conftest import (
+    ROOT,
+    run_snakemake,
+    synthetic_settings,
+    tiny_copy_of_default_config,
+    write_config,
+)
 from eegflow.synthetic import synthetic_raw
 
 SLURM_DIR = ROOT / "tests" / "slurm"
@@ -68,8 +74,7 @@ def test_slurm_run_equals_local_run_and_rerun_submits_nothing(
 def test_a_failing_slurm_job_is_reported_with_its_log(slurm_cluster, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    synthetic = {"channels": ["O1", "Oz"], "sfreq": 128, "duration_s": 10,
-                 "noise_uv": 10, "alpha_hz": 10, "alpha_uv": 10, "seed": 1}
+    synthetic = synthetic_settings(["O1", "Oz"], duration_s=10, seed=1)
     for index in range(2):
         mne.export.export_raw(data / f"good{index}.edf", synthetic_raw(index, synthetic))
     (data / "broken.edf").write_bytes(b"this is not an EDF file" * 10)
