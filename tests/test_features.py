@@ -8,14 +8,8 @@ import pytest
 import scipy.signal
 
 from eegflow import UserError
-from eegflow.features import (
-    FEATURES,
-    WindowBatch,
-    coarse_grain,
-    multiscale_entropy,
-    sample_entropy,
-    validate_feature_settings,
-)
+from eegflow.complexity import coarse_grain, multiscale_entropy, sample_entropy
+from eegflow.features import FEATURES, WindowBatch, validate_feature_settings
 
 SFREQ = 128.0
 WELCH = {"segment_s": 1.0, "overlap": 0.5}

@@ -3,7 +3,9 @@
 
 rule features:
     input:
-        code=package_code("features", "windows"),
+        code=package_code(
+            "features", "windows", "registry", "time_domain", "spectral", "complexity"
+        ),
         windows=rules.windows.output.windows,
         metadata=rules.windows.output.metadata,
     output:

@@ -1,0 +1,233 @@
+"""The feature catalogue against independent references: textbook formulas written
+plainly here, NumPy/SciPy, and mne-features and antropy (installed only for tests)."""
+
+import warnings
+
+import antropy
+import numpy as np
+import pytest
+import scipy.signal
+import scipy.stats
+from mne_features import univariate as mne_features
+
+from eegflow.features import FEATURES, feature_columns
+from eegflow.registry import WindowBatch
+
+SFREQ = 128.0
+WELCH = {"segment_s": 1.0, "overlap": 0.5}
+# parameters for features that need some; the others run with their defaults
+PARAMS = {
+    "band_power": {"bands": {"alpha": [8, 12], "beta": [12, 30]}},
+    "peak_frequency": {"bands": {"alpha": [8, 12], "beta": [12, 30]}},
+}
+
+
+def compute(name, windows, **params):
+    return FEATURES[name].function(WindowBatch(windows, SFREQ, WELCH), **params)
+
+
+@pytest.fixture
+def noise():
+    return np.random.default_rng(0).normal(size=(4, 3, 512))
+
+
+def sine(freq, amplitude=1.0, n=512, phase=0.3):
+    return amplitude * np.sin(2 * np.pi * freq * np.arange(n) / SFREQ + phase)
+
+
+@pytest.mark.parametrize(
+    "name, reference",
+    [
+        ("mean", lambda x: x.mean(axis=-1)),
+        ("std", lambda x: x.std(axis=-1)),
+        ("hjorth_activity", lambda x: x.var(axis=-1)),
+        ("rms", lambda x: np.sqrt(np.mean(x**2, axis=-1))),
+        ("peak_to_peak", lambda x: x.max(axis=-1) - x.min(axis=-1)),
+        ("skewness", lambda x: scipy.stats.skew(x, axis=-1)),
+        ("kurtosis", lambda x: scipy.stats.kurtosis(x, axis=-1)),  # excess (Fisher)
+    ],
+)
+def test_moments_match_numpy_and_scipy(noise, name, reference):
+    np.testing.assert_allclose(compute(name, noise)[""], reference(noise), rtol=1e-10)
+
+
+def test_quantiles_match_numpy(noise):
+    values = compute("quantiles", noise, q=[0.05, 0.5, 0.975])
+    assert list(values) == ["q5", "q50", "q97.5"]
+    for key, q in (("q5", 0.05), ("q50", 0.5), ("q97.5", 0.975)):
+        np.testing.assert_allclose(values[key], np.quantile(noise, q, axis=-1))
+
+
+@pytest.mark.parametrize(
+    "name, theirs",
+    [
+        ("line_length", mne_features.compute_line_length),
+        ("decorrelation_time", lambda x: mne_features.compute_decorr_time(SFREQ, x)),
+        (
+            "zero_crossings",  # ours counts sign changes of the window minus its mean
+            lambda x: mne_features.compute_zero_crossings(x - x.mean(axis=-1, keepdims=True)),
+        ),
+    ],
+)
+def test_matches_mne_features(noise, name, theirs):
+    ours = compute(name, noise)[""]
+    for w in range(len(noise)):
+        np.testing.assert_allclose(ours[w], theirs(noise[w]), rtol=1e-12)
+
+
+def test_hjorth_of_a_sine_is_textbook():
+    # x = sin(w n): var(diff x) / var(x) = 2 (1 - cos w), so mobility = 2 sin(w / 2);
+    # the derivative of a sine is a sine of the same frequency: complexity = 1
+    freq = 7.0  # 4096 samples hold 224 whole periods
+    x = sine(freq, n=4096)[None, None]
+    omega = 2 * np.pi * freq / SFREQ
+    assert compute("hjorth_mobility", x)[""][0, 0] == pytest.approx(2 * np.sin(omega / 2), rel=1e-3)
+    assert compute("hjorth_complexity", x)[""][0, 0] == pytest.approx(1.0, rel=1e-3)
+
+
+def test_hjorth_close_to_mne_features(noise):
+    # mne-features prepends a 0 sample and uses ddof=1: equal up to that edge effect
+    for name, theirs in (
+        ("hjorth_mobility", mne_features.compute_hjorth_mobility),
+        ("hjorth_complexity", mne_features.compute_hjorth_complexity),
+    ):
+        ours = compute(name, noise)[""]
+        for w in range(len(noise)):
+            np.testing.assert_allclose(ours[w], theirs(noise[w]), rtol=5e-3)
+
+
+def test_teager_kaiser_energy_of_a_sine_is_constant():
+    # Kaiser (1990): for A sin(w n + phi), x[n]**2 - x[n-1] x[n+1] = A**2 sin(w)**2
+    x = sine(10.0, amplitude=3.0)[None, None]
+    omega = 2 * np.pi * 10.0 / SFREQ
+    value = compute("teager_kaiser_energy", x)[""][0, 0]
+    assert value == pytest.approx(9.0 * np.sin(omega) ** 2, rel=1e-10)
+
+
+def test_zero_crossings_of_a_sine():
+    # sin(2 pi f t + phase) is zero at t = (k pi - phase) / (2 pi f): count those
+    # strictly between the first and the last sample
+    freq, phase, n = 10.0, 0.3, 512
+    last_t = (n - 1) / SFREQ
+    expected = sum(0 < (k * np.pi - phase) / (2 * np.pi * freq) < last_t for k in range(200))
+    assert expected == 79
+    x = sine(freq, n=n, phase=phase)[None, None]
+    assert compute("zero_crossings", x)[""][0, 0] == expected
+
+
+def welch(x):
+    return scipy.signal.welch(x, fs=SFREQ, nperseg=128)
+
+
+def test_relative_and_log_band_power_from_welch(noise):
+    bands = {"alpha": [8, 12], "beta": [12, 30]}
+    relative = compute("band_power", noise, bands=bands, kind="relative")
+    log10 = compute("band_power", noise, bands=bands, kind="log10")
+    total = compute("total_power", noise)[""]
+    for w in range(len(noise)):
+        for c in range(noise.shape[1]):
+            freqs, psd = welch(noise[w, c])
+            step = freqs[1] - freqs[0]
+            whole = sum(psd) * step
+            assert total[w, c] == pytest.approx(whole, rel=1e-12)
+            for name, (low, high) in bands.items():
+                power = sum(p for f, p in zip(freqs, psd) if low <= f < high) * step
+                assert relative[name][w, c] == pytest.approx(power / whole, rel=1e-12)
+                assert log10[name][w, c] == pytest.approx(np.log10(power), rel=1e-12)
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+def test_spectral_entropy_matches_antropy(noise, normalize):
+    ours = compute("spectral_entropy", noise, normalize=normalize)[""]
+    for w in range(len(noise)):
+        theirs = antropy.spectral_entropy(
+            noise[w], SFREQ, method="welch", nperseg=128, normalize=normalize
+        )
+        np.testing.assert_allclose(ours[w], theirs, rtol=1e-10)
+
+
+def test_spectral_edge_frequency_by_cumulative_power(noise):
+    values = compute("spectral_edge_frequency", noise, edges=[0.5, 0.95])
+    assert list(values) == ["sef50", "sef95"]
+    for w in range(len(noise)):
+        for c in range(noise.shape[1]):
+            freqs, psd = welch(noise[w, c])
+            running, total = 0.0, sum(psd)
+            for f, p in zip(freqs, psd):  # the first bin where the running sum reaches 95 %
+                running += p
+                if running >= 0.95 * total:
+                    break
+            assert values["sef95"][w, c] == f
+    assert compute("spectral_edge_frequency", sine(10.0)[None, None])["sef50"][0, 0] == 10.0
+
+
+def test_peak_frequency_finds_the_sine():
+    x = (sine(20.0) + 0.1 * np.random.default_rng(1).normal(size=512))[None, None]
+    values = compute("peak_frequency", x, bands={"alpha": [8, 12], "beta": [15, 25]})
+    assert values["beta"][0, 0] == 20.0
+    assert 8 <= values["alpha"][0, 0] < 12
+
+
+def test_spectral_slope_of_an_exact_power_law():
+    batch = WindowBatch(np.zeros((1, 1, 256)), SFREQ, WELCH)
+    freqs = np.arange(65.0)
+    with np.errstate(divide="ignore"):
+        batch.__dict__["psd"] = (freqs, (3.0 * freqs**-2.0)[None, None])  # PSD = 3 f^-2
+    values = FEATURES["spectral_slope"].function(batch, fmin=1.0, fmax=None)
+    assert values["slope"][0, 0] == pytest.approx(-2.0, rel=1e-12)
+    assert values["intercept"][0, 0] == pytest.approx(np.log10(3.0), rel=1e-12)
+
+
+def test_spectral_slope_of_pink_noise():
+    # noise shaped to PSD ~ 1/f in the frequency domain, 32 s: slope close to -1
+    rng = np.random.default_rng(2)
+    n = 32 * 128
+    spectrum = np.fft.rfft(rng.normal(size=(8, n)))
+    freqs = np.fft.rfftfreq(n, 1 / SFREQ)
+    spectrum[:, 1:] /= np.sqrt(freqs[1:])
+    pink = np.fft.irfft(spectrum, n)[:, None]
+    values = compute("spectral_slope", pink, fmin=2.0, fmax=40.0)
+    assert np.mean(values["slope"]) == pytest.approx(-1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("name", sorted(FEATURES))
+def test_every_feature_declares_its_columns_and_survives_a_constant(noise, name):
+    params = PARAMS.get(name, {})
+    declared = FEATURES[name].suffixes(**FEATURES[name].parameters(params))
+    assert list(compute(name, noise, **params)) == declared
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning either
+        values = compute(name, np.full((2, 3, 256), 5e-6), **params)
+    for array in values.values():
+        assert array.shape == (2, 3)
+
+
+def test_feature_columns_are_known_before_computing():
+    settings = {"welch": WELCH, "compute": {"quantiles": {"q": [0.5]}, **PARAMS}}
+    columns = [column for *_, column in feature_columns(settings, ["O1", "O2"])]
+    assert columns == [
+        "quantiles_O1_q50", "quantiles_O2_q50",
+        "band_power_O1_alpha", "band_power_O2_alpha", "band_power_O1_beta", "band_power_O2_beta",
+        "peak_frequency_O1_alpha", "peak_frequency_O2_alpha",
+        "peak_frequency_O1_beta", "peak_frequency_O2_beta",
+    ]
+
+
+def test_the_whole_catalogue_in_one_feature_table(tmp_path):
+    from conftest import synthetic_settings
+    from eegflow.features import compute_features
+    from eegflow.synthetic import synthetic_raw
+    from eegflow.windows import make_windows
+    import pyarrow.parquet as pq
+
+    fif = tmp_path / "rec_raw.fif"
+    synthetic_raw(1, synthetic_settings(["O1", "Oz"], duration_s=20, seed=4)).save(fif)
+    window_settings = {"window_s": 2.0, "stride_s": None, "drop_last": True, "scaling": "none"}
+    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", window_settings, "rec", {})
+    settings = {"welch": WELCH, "compute": {name: PARAMS.get(name, {}) for name in FEATURES}}
+    compute_features(tmp_path / "w.npy", tmp_path / "w.parquet", tmp_path / "f.parquet",
+                     settings, batch_size=3)
+    table = pq.read_table(tmp_path / "f.parquet").to_pandas()
+    planned = [column for *_, column in feature_columns(settings, ["O1", "Oz"])]
+    assert list(table.columns) == ["recording", "window_index", "start_sample", "start_s", *planned]
+    assert len(table) == 10 and not table.isna().any().any()
