@@ -115,6 +115,43 @@ def test_zero_crossings_of_a_sine():
     assert compute("zero_crossings", x)[""][0, 0] == expected
 
 
+@pytest.mark.parametrize(
+    "name, params, theirs",
+    [
+        ("permutation_entropy", {"order": 3, "delay": 1}, lambda x: antropy.perm_entropy(x, order=3)),
+        ("permutation_entropy", {"order": 4, "delay": 2, "normalize": True},
+         lambda x: antropy.perm_entropy(x, order=4, delay=2, normalize=True)),
+        ("svd_entropy", {"order": 3, "delay": 1}, lambda x: antropy.svd_entropy(x, order=3)),
+        ("svd_entropy", {"order": 5, "delay": 2, "normalize": True},
+         lambda x: antropy.svd_entropy(x, order=5, delay=2, normalize=True)),
+        ("petrosian_fd", {}, antropy.petrosian_fd),
+        ("katz_fd", {}, antropy.katz_fd),
+        ("higuchi_fd", {"kmax": 10}, lambda x: antropy.higuchi_fd(x, kmax=10)),
+    ],
+)
+def test_complexity_matches_antropy(noise, name, params, theirs):
+    ours = compute(name, noise, **params)[""]
+    for w in range(len(noise)):
+        for c in range(noise.shape[1]):
+            assert ours[w, c] == pytest.approx(theirs(noise[w, c]), rel=1e-9)
+
+
+def test_permutation_entropy_by_hand():
+    # a ramp has one ordinal pattern: 0 bits; white noise uses all 3! = 6 about equally
+    ramp = np.arange(100.0)[None, None]
+    assert compute("permutation_entropy", ramp)[""][0, 0] == 0.0
+    noise = np.random.default_rng(3).normal(size=(1, 1, 20000))
+    value = compute("permutation_entropy", noise, normalize=True)[""][0, 0]
+    assert value == pytest.approx(1.0, abs=1e-3)
+
+
+def test_higuchi_fd_of_noise_and_of_a_smooth_curve():
+    # Higuchi (1988): white noise has dimension 2, a smooth curve 1
+    noise = np.random.default_rng(4).normal(size=(1, 1, 4096))
+    assert compute("higuchi_fd", noise)[""][0, 0] == pytest.approx(2.0, abs=0.03)
+    assert compute("higuchi_fd", sine(1.0, n=4096)[None, None])[""][0, 0] == pytest.approx(1.0, abs=0.01)
+
+
 def welch(x):
     return scipy.signal.welch(x, fs=SFREQ, nperseg=128)
 

@@ -1,4 +1,7 @@
-"""Complexity features: multiscale sample entropy (Costa et al. 2002)."""
+"""Complexity and fractal features: entropies of the signal's patterns, fractal dimensions.
+
+Entropies are in bits (log2) except sample entropy (natural log, as its definition).
+"""
 
 import numpy as np
 
@@ -63,3 +66,103 @@ def multiscale_entropy(batch, m=2, r=0.2, scales=(1, 2)):
         f"scale{scale}": sample_entropy(coarse_grain(batch.data, scale), m, tolerance)
         for scale in scales
     }
+
+
+def embed(x, order, delay):
+    """Delay embedding along the last axis: shape (..., N - (order - 1) * delay, order)."""
+    span = (order - 1) * delay + 1
+    return np.lib.stride_tricks.sliding_window_view(x, span, axis=-1)[..., ::delay]
+
+
+def _entropy_bits(p):
+    """Shannon entropy in bits along the last axis (0 log 0 = 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1)), 0).sum(axis=-1)
+
+
+@register("permutation_entropy")
+def permutation_entropy(batch, order=3, delay=1, normalize=False):
+    """Permutation entropy (Bandt & Pompe 2002) of the ordinal patterns of ``order`` samples.
+
+    ``normalize`` divides by log2(order!), giving [0, 1].
+    """
+    patterns = embed(batch.data, order, delay).argsort(axis=-1, kind="quicksort")
+    codes = (patterns * order ** np.arange(order)).sum(axis=-1)  # one integer per pattern
+    n_codes = order**order
+    series = np.arange(codes[..., 0].size).reshape(codes.shape[:-1])[..., None]
+    counts = np.bincount((series * n_codes + codes).ravel(), minlength=series.size * n_codes)
+    counts = counts.reshape(*codes.shape[:-1], n_codes)
+    entropy = _entropy_bits(counts / codes.shape[-1])
+    if normalize:
+        entropy = entropy / np.log2(float(np.prod(np.arange(1, order + 1))))
+    return {"": entropy}
+
+
+@register("svd_entropy")
+def svd_entropy(batch, order=3, delay=1, normalize=False):
+    """Entropy (bits) of the normalised singular values of the delay-embedding matrix.
+
+    ``normalize`` divides by log2(order). NaN for a constant window.
+    """
+    singular = np.linalg.svd(embed(batch.data, order, delay), compute_uv=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        entropy = _entropy_bits(singular / singular.sum(axis=-1, keepdims=True))
+    entropy[singular.sum(axis=-1) == 0] = np.nan
+    if normalize:
+        entropy = entropy / np.log2(order)
+    return {"": entropy}
+
+
+@register("petrosian_fd")
+def petrosian_fd(batch):
+    """Petrosian fractal dimension from the sign changes of the first difference.
+
+    log10 N / (log10 N + log10(N / (N + 0.4 n))), n = sign changes (sign bit) of diff(x).
+    """
+    n = batch.data.shape[-1]
+    changes = np.diff(np.signbit(np.diff(batch.data, axis=-1)), axis=-1).sum(axis=-1)
+    return {"": np.log10(n) / (np.log10(n) + np.log10(n / (n + 0.4 * changes)))}
+
+
+@register("katz_fd")
+def katz_fd(batch):
+    """Katz fractal dimension log10(L / a) / log10(d / a) (Katz 1988).
+
+    L: total curve length (sum of |diff|), a: its mean step, d: the largest
+    distance from the first sample. NaN for a constant window.
+    """
+    x = batch.data
+    steps = np.abs(np.diff(x, axis=-1))
+    length, mean_step = steps.sum(axis=-1), steps.mean(axis=-1)
+    extent = np.abs(x - x[..., :1]).max(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.log10(length / mean_step) / np.log10(extent / mean_step)
+    return {"": np.where(mean_step > 0, value, np.nan)}
+
+
+@register("higuchi_fd")
+def higuchi_fd(batch, kmax=10):
+    """Higuchi fractal dimension (Higuchi 1988) with k = 1 .. ``kmax``.
+
+    L_m(k) = sum_{i=1}^{M} |x[m + i k] - x[m + (i - 1) k]| (N - 1) / (M k) / k with
+    M = floor((N - 1 - m) / k) (0-based m), L(k) the mean over m = 0 .. k-1, and
+    the dimension the least-squares slope of log L(k) against log(1 / k). NaN for
+    a constant window.
+    """
+    x = batch.data
+    n = x.shape[-1]
+    log_lengths = []
+    for k in range(1, kmax + 1):
+        lengths = []
+        for m in range(k):
+            steps = np.abs(np.diff(x[..., m::k], axis=-1))
+            n_steps = steps.shape[-1]
+            lengths.append(steps.sum(axis=-1) * (n - 1) / (n_steps * k) / k)
+        with np.errstate(divide="ignore"):
+            log_lengths.append(np.log(np.mean(lengths, axis=0)))
+    log_inverse_k = np.log(1 / np.arange(1, kmax + 1))
+    centred = log_inverse_k - log_inverse_k.mean()
+    y = np.stack(log_lengths, axis=-1)
+    with np.errstate(invalid="ignore"):
+        slope = (y * centred).sum(axis=-1) / (centred**2).sum()
+    return {"": slope}
