@@ -136,6 +136,29 @@ def test_complexity_matches_antropy(noise, name, params, theirs):
             assert ours[w, c] == pytest.approx(theirs(noise[w, c]), rel=1e-9)
 
 
+def reference_approximate_entropy(x, m, r):
+    """Pincus (1991) written out: Phi_m - Phi_{m+1}, self-matches included."""
+
+    def phi(length):
+        templates = [x[i : i + length] for i in range(len(x) - length + 1)]
+        fractions = [
+            sum(max(abs(a - b) for a, b in zip(t, u)) <= r for u in templates) / len(templates)
+            for t in templates
+        ]
+        return sum(np.log(f) for f in fractions) / len(templates)
+
+    return phi(m) - phi(m + 1)
+
+
+def test_approximate_entropy_matches_its_definition_and_antropy(noise):
+    ours = compute("approximate_entropy", noise, m=2, r=0.2)[""]
+    for c in range(noise.shape[1]):
+        x = noise[0, c, :120]
+        short = compute("approximate_entropy", x[None, None], m=2, r=0.2)[""][0, 0]
+        assert short == pytest.approx(reference_approximate_entropy(list(x), 2, 0.2 * x.std()), rel=1e-12)
+        assert ours[0, c] == pytest.approx(antropy.app_entropy(noise[0, c], order=2), rel=1e-9)
+
+
 def test_permutation_entropy_by_hand():
     # a ramp has one ordinal pattern: 0 bits; white noise uses all 3! = 6 about equally
     ramp = np.arange(100.0)[None, None]

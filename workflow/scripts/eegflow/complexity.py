@@ -68,6 +68,34 @@ def multiscale_entropy(batch, m=2, r=0.2, scales=(1, 2)):
     }
 
 
+@register("approximate_entropy")
+def approximate_entropy(batch, m=2, r=0.2):
+    """Approximate entropy (Pincus 1991): Phi_m - Phi_{m+1}, natural log.
+
+    Phi_k = mean over templates of ln(C_i), C_i the fraction of the N - k + 1
+    templates of length k within Chebyshev distance ``r`` x std (ddof=0) of
+    template i, itself included.
+    """
+    x = batch.data
+    tolerance = (r * x.std(axis=-1))[..., None]
+    n = x.shape[-1]
+
+    def phi(length):
+        n_templates = n - length + 1
+        counts = np.ones(x.shape[:-1] + (n_templates,))  # each template matches itself
+        for lag in range(1, n_templates):
+            close = np.abs(x[..., lag:] - x[..., :-lag]) <= tolerance
+            n_pairs = n_templates - lag
+            run = close[..., :n_pairs].copy()
+            for k in range(1, length):
+                run &= close[..., k : k + n_pairs]
+            counts[..., :n_pairs] += run  # pair (i, i + lag) counts for both templates
+            counts[..., lag:] += run
+        return np.log(counts / n_templates).mean(axis=-1)
+
+    return {"": phi(m) - phi(m + 1)}
+
+
 def embed(x, order, delay):
     """Delay embedding along the last axis: shape (..., N - (order - 1) * delay, order)."""
     span = (order - 1) * delay + 1
