@@ -11,6 +11,7 @@ from conftest import TINY_CONFIG, run_snakemake, write_config
         ({"windows": {"window_s": "two"}}, "'two' is not of type 'number'"),
         ({"windwos": {"window_s": 2}}, "'windwos' was unexpected"),
         ({"windows": {"window_s": -2}}, "-2 is less than or equal to the minimum of 0"),
+        ({"windows": {"stride_s": 0}}, "0 is less than or equal to the minimum of 0"),
         ({"features": {"compute": {"varience": {}}}}, "features.compute.varience: unknown feature"),
         ({"preprocess": {"filter": {"h_freq": 64}}}, "preprocess.filter.h_freq=64 Hz is not below the Nyquist"),
         ({"preprocess": {"filter": {"l_freq": 30, "h_freq": 10}}}, "l_freq=30 Hz must be below"),

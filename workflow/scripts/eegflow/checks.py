@@ -41,8 +41,6 @@ def check_config(config):
         )
         check_filter_below_nyquist(preprocess["filter"], sfreq, source)
 
-    if windows["stride_s"] is not None and windows["stride_s"] <= 0:
-        raise UserError("config windows.stride_s must be positive (or null)")
     if is_synthetic:
         end = min(tmax, synthetic["duration_s"]) if tmax else synthetic["duration_s"]
         if end - tmin < windows["window_s"]:
