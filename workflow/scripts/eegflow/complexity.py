@@ -17,6 +17,22 @@ def coarse_grain(x, scale):
     return x[..., : n * scale].reshape(*x.shape[:-1], n, scale).mean(axis=-1)
 
 
+def matching_templates(x, tolerance, length, n_templates):
+    """Yield ``(lag, close, run)`` for every lag between the first ``n_templates`` templates.
+
+    ``close[..., i]`` is ``|x[i + lag] - x[i]| <= tolerance``; ``run[..., i]`` (a
+    writable copy) says whether templates i and i + lag of ``length`` samples are
+    within ``tolerance`` in Chebyshev distance, for i < n_templates - lag.
+    """
+    for lag in range(1, n_templates):
+        close = np.abs(x[..., lag:] - x[..., :-lag]) <= tolerance
+        n_pairs = n_templates - lag
+        run = close[..., :n_pairs].copy()
+        for k in range(1, length):
+            run &= close[..., k : k + n_pairs]
+        yield lag, close, run
+
+
 def sample_entropy(x, m, tolerance):
     """Sample entropy (Richman & Moorman 2000) along the last axis, vectorised.
 
@@ -36,15 +52,9 @@ def sample_entropy(x, m, tolerance):
     tolerance = np.asarray(tolerance)[..., None]
     matches_m = np.zeros(x.shape[:-1], dtype=np.int64)
     matches_m1 = np.zeros(x.shape[:-1], dtype=np.int64)
-    # pairs (i, i + lag): sample-wise closeness, then runs of m and m + 1 of it
-    for lag in range(1, n_templates):
-        close = np.abs(x[..., lag:] - x[..., :-lag]) <= tolerance
-        n_pairs = n_templates - lag
-        run = close[..., :n_pairs].copy()
-        for k in range(1, m):
-            run &= close[..., k : k + n_pairs]
+    for _, close, run in matching_templates(x, tolerance, m, n_templates):
         matches_m += run.sum(axis=-1)
-        run &= close[..., m : m + n_pairs]
+        run &= close[..., m : m + run.shape[-1]]  # one sample longer: length m + 1
         matches_m1 += run.sum(axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
         sampen = np.log(matches_m) - np.log(matches_m1)
@@ -83,13 +93,8 @@ def approximate_entropy(batch, m=2, r=0.2):
     def phi(length):
         n_templates = n - length + 1
         counts = np.ones(x.shape[:-1] + (n_templates,))  # each template matches itself
-        for lag in range(1, n_templates):
-            close = np.abs(x[..., lag:] - x[..., :-lag]) <= tolerance
-            n_pairs = n_templates - lag
-            run = close[..., :n_pairs].copy()
-            for k in range(1, length):
-                run &= close[..., k : k + n_pairs]
-            counts[..., :n_pairs] += run  # pair (i, i + lag) counts for both templates
+        for lag, _, run in matching_templates(x, tolerance, length, n_templates):
+            counts[..., : run.shape[-1]] += run  # pair (i, i + lag) counts for both
             counts[..., lag:] += run
         return np.log(counts / n_templates).mean(axis=-1)
 
