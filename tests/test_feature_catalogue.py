@@ -228,6 +228,22 @@ def test_peak_frequency_finds_the_sine():
     assert 8 <= values["alpha"][0, 0] < 12
 
 
+def test_spectral_hjorth_from_welch_moments(noise):
+    values = compute("spectral_hjorth", noise)
+    for w in range(len(noise)):
+        for c in range(noise.shape[1]):
+            freqs, psd = welch(noise[w, c])
+            m0, m2, m4 = (sum(f**k * p for f, p in zip(freqs, psd)) for k in (0, 2, 4))
+            assert values["mobility"][w, c] == pytest.approx(np.sqrt(m2 / m0), rel=1e-12)
+            assert values["complexity"][w, c] == pytest.approx(
+                np.sqrt(m4 / m2) / np.sqrt(m2 / m0), rel=1e-12
+            )
+    # a sine's power sits at its frequency: mobility = f, complexity = 1
+    sine_values = compute("spectral_hjorth", sine(16.0)[None, None])
+    assert sine_values["mobility"][0, 0] == pytest.approx(16.0, rel=1e-2)
+    assert sine_values["complexity"][0, 0] == pytest.approx(1.0, rel=1e-2)
+
+
 def test_spectral_slope_of_an_exact_power_law():
     batch = WindowBatch(np.zeros((1, 1, 256)), SFREQ, WELCH)
     freqs = np.arange(65.0)

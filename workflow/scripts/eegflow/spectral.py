@@ -109,3 +109,18 @@ def spectral_slope(batch, fmin=1.0, fmax=None):
         slope = (y * x_centred).sum(axis=-1) / (x_centred**2).sum()
         intercept = y.mean(axis=-1) - slope * x.mean()
     return {"slope": slope, "intercept": intercept}
+
+
+@register("spectral_hjorth", suffixes=lambda: ["mobility", "complexity"])
+def spectral_hjorth(batch):
+    """Hjorth parameters from the PSD's moments m_k = sum(f**k psd) (Hjorth 1970).
+
+    mobility = sqrt(m2 / m0), in Hz; complexity = sqrt(m4 / m2) / mobility.
+    NaN for a constant window.
+    """
+    freqs, psd = batch.psd
+    m0, m2, m4 = ((freqs**k * psd).sum(axis=-1) for k in (0, 2, 4))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mobility = np.sqrt(m2 / m0)
+        complexity = np.sqrt(m4 / m2) / mobility
+    return {"mobility": mobility, "complexity": complexity}
