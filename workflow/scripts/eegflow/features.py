@@ -40,26 +40,35 @@ def validate_feature_settings(settings, window_s=None, sfreq=None):
             raise UserError(
                 f"config features.compute.{name}: bad parameters {params} ({error})"
             ) from None
-    entropy = settings["compute"].get("multiscale_entropy") or {}
+    entropy = configured_parameters(settings, "multiscale_entropy")
     key = "config features.compute.multiscale_entropy"
-    if not _is_positive_int(entropy.get("m", 2)) or entropy.get("r", 0.2) <= 0:
+    if entropy and (not _is_positive_int(entropy["m"]) or entropy["r"] <= 0):
         raise UserError(f"{key}: m must be a positive integer and r > 0")
-    if not all(_is_positive_int(scale) for scale in entropy.get("scales", [1])):
+    if entropy and not all(_is_positive_int(scale) for scale in entropy["scales"]):
         raise UserError(f"{key}.scales: expected positive integers")
-    kind = (settings["compute"].get("band_power") or {}).get("kind", "absolute")
-    if kind not in spectral.BAND_POWER_KINDS:
+    power = configured_parameters(settings, "band_power")
+    if power and power["kind"] not in spectral.BAND_POWER_KINDS:
         raise UserError(
-            f"config features.compute.band_power.kind={kind!r}: expected one of "
+            f"config features.compute.band_power.kind={power['kind']!r}: expected one of "
             f"{', '.join(spectral.BAND_POWER_KINDS)}"
         )
     for feature in ("band_power", "peak_frequency"):
-        _check_bands(feature, (settings["compute"].get(feature) or {}).get("bands", {}), sfreq)
+        parameters = configured_parameters(settings, feature)
+        if parameters:
+            _check_bands(feature, parameters["bands"], sfreq)
     segment_s = settings["welch"]["segment_s"]
     if window_s is not None and segment_s > window_s:
         raise UserError(
             f"config features.welch.segment_s={segment_s} s is longer than a window "
             f"(windows.window_s={window_s} s); lower it"
         )
+
+
+def configured_parameters(settings, name):
+    """Parameters of feature ``name`` with its defaults filled in; None if not configured."""
+    if name not in settings["compute"]:
+        return None
+    return FEATURES[name].parameters(settings["compute"][name])
 
 
 def _check_bands(feature, bands, sfreq):
@@ -95,12 +104,10 @@ def short_entropy_series(settings, window_samples):
     Sample entropy needs roughly N >= 10**m points (Richman & Moorman 2000);
     below that it is often undefined (NaN) for lack of matching templates.
     """
-    entropy = settings["compute"].get("multiscale_entropy")
+    entropy = configured_parameters(settings, "multiscale_entropy")
     if entropy is None:
         return []
-    m = entropy.get("m", 2)
-    scales = entropy.get("scales", [1, 2])
-    return [scale for scale in scales if window_samples // scale < 10**m]
+    return [s for s in entropy["scales"] if window_samples // s < 10 ** entropy["m"]]
 
 
 def feature_columns(settings, ch_names):
