@@ -35,7 +35,10 @@ RECIPE = {
     "multiscale_entropy": {"m": 2, "r": 0.2, "scales": [1, 2]},
     "band_power": {"bands": BANDS},
 }
-PARAMS = {"band_power": {"bands": BANDS}, "peak_frequency": {"bands": BANDS}}
+PARAMS = {
+    name: {"bands": BANDS}
+    for name in ("band_power", "peak_frequency", "coherence", "imaginary_coherence")
+}
 
 
 def recipe_windows():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import scipy.signal
 import scipy.stats
+from mne_features import bivariate as mne_features_bivariate
 from mne_features import univariate as mne_features
 
 from eegflow.features import FEATURES, feature_columns
@@ -16,9 +17,12 @@ from eegflow.registry import WindowBatch
 SFREQ = 128.0
 WELCH = {"segment_s": 1.0, "overlap": 0.5}
 # parameters for features that need some; the others run with their defaults
+BANDS = {"alpha": [8, 12], "beta": [12, 30]}
 PARAMS = {
-    "band_power": {"bands": {"alpha": [8, 12], "beta": [12, 30]}},
-    "peak_frequency": {"bands": {"alpha": [8, 12], "beta": [12, 30]}},
+    "band_power": {"bands": BANDS},
+    "peak_frequency": {"bands": BANDS},
+    "coherence": {"bands": BANDS},
+    "imaginary_coherence": {"bands": BANDS},
 }
 
 
@@ -127,6 +131,9 @@ def test_zero_crossings_of_a_sine():
         ("petrosian_fd", {}, antropy.petrosian_fd),
         ("katz_fd", {}, antropy.katz_fd),
         ("higuchi_fd", {"kmax": 10}, lambda x: antropy.higuchi_fd(x, kmax=10)),
+        ("detrended_fluctuation", {}, antropy.detrended_fluctuation),
+        ("lempel_ziv", {}, lambda x: antropy.lziv_complexity(x > np.median(x), normalize=True)),
+        ("lempel_ziv", {"normalize": False}, lambda x: antropy.lziv_complexity(x > np.median(x))),
     ],
 )
 def test_complexity_matches_antropy(noise, name, params, theirs):
@@ -275,12 +282,13 @@ def test_every_feature_declares_its_columns_and_survives_a_constant(noise, name)
         warnings.simplefilter("error")  # no RuntimeWarning either
         values = compute(name, np.full((2, 3, 256), 5e-6), **params)
     for array in values.values():
-        assert array.shape == (2, 3)
+        assert array.shape == (2, 3)  # 3 channels, or their 3 pairs
 
 
 def test_feature_columns_are_known_before_computing():
-    settings = {"welch": WELCH, "compute": {"quantiles": {"q": [0.5]}, **PARAMS}}
-    columns = [column for *_, column in feature_columns(settings, ["O1", "O2"])]
+    compute = {"quantiles": {"q": [0.5]}, "band_power": PARAMS["band_power"],
+               "peak_frequency": PARAMS["peak_frequency"]}
+    columns = [column for *_, column in feature_columns({"compute": compute}, ["O1", "O2"])]
     assert columns == [
         "quantiles_O1_q50", "quantiles_O2_q50",
         "band_power_O1_alpha", "band_power_O2_alpha", "band_power_O1_beta", "band_power_O2_beta",
@@ -307,3 +315,144 @@ def test_the_whole_catalogue_in_one_feature_table(tmp_path):
     planned = [column for *_, column in feature_columns(settings, ["O1", "Oz"])]
     assert list(table.columns) == ["recording", "window_index", "start_sample", "start_s", *planned]
     assert len(table) == 10 and not table.isna().any().any()
+
+
+def test_lempel_ziv_parsing_of_kaspar_and_schuster_example():
+    from eegflow.complexity import lempel_ziv_count
+
+    # Kaspar & Schuster (1987): 0 . 001 . 10 . 100 . 1000 . 101
+    assert lempel_ziv_count("0001101001000101") == 6
+    assert lempel_ziv_count("0" * 50) == 2  # 0 . 000...0 (copied from itself)
+
+
+def test_svd_fisher_information_matches_mne_features(noise):
+    ours = compute("svd_fisher_information", noise, order=10, delay=2)[""]
+    theirs = np.array([mne_features.compute_svd_fisher_info(w, tau=2, emb=10) for w in noise])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-9)
+
+
+def reference_hurst(x, min_length=8):
+    """Rescaled range written out: mean R/S over segments per length, then a line fit."""
+    lengths, log_rs = [], []
+    n = min_length
+    while n <= len(x) / 2:
+        ratios = []
+        for start in range(0, len(x) - n + 1, n):
+            segment = x[start : start + n]
+            walk = np.cumsum(segment - segment.mean())
+            ratios.append((walk.max() - walk.min()) / segment.std())
+        lengths.append(np.log(n))
+        log_rs.append(np.log(np.mean(ratios)))
+        n *= 2
+    return np.polyfit(lengths, log_rs, 1)[0]
+
+
+def test_hurst_exponent_by_rescaled_range(noise):
+    ours = compute("hurst_exponent", noise)[""]
+    for c in range(noise.shape[1]):
+        assert ours[0, c] == pytest.approx(reference_hurst(noise[0, c]), rel=1e-12)
+    long_noise = np.random.default_rng(1).normal(size=(1, 2, 16384))
+    white = compute("hurst_exponent", long_noise)[""]
+    assert np.all((white > 0.5) & (white < 0.6))  # 0.5 + the known small-n bias of R/S
+    walk = compute("hurst_exponent", np.cumsum(long_noise, axis=-1))[""]
+    assert np.all(walk > 0.9)
+
+
+def test_spectral_moments_from_welch(noise):
+    freqs, psd = scipy.signal.welch(noise, fs=SFREQ, nperseg=128)
+    values = compute("spectral_moments", noise, orders=[0, 1, 2], normalize=False)
+    for k in (0, 1, 2):
+        expected = (freqs**k * psd).sum(axis=-1) * (freqs[1] - freqs[0])
+        np.testing.assert_allclose(values[f"m{k}"], expected, rtol=1e-12)
+    centroid = compute("spectral_moments", sine(20.0)[None, None], orders=[1])["m1"]
+    assert centroid[0, 0] == pytest.approx(20.0, abs=0.5)
+
+
+def test_wavelet_energy_matches_mne_features_and_finds_the_band(noise):
+    x = noise[..., :256]
+    values = compute("wavelet_energy", x, wavelet="db4", levels=5)
+    theirs = np.array([mne_features.compute_wavelet_coef_energy(w, "db4").reshape(3, 5) for w in x])
+    for j in range(1, 6):
+        np.testing.assert_allclose(values[f"d{j}"], theirs[..., j - 1], rtol=1e-12)
+    # a 24 Hz sine at 128 Hz lies in level 2's band (16-32 Hz); db4 is not an ideal
+    # band-pass, so the neighbours get some (82 % in d2 here)
+    energies = compute("wavelet_energy", sine(24.0, n=256)[None, None], levels=5)
+    assert energies["d2"][0, 0] > 0.75 * sum(e[0, 0] for e in energies.values())
+
+
+def test_wavelet_energy_with_too_many_levels_names_the_setting(noise):
+    from eegflow import UserError
+
+    with pytest.raises(UserError, match="wavelet_energy.levels=6.*at most 5"):
+        compute("wavelet_energy", noise[..., :256], levels=6)
+
+
+@pytest.fixture
+def coupled():
+    """Three channels: noise, the same noise plus its own noise, independent noise."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, 3, 512))
+    x[:, 1] += x[:, 0]
+    return x
+
+
+def band_mean(freqs, values, low, high):
+    return values[..., (freqs >= low) & (freqs < high)].mean(axis=-1)
+
+
+def test_coherence_matches_scipy(coupled):
+    values = compute("coherence", coupled, bands=BANDS)
+    for pair, (i, j) in enumerate([(0, 1), (0, 2), (1, 2)]):
+        freqs, msc = scipy.signal.coherence(coupled[:, i], coupled[:, j], fs=SFREQ, nperseg=128)
+        for band, (low, high) in BANDS.items():
+            np.testing.assert_allclose(values[band][:, pair], band_mean(freqs, msc, low, high),
+                                       rtol=1e-12)
+    assert values["alpha"][:, 0].mean() > 0.3 > values["alpha"][:, 1].mean()
+
+
+def test_imaginary_coherence_by_its_definition_and_of_a_quarter_period_lag():
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, 2, 512))
+    values = compute("imaginary_coherence", x, bands=BANDS)
+    freqs, sxy = scipy.signal.csd(x[:, 0], x[:, 1], fs=SFREQ, nperseg=128)
+    _, sxx = scipy.signal.welch(x[:, 0], fs=SFREQ, nperseg=128)
+    _, syy = scipy.signal.welch(x[:, 1], fs=SFREQ, nperseg=128)
+    expected = band_mean(freqs, sxy.imag / np.sqrt(sxx * syy), 8, 12)
+    np.testing.assert_allclose(values["alpha"][:, 0], expected, rtol=1e-12)
+    # a 10 Hz sine and the same sine a quarter period later: |imaginary coherence| = 1
+    t = np.arange(512) / SFREQ
+    lagged = np.stack([np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 10 * (t - 0.025))])
+    quarter = compute("imaginary_coherence", lagged[None], bands={"ten": [10, 10.5]})
+    assert abs(quarter["ten"][0, 0]) == pytest.approx(1.0, abs=1e-6)
+    same = compute("imaginary_coherence", lagged[None, [0, 0]], bands={"ten": [10, 10.5]})
+    assert same["ten"][0, 0] == pytest.approx(0.0, abs=1e-12)  # zero lag: no imaginary part
+
+
+def test_correlations_match_numpy(coupled):
+    time = compute("correlation", coupled)[""]
+    spectral = compute("spectral_correlation", coupled)[""]
+    _, psd = scipy.signal.welch(coupled, fs=SFREQ, nperseg=128)
+    for w in range(len(coupled)):
+        np.testing.assert_allclose(time[w], np.corrcoef(coupled[w])[np.triu_indices(3, 1)],
+                                   rtol=1e-12)
+        np.testing.assert_allclose(spectral[w], np.corrcoef(psd[w])[np.triu_indices(3, 1)],
+                                   rtol=1e-12)
+
+
+def test_phase_locking_value_matches_mne_features_and_locks_in_band(coupled):
+    ours = compute("phase_locking_value", coupled)[""]
+    theirs = np.array([mne_features_bivariate.compute_phase_lock_val(w) for w in coupled])
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+    # 10 Hz with a fixed phase lag under independent broadband noise: locked in alpha only
+    rng = np.random.default_rng(5)
+    t = np.arange(512) / SFREQ
+    x = np.stack([np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 10 * t + 1.0)])
+    x = x + 0.5 * rng.normal(size=(2, 512))
+    values = compute("phase_locking_value", x[None], bands={"alpha": [8, 12], "high": [30, 60]})
+    assert values["alpha"][0, 0] > 0.9 > 0.5 > values["high"][0, 0]
+
+
+def test_pairwise_columns_name_both_channels():
+    settings = {"welch": WELCH, "compute": {"coherence": {"bands": {"alpha": [8, 12]}}}}
+    columns = [column for *_, column in feature_columns(settings, ["O1", "Oz", "O2"])]
+    assert columns == ["coherence_O1-Oz_alpha", "coherence_O1-O2_alpha", "coherence_Oz-O2_alpha"]

@@ -4,7 +4,13 @@
 rule features:
     input:
         code=package_code(
-            "features", "windows", "registry", "time_domain", "spectral", "complexity"
+            "features",
+            "windows",
+            "registry",
+            "time_domain",
+            "spectral",
+            "complexity",
+            "connectivity",
         ),
         windows=rules.windows.output.windows,
         metadata=rules.windows.output.metadata,

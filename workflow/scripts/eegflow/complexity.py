@@ -199,3 +199,138 @@ def higuchi_fd(batch, kmax=10):
     with np.errstate(invalid="ignore"):
         slope = (y * centred).sum(axis=-1) / (centred**2).sum()
     return {"": slope}
+
+
+@register("svd_fisher_information")
+def svd_fisher_information(batch, order=10, delay=2):
+    """Fisher information of the normalised singular values s of the delay embedding.
+
+    sum_i (s[i+1] - s[i])**2 / s[i] (Roberts et al. 1999); defaults as mne-features
+    (order 10, delay 2). NaN for a constant window.
+    """
+    singular = np.linalg.svd(embed(batch.data, order, delay), compute_uv=False)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        normalised = singular / singular.sum(axis=-1, keepdims=True)
+        terms = np.diff(normalised, axis=-1) ** 2 / normalised[..., :-1]
+    # trailing zero singular values (a rank-deficient embedding) contribute nothing
+    terms = np.where(normalised[..., :-1] > 0, terms, 0)
+    return {"": np.where(singular.sum(axis=-1) > 0, terms.sum(axis=-1), np.nan)}
+
+
+def _least_squares_slope(x, y, weights=None):
+    """Slope of y against x along the last axis (weights 0/1 leave points out)."""
+    weights = np.ones_like(y) if weights is None else weights.astype(float)
+    count = weights.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x_mean = (weights * x).sum(axis=-1, keepdims=True) / count
+        y_mean = (weights * np.where(weights > 0, y, 0)).sum(axis=-1, keepdims=True) / count
+        dx = (x - x_mean) * weights
+        slope = (dx * np.where(weights > 0, y - y_mean, 0)).sum(axis=-1) / (dx**2).sum(
+            axis=-1
+        )
+    return np.where(count[..., 0] >= 2, slope, np.nan)
+
+
+def geometric_lengths(minimum, maximum, factor):
+    """Integers minimum, floor(minimum * factor**i), ... up to maximum, without repeats."""
+    lengths = [minimum]
+    i = 1
+    while minimum * factor**i <= maximum:
+        length = int(np.floor(minimum * factor**i))
+        if length > lengths[-1]:
+            lengths.append(length)
+        i += 1
+    return np.array(lengths)
+
+
+@register("detrended_fluctuation")
+def detrended_fluctuation(batch, min_length=4, max_fraction=0.1, factor=1.2):
+    """Detrended fluctuation analysis exponent alpha (Peng et al. 1995).
+
+    The profile (cumulative sum of the mean-removed window) is cut into
+    non-overlapping segments of n samples, each detrended by a least-squares
+    line; F(n) is the root of the mean squared residual over all segments, and
+    alpha the slope of log F(n) against log n, for n from ``min_length`` up to
+    ``max_fraction`` of the window growing by ``factor`` (antropy's choice).
+    Lengths with F(n) = 0 are left out; NaN for a constant window.
+    """
+    x = batch.data
+    n_samples = x.shape[-1]
+    profile = np.cumsum(x - x.mean(axis=-1, keepdims=True), axis=-1)
+    lengths = geometric_lengths(min_length, max_fraction * n_samples, factor)
+    fluctuations = []
+    for n in lengths:
+        segments = profile[..., : n_samples // n * n].reshape(*x.shape[:-1], -1, n)
+        t = np.arange(n) - (n - 1) / 2
+        centred = segments - segments.mean(axis=-1, keepdims=True)
+        slope = (centred * t).sum(axis=-1, keepdims=True) / (t**2).sum()
+        residual = centred - slope * t
+        fluctuations.append(np.sqrt((residual**2).mean(axis=-1).mean(axis=-1)))
+    fluctuations = np.stack(fluctuations, axis=-1)
+    positive = fluctuations > 0
+    with np.errstate(divide="ignore"):
+        log_f = np.log(np.where(positive, fluctuations, 1))
+    return {"": _least_squares_slope(np.log(lengths), log_f, positive)}
+
+
+@register("hurst_exponent")
+def hurst_exponent(batch, min_length=8):
+    """Hurst exponent by rescaled-range analysis (Hurst 1951, uncorrected).
+
+    For n = ``min_length``, 2 ``min_length``, ... up to half the window, the
+    window is cut into non-overlapping segments of n samples; R/S of a segment
+    is the range of its mean-removed cumulative sum over its standard deviation
+    (ddof=0). H is the slope of log(mean R/S) against log n (segments with
+    S = 0 left out; NaN for a constant window). Uncorrected R/S overestimates
+    H for short segments (about 0.55-0.6 for white noise at n <= 128).
+    """
+    x = batch.data
+    n_samples = x.shape[-1]
+    lengths = min_length * 2 ** np.arange(int(np.log2(n_samples / 2 / min_length)) + 1)
+    log_rs = []
+    for n in lengths:
+        segments = x[..., : n_samples // n * n].reshape(*x.shape[:-1], -1, n)
+        deviations = segments - segments.mean(axis=-1, keepdims=True)
+        walk = np.cumsum(deviations, axis=-1)
+        spread = walk.max(axis=-1) - walk.min(axis=-1)
+        std = segments.std(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rs = np.where(std > 0, spread / std, 0).sum(axis=-1) / (std > 0).sum(axis=-1)
+            log_rs.append(np.log(rs))
+    log_rs = np.stack(log_rs, axis=-1)
+    return {"": _least_squares_slope(np.log(lengths), log_rs, np.isfinite(log_rs))}
+
+
+def lempel_ziv_count(symbols):
+    """Number of words in the Lempel-Ziv (1976) exhaustive parsing of a string.
+
+    Each word is the shortest substring starting where the previous ended that
+    cannot be copied from the text before its last character; an incomplete
+    last word counts.
+    """
+    count, start, n = 0, 0, len(symbols)
+    while start < n:
+        length = 1
+        while start + length <= n and symbols[start : start + length] in symbols[
+            : start + length - 1
+        ]:
+            length += 1
+        count += 1
+        start += length
+    return count
+
+
+@register("lempel_ziv")
+def lempel_ziv(batch, normalize=True):
+    """Lempel-Ziv complexity (1976) of the window binarised at its median (x > median).
+
+    ``normalize`` divides the word count by N / log2(N), about 1 for white noise.
+    """
+    x = batch.data
+    binary = x > np.median(x, axis=-1, keepdims=True)
+    flat = binary.reshape(-1, x.shape[-1])
+    strings = (np.where(row, "1", "0").tobytes().decode("utf-32-le") for row in flat)
+    counts = np.array([lempel_ziv_count(string) for string in strings], dtype=float)
+    counts = counts.reshape(x.shape[:-1])
+    n = x.shape[-1]
+    return {"": counts / (n / np.log2(n)) if normalize else counts}

@@ -14,7 +14,13 @@ import re
 
 import numpy as np
 
-from . import UserError, complexity, spectral, time_domain  # noqa: F401 (registration)
+from . import (  # noqa: F401 (registration)
+    UserError,
+    complexity,
+    connectivity,
+    spectral,
+    time_domain,
+)
 from .fileio import atomic_output
 from .registry import FEATURES, WindowBatch
 
@@ -52,10 +58,10 @@ def validate_feature_settings(settings, window_s=None, sfreq=None):
             f"config features.compute.band_power.kind={power['kind']!r}: expected one of "
             f"{', '.join(spectral.BAND_POWER_KINDS)}"
         )
-    for feature in ("band_power", "peak_frequency"):
-        parameters = configured_parameters(settings, feature)
-        if parameters:
-            _check_bands(feature, parameters["bands"], sfreq)
+    for feature in settings["compute"]:
+        bands = configured_parameters(settings, feature).get("bands")
+        if bands:
+            _check_bands(feature, bands, sfreq)
     segment_s = settings["welch"]["segment_s"]
     if window_s is not None and segment_s > window_s:
         raise UserError(
@@ -111,16 +117,25 @@ def short_entropy_series(settings, window_samples):
 
 
 def feature_columns(settings, ch_names):
-    """The feature columns, known before computing: [(feature, suffix, channel index, column)].
+    """The feature columns, known before computing: [(feature, suffix, index, column)].
 
-    Order: features in config order, then their suffixes, then channels.
+    ``index`` is the channel's (or, for pairwise features, the pair's) position
+    in the feature's output. Order: features in config order, then their
+    suffixes, then channels or pairs i < j.
     """
+    pairs = [
+        f"{ch_names[i]}-{ch_names[j]}"
+        for i in range(len(ch_names))
+        for j in range(i + 1, len(ch_names))
+    ]
     columns = []
     for name, params in settings["compute"].items():
         feature = FEATURES[name]
+        labels = pairs if feature.pairwise else ch_names
         for suffix in feature.suffixes(**feature.parameters(params)):
-            for index, channel in enumerate(ch_names):
-                columns.append((name, suffix, index, "_".join(filter(None, (name, channel, suffix)))))
+            for index, label in enumerate(labels):
+                column = "_".join(filter(None, (name, label, suffix)))
+                columns.append((name, suffix, index, column))
     return columns
 
 

@@ -6,13 +6,17 @@ then shared by every spectral feature of the batch; the function returns ``{suff
 shape (windows, channels)}``. Each feature declares its suffixes up front
 (``suffixes(**params)``, default ``[""]``), so the output columns are known
 before anything is computed: ``<feature>_<channel>`` for suffix ``""``, else
-``<feature>_<channel>_<suffix>``.
+``<feature>_<channel>_<suffix>``. A feature registered with ``pairwise=True``
+returns arrays of shape (windows, pairs) instead, over the channel pairs i < j
+of :attr:`WindowBatch.pairs`, and its columns say ``<channel i>-<channel j>``.
 """
 
 import inspect
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Callable
+
+import numpy as np
 
 # scipy.signal (~1.3 s to import) is imported where used: the Snakefile imports the
 # registry at every start, and a no-op run should stay quick.
@@ -24,6 +28,7 @@ class Feature:
 
     function: Callable
     suffixes: Callable
+    pairwise: bool = False
 
     def parameters(self, params):
         """``params`` completed with the function's defaults (TypeError if bad)."""
@@ -35,15 +40,16 @@ class Feature:
 FEATURES = {}
 
 
-def register(name, suffixes=lambda **params: [""]):
+def register(name, suffixes=lambda **params: [""], pairwise=False):
     """Register a feature function under ``name`` (the key used in config.yaml).
 
     ``suffixes(**params)`` returns the column suffixes the function will return
-    for the given (default-completed) parameters.
+    for the given (default-completed) parameters; ``pairwise`` says it returns
+    one value per channel pair instead of per channel.
     """
 
     def decorator(function):
-        FEATURES[name] = Feature(function, suffixes)
+        FEATURES[name] = Feature(function, suffixes, pairwise)
         return function
 
     return decorator
@@ -67,17 +73,36 @@ class WindowBatch:
         self.sfreq = sfreq
         self.welch = welch
 
-    @cached_property
-    def psd(self):
-        """(freqs, psd): one Welch PSD per window and channel, Hann, density, V²/Hz."""
-        import scipy.signal
-
+    @property
+    def _welch_arguments(self):
         nperseg = int(round(self.welch["segment_s"] * self.sfreq))
-        return scipy.signal.welch(
-            self.data,
+        return dict(
             fs=self.sfreq,
             window="hann",
             nperseg=nperseg,
             noverlap=int(round(self.welch["overlap"] * nperseg)),
             axis=-1,
+        )
+
+    @cached_property
+    def psd(self):
+        """(freqs, psd): one Welch PSD per window and channel, Hann, density, V²/Hz."""
+        import scipy.signal
+
+        return scipy.signal.welch(self.data, **self._welch_arguments)
+
+    @cached_property
+    def pairs(self):
+        """(first, second): channel indices of the pairs i < j, in row-major order."""
+        return np.triu_indices(self.data.shape[1], k=1)
+
+    @cached_property
+    def csd(self):
+        """(freqs, csd): Welch cross-spectral density per window and channel pair,
+        conj(X_i) X_j as :func:`scipy.signal.csd`, same segments as :attr:`psd`."""
+        import scipy.signal
+
+        first, second = self.pairs
+        return scipy.signal.csd(
+            self.data[:, first], self.data[:, second], **self._welch_arguments
         )

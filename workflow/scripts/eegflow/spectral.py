@@ -1,4 +1,5 @@
-"""Spectral features, all from the one Welch PSD per window shared through ``batch.psd``.
+"""Spectral features, all from the one Welch PSD per window shared through ``batch.psd``,
+and the wavelet energy per level (PyWavelets' discrete wavelet transform).
 
 Power is integrated with the rectangle rule ``sum(psd[f]) * df`` over bins with
 ``low <= f < high``, so adjacent bands add up exactly.
@@ -6,6 +7,7 @@ Power is integrated with the rectangle rule ``sum(psd[f]) * df`` over bins with
 
 import numpy as np
 
+from . import UserError
 from .registry import register
 
 BAND_POWER_KINDS = ("absolute", "relative", "log10")
@@ -124,3 +126,44 @@ def spectral_hjorth(batch):
         mobility = np.sqrt(m2 / m0)
         complexity = np.sqrt(m4 / m2) / mobility
     return {"mobility": mobility, "complexity": complexity}
+
+
+@register("spectral_moments", suffixes=lambda orders, normalize: [f"m{k}" for k in orders])
+def spectral_moments(batch, orders=(1, 2), normalize=True):
+    """Moments of the PSD about 0 Hz: sum(f**k psd) / sum(psd), in Hz**k, one column per k.
+
+    With ``normalize`` (default) m1 is the spectral centroid (mean frequency);
+    ``normalize: false`` gives the raw moments sum(f**k psd) df (V² Hz**k; m0 is
+    the total power). NaN for a constant window when normalised.
+    """
+    freqs, psd = batch.psd
+    total = psd.sum(axis=-1)
+    moments = {}
+    for k in orders:
+        moment = (freqs**k * psd).sum(axis=-1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            moments[f"m{k}"] = moment / total if normalize else moment * (freqs[1] - freqs[0])
+    return moments
+
+
+@register("wavelet_energy", suffixes=lambda wavelet, levels: [f"d{j}" for j in range(1, levels + 1)])
+def wavelet_energy(batch, wavelet="db4", levels=5):
+    """Energy (sum of squares, V²) of the discrete wavelet detail coefficients per level.
+
+    ``pywt.wavedec`` (symmetric padding) to ``levels`` levels; column dj is level j,
+    d1 the finest, covering about sfreq/2**(j+1) .. sfreq/2**j Hz. A window too
+    short for ``levels`` levels of ``wavelet`` is an error naming the setting.
+    """
+    import pywt
+
+    n_samples = batch.data.shape[-1]
+    possible = pywt.dwt_max_level(n_samples, pywt.Wavelet(wavelet).dec_len)
+    if levels > possible:
+        raise UserError(
+            f"config features.compute.wavelet_energy.levels={levels}: a window of "
+            f"{n_samples} samples allows at most {possible} levels of {wavelet}; "
+            "lower levels or lengthen windows.window_s"
+        )
+    coefficients = pywt.wavedec(batch.data, wavelet, level=levels, axis=-1)
+    details = coefficients[:0:-1]  # cD1 (finest) .. cDlevels
+    return {f"d{j}": (detail**2).sum(axis=-1) for j, detail in enumerate(details, start=1)}
