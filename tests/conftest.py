@@ -81,3 +81,18 @@ def finished_run(tmp_path_factory):
     tiny_copy_of_default_config(workdir)
     run_snakemake(workdir)
     return workdir
+
+
+def edfbrowser_file(name):
+    """A file written by EDFbrowser's test generator, shipped in pyedflib's wheel.
+
+    ``test_generator.edf``: EDF+, 600 s at 200 Hz, 11 signals (square, ramp, pulse,
+    noise, sines of 1, 8, 8.1777, 8.5, 15, 17 and 50 Hz, amplitude 100 µV), two
+    annotations. ``test_generator.bdf``: BDF, 30 s at 1000 Hz (sine 5 Hz, square
+    13 Hz, ramp 7 Hz, pink noise, white noise).
+    """
+    import pyedflib
+
+    package = Path(pyedflib.__file__).parent
+    path = package / "data" / name
+    return path if path.exists() else package / "tests" / "data" / name
