@@ -456,3 +456,19 @@ def test_pairwise_columns_name_both_channels():
     settings = {"welch": WELCH, "compute": {"coherence": {"bands": {"alpha": [8, 12]}}}}
     columns = [column for *_, column in feature_columns(settings, ["O1", "Oz", "O2"])]
     assert columns == ["coherence_O1-Oz_alpha", "coherence_O1-O2_alpha", "coherence_Oz-O2_alpha"]
+
+
+def test_pairwise_feature_of_a_single_channel_recording_gives_no_columns(tmp_path):
+    from conftest import synthetic_settings
+    from eegflow.features import compute_features
+    from eegflow.synthetic import synthetic_raw
+    from eegflow.windows import make_windows
+    import pyarrow.parquet as pq
+
+    fif = tmp_path / "rec_raw.fif"
+    synthetic_raw(1, synthetic_settings(["O1"], duration_s=10, seed=4)).save(fif)
+    window_settings = {"window_s": 2.0, "stride_s": None, "drop_last": True, "scaling": "none"}
+    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", window_settings, "rec", {})
+    settings = {"welch": WELCH, "compute": {"variance": {}, "coherence": PARAMS["coherence"]}}
+    compute_features(tmp_path / "w.npy", tmp_path / "w.parquet", tmp_path / "f.parquet", settings)
+    assert pq.read_table(tmp_path / "f.parquet").column_names[-1] == "variance_O1"

@@ -46,12 +46,8 @@ def validate_feature_settings(settings, window_s=None, sfreq=None):
             raise UserError(
                 f"config features.compute.{name}: bad parameters {params} ({error})"
             ) from None
-    entropy = configured_parameters(settings, "multiscale_entropy")
-    key = "config features.compute.multiscale_entropy"
-    if entropy and (not _is_positive_int(entropy["m"]) or entropy["r"] <= 0):
-        raise UserError(f"{key}: m must be a positive integer and r > 0")
-    if entropy and not all(_is_positive_int(scale) for scale in entropy["scales"]):
-        raise UserError(f"{key}.scales: expected positive integers")
+    for name in settings["compute"]:
+        _check_numbers(name, configured_parameters(settings, name))
     power = configured_parameters(settings, "band_power")
     if power and power["kind"] not in spectral.BAND_POWER_KINDS:
         raise UserError(
@@ -98,6 +94,26 @@ def _check_bands(feature, bands, sfreq):
                 f"{next_name}={next_edges} overlap; bands are [low, high) ranges "
                 "that must not overlap (adjacent is fine: [8, 12], [12, 30])"
             )
+
+
+# parameters that mean the same in every feature that has them
+POSITIVE_INTEGERS = ("m", "order", "delay", "kmax", "levels", "min_length")
+POSITIVE_NUMBERS = ("r",)
+
+
+def _check_numbers(feature, parameters):
+    """Embedding sizes, lags and counts are positive integers; tolerances positive."""
+    key = f"config features.compute.{feature}"
+    for name in POSITIVE_INTEGERS:
+        if name in parameters and not _is_positive_int(parameters[name]):
+            raise UserError(f"{key}.{name}={parameters[name]!r}: expected a positive integer")
+    for name in POSITIVE_NUMBERS:
+        value = parameters.get(name)
+        if name in parameters and not (isinstance(value, (int, float)) and value > 0):
+            raise UserError(f"{key}.{name}={value!r}: expected a number > 0")
+    scales = parameters.get("scales", [1])
+    if not all(_is_positive_int(scale) for scale in scales):
+        raise UserError(f"{key}.scales={scales}: expected positive integers")
 
 
 def _is_positive_int(value):
@@ -154,6 +170,9 @@ def compute_features(windows_path, metadata_path, out_path, settings, batch_size
     validate_feature_settings(settings)
     windows, table, sfreq, ch_names = read_windows(windows_path, metadata_path)
     planned = feature_columns(settings, ch_names)
+    producing = {name: settings["compute"][name] for name, *_ in planned}
+    for name in settings["compute"].keys() - producing.keys():
+        log.warning("%s: no columns (a pairwise feature needs 2 channels or more)", name)
     values = {column: np.empty(len(windows)) for *_, column in planned}
     for start in range(0, len(windows), batch_size):
         data = np.asarray(windows[start : start + batch_size], dtype=np.float64)
@@ -161,7 +180,7 @@ def compute_features(windows_path, metadata_path, out_path, settings, batch_size
         stop = start + len(data)
         computed = {
             name: FEATURES[name].function(batch, **(params or {}))
-            for name, params in settings["compute"].items()
+            for name, params in producing.items()
         }
         for name, suffix, channel_index, column in planned:
             values[column][start:stop] = computed[name][suffix][:, channel_index]
