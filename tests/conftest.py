@@ -96,3 +96,19 @@ def edfbrowser_file(name):
     package = Path(pyedflib.__file__).parent
     path = package / "data" / name
     return path if path.exists() else package / "tests" / "data" / name
+
+
+def window_settings(**changes):
+    """Config ``windows`` with its defaults (fixed-length windows), changed by ``changes``."""
+    settings = {"window_s": 2.0, "stride_s": None, "drop_last": True, "scaling": "none",
+                "annotations": {"mapping": {}, "crop_wake_mins": None, "wake": []}}
+    return {**settings, **changes}
+
+
+def input_config(**section):
+    """Config ``input`` with ``section`` over the schema's defaults."""
+    from snakemake.utils import validate
+
+    config = {"input": section}
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+    return config["input"]

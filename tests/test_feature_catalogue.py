@@ -298,7 +298,7 @@ def test_feature_columns_are_known_before_computing():
 
 
 def test_the_whole_catalogue_in_one_feature_table(tmp_path):
-    from conftest import synthetic_settings
+    from conftest import synthetic_settings, window_settings
     from eegflow.features import compute_features
     from eegflow.synthetic import synthetic_raw
     from eegflow.windows import make_windows
@@ -306,8 +306,8 @@ def test_the_whole_catalogue_in_one_feature_table(tmp_path):
 
     fif = tmp_path / "rec_raw.fif"
     synthetic_raw(1, synthetic_settings(["O1", "Oz"], duration_s=20, seed=4)).save(fif)
-    window_settings = {"window_s": 2.0, "stride_s": None, "drop_last": True, "scaling": "none"}
-    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", window_settings, "rec", {})
+    windows_config = window_settings()
+    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", windows_config, "rec", {})
     settings = {"welch": WELCH, "compute": {name: PARAMS.get(name, {}) for name in FEATURES}}
     compute_features(tmp_path / "w.npy", tmp_path / "w.parquet", tmp_path / "f.parquet",
                      settings, batch_size=3)
@@ -459,7 +459,7 @@ def test_pairwise_columns_name_both_channels():
 
 
 def test_pairwise_feature_of_a_single_channel_recording_gives_no_columns(tmp_path):
-    from conftest import synthetic_settings
+    from conftest import synthetic_settings, window_settings
     from eegflow.features import compute_features
     from eegflow.synthetic import synthetic_raw
     from eegflow.windows import make_windows
@@ -467,8 +467,8 @@ def test_pairwise_feature_of_a_single_channel_recording_gives_no_columns(tmp_pat
 
     fif = tmp_path / "rec_raw.fif"
     synthetic_raw(1, synthetic_settings(["O1"], duration_s=10, seed=4)).save(fif)
-    window_settings = {"window_s": 2.0, "stride_s": None, "drop_last": True, "scaling": "none"}
-    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", window_settings, "rec", {})
+    windows_config = window_settings()
+    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", windows_config, "rec", {})
     settings = {"welch": WELCH, "compute": {"variance": {}, "coherence": PARAMS["coherence"]}}
     compute_features(tmp_path / "w.npy", tmp_path / "w.parquet", tmp_path / "f.parquet", settings)
     assert pq.read_table(tmp_path / "f.parquet").column_names[-1] == "variance_O1"

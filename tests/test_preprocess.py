@@ -14,6 +14,9 @@ SYNTHETIC = synthetic_settings(["O1", "Oz", "Cz"], duration_s=20, seed=3)
 
 def settings(**changes):
     base = {
+        "rename": {},
+        "channel_types": {},
+        "reference": None,
         "crop": {"tmin": 2.0, "tmax": None},
         "picks": None,
         "resample_sfreq": None,
@@ -55,6 +58,9 @@ def test_resample_then_filter(edf, tmp_path):
         ({"picks": ["O1", "T7"]}, r"preprocess.picks asks for \['T7'\]"),
         ({"filter": {"l_freq": None, "h_freq": 64, "method": "fir"}}, r"h_freq=64 Hz"),
         ({"resample_sfreq": 50.0}, r"Nyquist frequency 25 Hz"),
+        ({"rename": {"T7": "T7a"}}, r"preprocess.rename names \['T7'\]"),
+        ({"channel_types": {"Oz": "brain"}}, r"preprocess.channel_types"),
+        ({"reference": ["A1"]}, r"preprocess.reference asks for \['A1'\]"),
     ],
 )
 def test_bad_settings_name_file_and_key(edf, tmp_path, changes, message):
@@ -102,3 +108,53 @@ def test_truncated_edf_is_refused(edf, tmp_path):
     cut.write_bytes(whole[: len(whole) * 2 // 3])
     with pytest.raises(UserError, match="cut.edf: the header's length does not match"):
         preprocess_recording(cut, tmp_path / "out_raw.fif", settings())
+
+
+def test_rename_type_and_average_reference_match_mne(edf, tmp_path):
+    out = tmp_path / "rec_raw.fif"
+    changes = {"rename": {"Oz": "OZ"}, "channel_types": {"Cz": "eog"}, "reference": "average",
+               "picks": ["eeg", "eog"]}
+    preprocess_recording(edf, out, settings(**changes))
+    expected = mne.io.read_raw(edf, preload=True, verbose="error")
+    expected.rename_channels({"Oz": "OZ"}).set_channel_types({"Cz": "eog"})
+    expected.crop(tmin=2.0).pick(["eeg", "eog"]).set_eeg_reference("average", verbose="error")
+    expected.filter(None, 30, verbose="error")
+    result = mne.io.read_raw_fif(out, verbose="error")
+    assert result.ch_names == ["O1", "OZ", "Cz"] and result.get_channel_types()[2] == "eog"
+    np.testing.assert_allclose(result.get_data(), expected.get_data(), rtol=0, atol=1e-12)
+    eeg = result.get_data(picks="eeg")
+    np.testing.assert_allclose(eeg.sum(axis=0), 0, atol=1e-12)  # average of EEG = 0
+
+
+def test_reference_to_a_channel_not_picked_drops_it(edf, tmp_path):
+    out = tmp_path / "rec_raw.fif"
+    preprocess_recording(edf, out, settings(picks=["O1", "Oz"], reference=["Cz"]))
+    raw = mne.io.read_raw(edf, preload=True, verbose="error").crop(tmin=2.0)
+    expected = (raw.get_data(["O1", "Oz"]) - raw.get_data(["Cz"]))  # before the low-pass
+    result = mne.io.read_raw_fif(out, verbose="error")
+    assert result.ch_names == ["O1", "Oz"]
+    unfiltered = tmp_path / "unfiltered_raw.fif"
+    no_filter = {"l_freq": None, "h_freq": None, "method": "fir"}
+    preprocess_recording(edf, unfiltered, settings(picks=["O1", "Oz"], reference=["Cz"],
+                                                   filter=no_filter))
+    got = mne.io.read_raw_fif(unfiltered, verbose="error").get_data()
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
+def test_annotations_file_is_attached_and_cropped_with_the_data(edf, tmp_path):
+    annotations = tmp_path / "hypnogram.csv"
+    mne.Annotations([0, 6, 12], [6, 6, 6], ["W", "N2", "N2"]).save(annotations)
+    out = tmp_path / "rec_raw.fif"
+    preprocess_recording(edf, out, settings(), annotations_path=annotations)
+    result = mne.io.read_raw_fif(out, verbose="error")
+    assert list(result.annotations.description) == ["W", "N2", "N2"]
+    # the first one, cut by crop.tmin=2, starts at the crop and is 2 s shorter (MNE's crop)
+    np.testing.assert_allclose(result.annotations.onset - result.first_time, [0, 4, 10])
+    np.testing.assert_allclose(result.annotations.duration, [4, 6, 6])
+
+
+def test_unreadable_annotations_file_is_named(edf, tmp_path):
+    bad = tmp_path / "hypnogram.edf"
+    bad.write_bytes(b"not an EDF")
+    with pytest.raises(UserError, match="hypnogram.edf: (MNE could not read|no) annotations"):
+        preprocess_recording(edf, tmp_path / "out_raw.fif", settings(), annotations_path=bad)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from conftest import edfbrowser_file, input_config
 from eegflow import UserError
 from eegflow.recordings import (
     SUPPORTED_EXTENSIONS,
@@ -43,13 +44,12 @@ def test_files_are_found_sorted_with_ids(tmp_path, monkeypatch):
     for name in ["b/rec2.edf", "a/rec1.bdf", "a/rec1.bdf.txt"]:
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("x")
-    found = discover_recordings(
-        {"source": "files", "files": ["**/*.edf", "**/*.bdf"], "exclude": []}
-    )
-    assert found == {
-        "rec1": {"path": "a/rec1.bdf", "metadata": {}},
-        "rec2": {"path": "b/rec2.edf", "metadata": {}},
+    found = discover_recordings(input_config(source="files", files=["**/*.edf", "**/*.bdf"]))
+    assert {rid: entry["path"] for rid, entry in found.items()} == {
+        "rec1": "a/rec1.bdf",
+        "rec2": "b/rec2.edf",
     }
+    assert all(e["metadata"] == {} and e["annotations"] is None for e in found.values())
 
 
 @pytest.mark.parametrize(
@@ -67,12 +67,108 @@ def test_discovery_errors(tmp_path, monkeypatch, names, patterns, message):
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("x")
     with pytest.raises(UserError, match=message):
-        discover_recordings({"source": "files", "files": patterns, "exclude": []})
+        discover_recordings(input_config(source="files", files=patterns))
 
 
 def test_exclude_leaves_out_recordings_and_catches_typos():
     config = {"source": "synthetic", "synthetic": {"n_recordings": 3}}
-    kept = discover_recordings({**config, "exclude": ["synthetic-01"]})
+    kept = discover_recordings(input_config(**config, exclude=["synthetic-01"]))
     assert list(kept) == ["synthetic-00", "synthetic-02"]
     with pytest.raises(UserError, match=r"input.exclude: \['synthetic-1'\] name no recording"):
-        discover_recordings({**config, "exclude": ["synthetic-1"]})
+        discover_recordings(input_config(**config, exclude=["synthetic-1"]))
+
+
+def touch(root, *names):
+    for name in names:
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("x")
+
+
+def test_table_gives_paths_ids_metadata_and_annotations(tmp_path):
+    touch(tmp_path, "data/n1.edf", "data/n2.bdf", "data/n1-hyp.csv")
+    table = tmp_path / "recordings.tsv"
+    table.write_text(
+        "path\trecording\tsubject\tage\ttarget\tannotations\n"
+        "data/n1.edf\t\t01\t31.5\tpatient\tdata/n1-hyp.csv\n"
+        "data/n2.bdf\tnight two\tsub2\tn/a\tcontrol\t\n"
+    )
+    found = discover_recordings(input_config(source="table", table=str(table)))
+    assert list(found) == ["n1", "night-two"]
+    assert found["n1"]["path"] == str(tmp_path / "data/n1.edf")
+    assert found["n1"]["annotations"] == str(tmp_path / "data/n1-hyp.csv")
+    assert found["n1"]["metadata"] == {"subject": "01", "age": 31.5, "target": "patient"}
+    assert found["night-two"]["metadata"] == {"subject": "sub2", "age": None, "target": "control"}
+    assert found["night-two"]["annotations"] is None
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("file\ndata/n1.edf\n", "needs a 'path' column"),
+        ("path\ndata/gone.edf\n", "line 2: .*gone.edf does not exist"),
+        ("path,annotations\ndata/n1.edf,nope.csv\n", "line 2: annotations file .*nope.csv"),
+    ],
+)
+def test_table_errors_name_the_line(tmp_path, content, message):
+    touch(tmp_path, "data/n1.edf")
+    (tmp_path / "t.csv").write_text(content)
+    with pytest.raises(UserError, match=message):
+        discover_recordings(input_config(source="table", table=str(tmp_path / "t.csv")))
+
+
+def test_hypnograms_are_paired_by_key(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    touch(tmp_path, "psg/SC4001E0-PSG.edf", "psg/SC4002E0-PSG.edf", "hyp/SC4001EC-Hypnogram.edf")
+    found = discover_recordings(input_config(
+        source="files", files=["psg/*.edf"],
+        annotations={"files": ["hyp/*-Hypnogram.edf"], "key": r"^(SC4\d{3})"},
+    ))
+    assert found["SC4001E0-PSG"]["annotations"] == "hyp/SC4001EC-Hypnogram.edf"
+    assert found["SC4002E0-PSG"]["annotations"] is None
+    touch(tmp_path, "hyp/SC4001EH-Hypnogram.edf")
+    with pytest.raises(UserError, match="share the key 'SC4001'"):
+        discover_recordings(input_config(
+            source="files", files=["psg/*.edf"],
+            annotations={"files": ["hyp/*-Hypnogram.edf"], "key": r"^(SC4\d{3})"},
+        ))
+    with pytest.raises(UserError, match="input.annotations.key='\\(': not a regular"):
+        discover_recordings(input_config(
+            source="files", files=["psg/*.edf"], annotations={"files": ["hyp/*"], "key": "("}
+        ))
+
+
+@pytest.fixture(scope="module")
+def bids_root(tmp_path_factory):
+    """A BIDS data set of EDFbrowser's EDF+ file: 2 subjects, 2 runs of sub-02."""
+    import mne
+    import mne_bids
+
+    root = tmp_path_factory.mktemp("bids")
+    for subject, run in (("01", "1"), ("02", "1"), ("02", "2")):
+        raw = mne.io.read_raw(edfbrowser_file("test_generator.edf"), verbose="error")
+        raw.set_annotations(mne.Annotations([10, 40], [30, 30], ["rest", "task"]))
+        path = mne_bids.BIDSPath(subject=subject, task="sleep", run=run, datatype="eeg",
+                                 root=root)
+        mne_bids.write_raw_bids(raw, path, verbose="error", overwrite=True)
+    participants = root / "participants.tsv"
+    rows = participants.read_text().splitlines()
+    participants.write_text("\n".join([rows[0] + "\tgroup"] + [
+        row + ("\tpatient" if row.startswith("sub-01") else "\tcontrol") for row in rows[1:]
+    ]) + "\n")
+    return root
+
+
+def test_bids_recordings_carry_entities_and_participants(bids_root):
+    found = discover_recordings(input_config(source="bids", bids={"root": str(bids_root)}))
+    assert list(found) == ["sub-01_task-sleep_run-1", "sub-02_task-sleep_run-1",
+                           "sub-02_task-sleep_run-2"]
+    entry = found["sub-02_task-sleep_run-2"]
+    assert entry["bids_root"] == str(bids_root)
+    assert entry["metadata"]["subject"] == "02" and entry["metadata"]["run"] == "2"
+    assert entry["metadata"]["task"] == "sleep" and entry["metadata"]["group"] == "control"
+    selected = discover_recordings(input_config(
+        source="bids", bids={"root": str(bids_root), "subjects": ["02"], "runs": ["2"]}))
+    assert list(selected) == ["sub-02_task-sleep_run-2"]
+    with pytest.raises(UserError, match="no eeg recording in .* matches {'subjects': \\['03'\\]}"):
+        discover_recordings(input_config(
+            source="bids", bids={"root": str(bids_root), "subjects": ["03"]}))

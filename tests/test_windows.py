@@ -4,6 +4,7 @@ import mne
 import numpy as np
 import pytest
 
+from conftest import window_settings
 from eegflow import UserError
 from eegflow.windows import make_windows, read_windows, scale_channelwise, window_starts
 
@@ -38,7 +39,7 @@ def cropped_fif(tmp_path):
 
 
 def test_make_windows_writes_windows_and_table(cropped_fif, tmp_path):
-    settings = {"window_s": 3.0, "stride_s": 2.0, "drop_last": True, "scaling": "none"}
+    settings = window_settings(window_s=3.0, stride_s=2.0)
     windows_path, table_path = tmp_path / "w.npy", tmp_path / "w.parquet"
     make_windows(cropped_fif, windows_path, table_path, settings, "rec", {"target": 1})
     windows, table, sfreq, ch_names = read_windows(windows_path, table_path)
@@ -56,7 +57,7 @@ def test_make_windows_writes_windows_and_table(cropped_fif, tmp_path):
 
 
 def test_recording_shorter_than_a_window_names_file_and_key(cropped_fif, tmp_path):
-    settings = {"window_s": 20.0, "stride_s": None, "drop_last": True, "scaling": "none"}
+    settings = window_settings(window_s=20.0)
     with pytest.raises(UserError, match=r"rec_raw.fif.*windows.window_s=20.0"):
         make_windows(cropped_fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
     assert not list(tmp_path.glob("w.*"))

@@ -17,5 +17,7 @@ rule combine:
     resources:
         mem_mb=mem_mb_per_input_mb(3),
         runtime=runtime_per_input_mb(0.05),
+    params:
+        combine=lookup(dpath="combine", within=config),
     script:
         "../scripts/combine.py"

@@ -44,6 +44,27 @@ def recording_path(wildcards):
     return RECORDINGS[wildcards.recording]["path"]
 
 
+def recording_annotations(wildcards):
+    """The annotations file paired with a recording (input.annotations), if any."""
+    annotations = RECORDINGS[wildcards.recording]["annotations"]
+    return [annotations] if annotations else []
+
+
+def bids_sidecars(wildcards):
+    """A BIDS recording's sidecar files (events, channels, json) that exist."""
+    entry = RECORDINGS[wildcards.recording]
+    if not entry["bids_root"]:
+        return []
+    stem = entry["path"].rsplit("_", 1)[0]
+    names = (f"{stem}_events.tsv", f"{stem}_channels.tsv", f"{stem}_eeg.json")
+    return [name for name in names if os.path.exists(name)]
+
+
+def recording_bids_root(wildcards):
+    """The BIDS root of a recording read with mne-bids, or "" for plain files."""
+    return RECORDINGS[wildcards.recording]["bids_root"] or ""
+
+
 def recording_metadata(wildcards):
     """Per-recording columns (e.g. target) carried into every window's row."""
     return RECORDINGS[wildcards.recording]["metadata"]
@@ -88,10 +109,9 @@ def benchmark_files():
             files[f"{rule_name}/{recording}"] = expand(
                 getattr(rules, rule_name).benchmark, recording=recording
             )[0]
-        if config["input"]["source"] == "synthetic":
-            index = entry["path"].rsplit("-", 1)[1].split("_")[0]
+        if entry["index"] is not None:  # a synthetic recording
             files[f"synthetic_recording/{recording}"] = expand(
-                rules.synthetic_recording.benchmark, index=index
+                rules.synthetic_recording.benchmark, index=entry["index"]
             )[0]
     return files
 

@@ -1,10 +1,13 @@
-# Crop, pick channels, resample and filter each recording (config preprocess).
+# Rename, type, crop, pick, re-reference, resample and filter each recording (config
+# preprocess); a paired annotations file (input.annotations) is attached.
 
 
 rule preprocess:
     input:
         code=package_code("preprocess"),
         raw=recording_path,
+        annotations=recording_annotations,
+        sidecars=bids_sidecars,
     output:
         fif="results/preprocessed/{recording}_raw.fif",
     log:
@@ -20,5 +23,6 @@ rule preprocess:
         runtime=runtime_per_input_mb(0.1),
     params:
         preprocess=lookup(dpath="preprocess", within=config),
+        bids_root=recording_bids_root,
     script:
         "../scripts/preprocess.py"

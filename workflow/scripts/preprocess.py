@@ -8,5 +8,7 @@ with job_logging(snakemake.log[0]):
         snakemake.input.raw,
         snakemake.output.fif,
         snakemake.params.preprocess,
+        annotations_path=next(iter(snakemake.input.annotations), None),
+        bids_root=snakemake.params.bids_root or None,
         n_jobs=snakemake.threads,
     )

@@ -49,6 +49,18 @@ def check_config(config):
                 f"synthetic recordings after cropping ({max(end - tmin, 0):g} s, from "
                 "input.synthetic.duration_s and preprocess.crop); lower window_s"
             )
+    labels = windows["annotations"]
+    if labels["crop_wake_mins"] is not None and not labels["wake"]:
+        raise UserError(
+            "config windows.annotations.crop_wake_mins needs windows.annotations.wake: "
+            "the descriptions that count as wake, e.g. ['Sleep stage W']"
+        )
+    unmapped = [d for d in labels["wake"] if d not in labels["mapping"]]
+    if unmapped:
+        raise UserError(
+            f"config windows.annotations.wake: {unmapped} are not in "
+            "windows.annotations.mapping"
+        )
     validate_feature_settings(config["features"], windows["window_s"], sfreq)
     if sfreq is None:
         return []

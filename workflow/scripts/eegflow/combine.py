@@ -12,15 +12,29 @@ from .fileio import atomic_output
 log = logging.getLogger(__name__)
 
 
-def combine_feature_tables(paths, out_path):
+def combine_feature_tables(paths, out_path, mismatched_columns="error"):
     """Concatenate per-recording feature parquets into ``out_path``.
 
     Rows keep the order of ``paths`` (the workflow passes them sorted by
     recording id) and each table's window order, so the result does not
-    depend on which job finished first. Columns and sampling rates must agree
-    across recordings (see :func:`check_comparable`).
+    depend on which job finished first. Sampling rates must agree; columns
+    too (see :func:`check_comparable`), unless ``mismatched_columns`` is
+    "drop": then only the columns every table has are kept, in the first
+    table's order, and the dropped ones are logged.
     """
     tables = [pq.read_table(path) for path in paths]
+    if mismatched_columns == "drop":
+        common = set.intersection(*(set(table.column_names) for table in tables))
+        dropped = sorted(set().union(*(t.column_names for t in tables)) - common)
+        if dropped:
+            log.warning(
+                "combine.mismatched_columns=drop: %d columns not in every recording "
+                "dropped: %s",
+                len(dropped),
+                ", ".join(dropped[:20]) + (" ..." if len(dropped) > 20 else ""),
+            )
+        keep = [name for name in tables[0].column_names if name in common]
+        tables = [table.select(keep) for table in tables]
     check_comparable(tables, paths)
     combined = pa.concat_tables(tables, promote_options="permissive")
     combined = combined.replace_schema_metadata(None)
@@ -54,5 +68,6 @@ def check_comparable(tables, paths):
                 f"{path} and {paths[0]} have different columns "
                 f"(only in the first: {sorted(columns - reference)[:6]}, only in the "
                 f"second: {sorted(reference - columns)[:6]}); if their channels differ, "
-                "choose common channels with config preprocess.picks"
+                "choose common channels with config preprocess.picks (and "
+                "preprocess.rename), or set combine.mismatched_columns: drop"
             )

@@ -30,12 +30,23 @@ def atomic_output(path):
             tmp.unlink()
 
 
-def read_raw_lazily(path):
+def read_raw_lazily(path, bids_root=None):
     """Open a recording with :func:`mne.io.read_raw` without loading its data.
 
-    Any reader failure becomes a :class:`UserError` naming the file.
+    With ``bids_root``, the file is read with :func:`mne_bids.read_raw_bids`,
+    which adds the sidecars' channel types, bad channels and events.tsv
+    annotations. Any reader failure becomes a :class:`UserError` naming the file.
     """
     import mne
+
+    def read(path):
+        if bids_root is None:
+            return mne.io.read_raw(path, preload=False, verbose="warning")
+        import mne_bids
+
+        bids_path = mne_bids.get_bids_path_from_fname(path)
+        bids_path.update(root=bids_root)
+        return mne_bids.read_raw_bids(bids_path, verbose="warning")
 
     path = Path(path)
     if not path.exists():
@@ -48,7 +59,7 @@ def read_raw_lazily(path):
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            raw = mne.io.read_raw(path, preload=False, verbose="warning")
+            raw = read(path)
     except Exception as error:  # readers raise many types; all mean "unreadable"
         raise UserError(
             f"{path}: MNE could not read this recording "

@@ -1,4 +1,5 @@
-"""Preprocess one recording: crop, pick channels, resample, filter (MNE)."""
+"""Preprocess one recording with MNE: attach annotations, rename and type channels,
+crop, pick, re-reference, resample, filter."""
 
 import logging
 
@@ -26,18 +27,76 @@ def check_filter_below_nyquist(filter_settings, sfreq, source):
             )
 
 
-def _pick(raw, picks, path):
-    """Pick channels by name or type; unknown names are a UserError."""
-    if picks is None:
-        return raw.pick("data")
+def _pick(raw, picks, reference, path):
+    """Pick channels by name or type, plus named reference channels.
+
+    Unknown names are a UserError. Returns the picked channel names.
+    """
+    references = [] if reference in (None, "average") else list(reference)
     channel_types = set(raw.get_channel_types())
-    missing = [p for p in picks if p not in raw.ch_names and p not in channel_types]
-    if missing:
+    wanted = ["data"] if picks is None else list(picks)
+    for key, names in (("picks", [] if picks is None else picks), ("reference", references)):
+        missing = [p for p in names if p not in raw.ch_names and p not in channel_types]
+        if missing:
+            raise UserError(
+                f"{path}: config preprocess.{key} asks for {missing}, which this "
+                f"recording lacks (it has {raw.ch_names}); fix the names or remove them"
+            )
+    picked = raw.copy().pick(wanted).ch_names  # no data loaded yet: cheap
+    raw.pick(picked + [name for name in references if name not in picked])
+    return picked
+
+
+def _attach_annotations(raw, annotations_path, path):
+    """Replace the recording's annotations by those of ``annotations_path``."""
+    import mne
+
+    try:
+        annotations = mne.read_annotations(annotations_path)
+    except Exception as error:  # readers raise many types
         raise UserError(
-            f"{path}: config preprocess.picks asks for {missing}, which this "
-            f"recording lacks (it has {raw.ch_names}); fix the names or remove them"
+            f"{annotations_path}: MNE could not read annotations from this file, "
+            f"paired with {path} by config input.annotations ({error})"
+        ) from error
+    if not len(annotations):
+        raise UserError(
+            f"{annotations_path}: no annotations found in this file, paired with {path} "
+            "by config input.annotations; check the file (an EDF+ annotations file, "
+            ".csv, .txt or .fif of mne.Annotations)"
         )
-    return raw.pick(picks)
+    raw.set_annotations(annotations, emit_warning=False)  # outside the data: dropped
+    log.info("%s: %d annotations from %s", path, len(raw.annotations), annotations_path)
+
+
+def _rename_and_type(raw, settings, path):
+    """Apply config preprocess.rename and preprocess.channel_types."""
+    for key in ("rename", "channel_types"):
+        names = settings["rename"] if key == "rename" else settings["channel_types"]
+        missing = [name for name in names if name not in raw.ch_names]
+        if missing:
+            raise UserError(
+                f"{path}: config preprocess.{key} names {missing}, which this recording "
+                f"lacks (it has {raw.ch_names})"
+            )
+    raw.rename_channels(settings["rename"])
+    try:
+        raw.set_channel_types(settings["channel_types"], on_unit_change="ignore")
+    except ValueError as error:
+        raise UserError(f"{path}: config preprocess.channel_types: {error}") from None
+
+
+def _rereference(raw, reference, picked, path):
+    """Re-reference EEG channels (config preprocess.reference); drop reference
+    channels that were only kept for it."""
+    if reference is None:
+        return
+    try:
+        raw.set_eeg_reference(reference, projection=False, verbose="error")
+    except (ValueError, RuntimeError) as error:
+        raise UserError(f"{path}: config preprocess.reference={reference}: {error}") from None
+    if reference != "average":
+        extra = [name for name in reference if name not in picked]
+        raw.drop_channels(extra)
 
 
 def _check_signal(raw, path):
@@ -61,8 +120,14 @@ def _check_signal(raw, path):
         )
 
 
-def preprocess_recording(raw_path, out_path, settings, n_jobs=1):
-    """Crop, pick, resample and filter ``raw_path``; save it as FIF to ``out_path``.
+def preprocess_recording(
+    raw_path, out_path, settings, n_jobs=1, annotations_path=None, bids_root=None
+):
+    """Preprocess ``raw_path`` and save it as FIF to ``out_path``.
+
+    In order: attach the annotations of ``annotations_path`` (if given), rename
+    and type channels, crop, pick, load, check the signal, re-reference,
+    resample, filter.
 
     Parameters
     ----------
@@ -77,8 +142,15 @@ def preprocess_recording(raw_path, out_path, settings, n_jobs=1):
         None) and ``filter`` (l_freq, h_freq in Hz or None, method).
     n_jobs : int
         Cores for MNE's resampling and filtering (the job's ``threads``).
+    annotations_path : path-like or None
+        A file :func:`mne.read_annotations` reads (e.g. a Sleep-EDF hypnogram).
+    bids_root : path-like or None
+        For a BIDS recording: read with mne-bids (sidecars applied).
     """
-    raw = read_raw_lazily(raw_path)
+    raw = read_raw_lazily(raw_path, bids_root)
+    if annotations_path is not None:
+        _attach_annotations(raw, annotations_path, raw_path)
+    _rename_and_type(raw, settings, raw_path)
     duration = raw.times[-1] + 1 / raw.info["sfreq"]
     tmin, tmax = settings["crop"]["tmin"], settings["crop"]["tmax"]
     if tmin >= duration:
@@ -101,9 +173,10 @@ def preprocess_recording(raw_path, out_path, settings, n_jobs=1):
         raw.crop(tmin=tmin)  # to the last sample
     else:
         raw.crop(tmin=tmin, tmax=tmax, include_tmax=False)
-    _pick(raw, settings["picks"], raw_path)
+    picked = _pick(raw, settings["picks"], settings["reference"], raw_path)
     raw.load_data(verbose="error")
     _check_signal(raw, raw_path)
+    _rereference(raw, settings["reference"], picked, raw_path)
     if settings["resample_sfreq"] and settings["resample_sfreq"] != raw.info["sfreq"]:
         raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="error")
     filt = settings["filter"]

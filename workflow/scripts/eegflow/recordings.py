@@ -1,8 +1,13 @@
 """Find the recordings named in ``config.yaml`` and give each a safe, unique id.
 
-Kept free of MNE/NumPy imports: the Snakefile calls it at every start.
+Each recording is ``{"path", "metadata", "annotations", "bids_root"}``: its main
+file, the columns it adds to every window's row, the annotations file paired
+with it (or None) and, for a BIDS data set, the root (read with mne-bids).
+Kept free of MNE/NumPy imports (mne-bids only for a BIDS source): the Snakefile
+calls it at every start.
 """
 
+import csv
 import glob
 import re
 from pathlib import Path
@@ -55,6 +60,16 @@ def recording_id(path):
     return safe
 
 
+def _entry(path, metadata, annotations=None, bids_root=None, index=None):
+    return {
+        "path": str(path),
+        "metadata": metadata,
+        "annotations": annotations,
+        "bids_root": bids_root,
+        "index": index,
+    }
+
+
 def synthetic_recordings(synthetic):
     """Recordings of the embedded synthetic data set (config ``input.synthetic``).
 
@@ -62,10 +77,11 @@ def synthetic_recordings(synthetic):
     """
     width = max(2, len(str(synthetic["n_recordings"] - 1)))
     return {
-        f"synthetic-{index:0{width}d}": {
-            "path": f"{SYNTHETIC_DIR}/synthetic-{index:0{width}d}_raw.fif",
-            "metadata": {"target": index % 2},
-        }
+        f"synthetic-{index:0{width}d}": _entry(
+            f"{SYNTHETIC_DIR}/synthetic-{index:0{width}d}_raw.fif",
+            {"target": index % 2},
+            index=f"{index:0{width}d}",
+        )
         for index in range(synthetic["n_recordings"])
     }
 
@@ -89,33 +105,220 @@ def file_recordings(patterns):
     for path in paths:
         if Path(path).is_dir() and not path.lower().endswith(SUPPORTED_EXTENSIONS):
             continue  # a folder matched by "**/*" (.mff and .ds recordings are folders)
-        if not path.lower().endswith(SUPPORTED_EXTENSIONS):
-            raise UserError(
-                f"{path}: unsupported file type (config input.files matched it). "
-                f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}; narrow the pattern "
-                "to the recordings' main files (e.g. *.vhdr, not *.eeg)"
-            )
-        rid = recording_id(path)
-        if rid in recordings:
-            raise UserError(
-                f"recording id '{rid}' is shared by {recordings[rid]['path']} and "
-                f"{path}; ids come from file names, so rename one of them or "
-                "narrow config input.files"
-            )
-        recordings[rid] = {"path": path, "metadata": {}}
+        _check_extension(path, "config input.files matched it")
+        _add(recordings, recording_id(path), _entry(path, {}), "config input.files")
+    return recordings
+
+
+def _check_extension(path, why):
+    if not str(path).lower().endswith(SUPPORTED_EXTENSIONS):
+        raise UserError(
+            f"{path}: unsupported file type ({why}). "
+            f"Supported: {', '.join(SUPPORTED_EXTENSIONS)}; name the recordings' "
+            "main files (e.g. *.vhdr, not *.eeg)"
+        )
+
+
+def _add(recordings, rid, entry, where):
+    if rid in recordings:
+        raise UserError(
+            f"recording id '{rid}' is shared by {recordings[rid]['path']} and "
+            f"{entry['path']}; ids come from file names, so rename one of them or "
+            f"narrow {where}"
+        )
+    recordings[rid] = entry
+
+
+_INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
+_MISSING = ("", "n/a", "nan")
+
+
+def _number(value):
+    """int or float for a number written plainly (no leading zeros: "01" is an id)."""
+    if _INTEGER.fullmatch(value):
+        return int(value)
+    integer_part = value.lstrip("-").split(".")[0].split("e")[0].split("E")[0]
+    if len(integer_part) > 1 and integer_part.startswith("0"):
+        raise ValueError(value)
+    return float(value)
+
+
+def read_metadata_table(path):
+    """Rows of a CSV (``,``) or TSV (``.tsv``: tab) file as dicts.
+
+    A column whose values are all numbers (or empty) holds numbers; any other
+    column holds strings, so a column never mixes types across recordings.
+    Empty cells and ``n/a`` are None.
+    """
+    delimiter = "\t" if str(path).lower().endswith(".tsv") else ","
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle, delimiter=delimiter))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise UserError(f"{path}: cannot read this table ({error})") from None
+    columns = rows[0].keys() if rows else []
+    for column in columns:
+        values = [(row[column] or "").strip() for row in rows]
+        present = [value for value in values if value.lower() not in _MISSING]
+        try:
+            converted = {value: _number(value) for value in present}
+        except ValueError:
+            converted = {value: value for value in present}
+        for row, value in zip(rows, values):
+            row[column] = converted.get(value)
+    return rows
+
+
+def table_recordings(table_path):
+    """Recordings listed in a CSV/TSV table (config ``input.table``).
+
+    Columns: ``path`` (required; relative to the table's folder unless
+    absolute), optional ``recording`` (the id; default from the file name),
+    optional ``annotations`` (a file of annotations for that recording); every
+    other column (subject, session, target, ...) becomes a column of the
+    recording's rows in the feature table.
+    """
+    if not table_path:
+        raise UserError("config input.table is empty while input.source is 'table'")
+    if not Path(table_path).is_file():
+        raise UserError(f"config input.table={table_path}: no such file")
+    rows = read_metadata_table(table_path)
+    if not rows or "path" not in rows[0]:
+        raise UserError(f"{table_path}: needs a 'path' column and one row per recording")
+    folder = Path(table_path).parent
+    recordings = {}
+    for line, row in enumerate(rows, start=2):
+        if row["path"] is None:
+            raise UserError(f"{table_path} line {line}: empty path")
+        path = folder / str(row.pop("path"))
+        where = f"{table_path} line {line}"
+        if not path.exists():
+            raise UserError(f"{where}: {path} does not exist")
+        _check_extension(path, f"listed in {where}")
+        annotations = row.pop("annotations", None)
+        if annotations is not None:
+            annotations = folder / str(annotations)
+            if not annotations.exists():
+                raise UserError(f"{where}: annotations file {annotations} does not exist")
+            annotations = str(annotations)
+        rid = row.pop("recording", None)
+        rid = recording_id(path) if rid is None else recording_id(f"{rid}")
+        _add(recordings, rid, _entry(path, row, annotations), table_path)
+    return recordings
+
+
+BIDS_ENTITIES = {"subjects": "subject", "sessions": "session", "tasks": "task", "runs": "run"}
+BIDS_EXTENSIONS = [".edf", ".bdf", ".vhdr", ".set", ".fif"]
+
+
+def bids_recordings(bids):
+    """Recordings of a BIDS data set (config ``input.bids``), via mne-bids.
+
+    Selection by subjects/sessions/tasks/runs (empty = all); metadata columns
+    subject, session, task, run, plus the subject's row of participants.tsv.
+    """
+    import mne_bids
+
+    root = bids["root"]
+    if not root or not Path(root).is_dir():
+        raise UserError(f"config input.bids.root={root}: not a folder")
+    selection = {key: bids[key] or None for key in BIDS_ENTITIES}
+    paths = mne_bids.find_matching_paths(
+        root,
+        **selection,
+        datatypes=bids["datatype"],
+        suffixes=bids["datatype"],
+        extensions=BIDS_EXTENSIONS,
+    )
+    if not paths:
+        raise UserError(
+            f"config input.bids: no {bids['datatype']} recording in {root} matches "
+            f"{ {key: value for key, value in selection.items() if value} }"
+        )
+    participants = {}
+    participants_file = Path(root) / "participants.tsv"
+    if participants_file.is_file():
+        for row in read_metadata_table(participants_file):
+            participant = str(row.pop("participant_id", "")).removeprefix("sub-")
+            participants[participant] = row
+    recordings = {}
+    for bids_path in sorted(paths, key=lambda p: str(p.fpath)):
+        entities = {name: getattr(bids_path, name) for name in BIDS_ENTITIES.values()}
+        metadata = {name: value for name, value in entities.items() if value is not None}
+        metadata.update(participants.get(bids_path.subject, {}))
+        rid = recording_id(bids_path.basename.removesuffix(bids_path.extension))
+        rid = rid.removesuffix(f"_{bids['datatype']}")
+        entry = _entry(bids_path.fpath, metadata, bids_root=str(root))
+        _add(recordings, rid, entry, "config input.bids")
+    return recordings
+
+
+def pair_annotations(recordings, settings):
+    """Give each recording the annotations file whose name has the same key.
+
+    ``settings`` is config ``input.annotations``: ``files`` (glob patterns) and
+    ``key`` (a regular expression searched in file names; its first group, or
+    the whole match, must be equal for a recording and its annotations file,
+    e.g. ``"^(SC4\\d{3})"`` pairs SC4001E0-PSG.edf with SC4001EC-Hypnogram.edf).
+    A recording without a match keeps no annotations file (the windows stage
+    says so if it needs one); two files with one key are an error.
+    """
+    if not settings["files"]:
+        return recordings
+    try:
+        pattern = re.compile(settings["key"])
+    except re.error as error:
+        raise UserError(
+            f"config input.annotations.key={settings['key']!r}: not a regular "
+            f"expression ({error})"
+        ) from None
+
+    def key_of(path):
+        match = pattern.search(Path(path).name)
+        if match is None:
+            return None
+        return match.group(1) if pattern.groups else match.group(0)
+
+    by_key = {}
+    for glob_pattern in settings["files"]:
+        for path in sorted(glob.glob(glob_pattern, recursive=True)):
+            key = key_of(path)
+            if key is None:
+                raise UserError(
+                    f"{path}: config input.annotations.key={settings['key']!r} does not "
+                    "match this annotations file's name"
+                )
+            if by_key.get(key, path) != path:
+                raise UserError(
+                    f"{by_key[key]} and {path} share the key {key!r} of config "
+                    "input.annotations.key; one annotations file per recording"
+                )
+            by_key[key] = path
+    if not by_key:
+        raise UserError(f"config input.annotations.files: no file matches {settings['files']}")
+    for entry in recordings.values():
+        key = key_of(entry["path"])
+        if key in by_key:
+            entry["annotations"] = by_key[key]
     return recordings
 
 
 def discover_recordings(input_config):
-    """Map recording id -> {"path", "metadata"} from config ``input``.
+    """Map recording id -> {"path", "metadata", "annotations", "bids_root"} from config ``input``.
 
     Ids listed in ``input.exclude`` are left out; an id there that names no
     recording is an error (most likely a typo).
     """
-    if input_config["source"] == "synthetic":
+    source = input_config["source"]
+    if source == "synthetic":
         recordings = synthetic_recordings(input_config["synthetic"])
-    else:
+    elif source == "files":
         recordings = file_recordings(input_config["files"])
+    elif source == "table":
+        recordings = table_recordings(input_config["table"])
+    else:
+        recordings = bids_recordings(input_config["bids"])
+    recordings = pair_annotations(recordings, input_config["annotations"])
     unknown = sorted(set(input_config["exclude"]) - set(recordings))
     if unknown:
         raise UserError(

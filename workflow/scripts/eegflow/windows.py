@@ -1,9 +1,11 @@
-"""Cut a preprocessed recording into fixed-length windows.
+"""Cut a preprocessed recording into windows: fixed-length over the whole
+recording, or inside annotations and labelled (config ``windows.annotations``).
 
 Output per recording: an ``.npy`` array of shape (windows, channels, samples)
 that :func:`numpy.load` memory-maps, and a parquet table with one row per
-window (``recording``, ``window_index``, ``start_sample``, ``start_s`` and the
-recording's metadata such as ``target``). The sampling rate and channel names
+window (``recording``, ``window_index``, ``start_sample``, ``start_s``, the
+recording's metadata such as ``target``, and for annotation windows ``label``
+(the annotation's description) and ``target`` (its mapped value)). The sampling rate and channel names
 are stored in the parquet schema metadata (see :func:`read_windows`).
 """
 
@@ -43,6 +45,52 @@ def window_starts(n_times, window, stride, drop_last):
     return starts
 
 
+def annotation_windows(raw, settings, window, stride):
+    """Windows inside the annotations named in ``settings["annotations"]["mapping"]``.
+
+    An annotation of at least one window's duration holds windows every
+    ``stride`` samples while they fit inside it; a zero-duration annotation (an
+    event) gives one window starting at its onset; a shorter one gives none.
+    Windows reaching outside the data are dropped. With ``crop_wake_mins``,
+    only windows starting from that long before the first to that long after
+    the last onset of a non-wake annotation are kept (braindecode's
+    ``crop_wake_mins``). Returns (starts, descriptions), sorted by start.
+    """
+    labels = settings["annotations"]
+    sfreq = raw.info["sfreq"]
+    annotations = raw.annotations
+    onsets = np.round(annotations.onset * sfreq).astype(np.int64) - raw.first_samp
+    durations = np.round(annotations.duration * sfreq).astype(np.int64)
+    starts, descriptions = [], []
+    for onset, duration, description in zip(onsets, durations, annotations.description):
+        if description not in labels["mapping"]:
+            continue
+        if duration == 0:
+            inside = np.array([onset])
+        else:
+            inside = onset + np.arange(0, duration - window + 1, stride)
+        starts.extend(inside)
+        descriptions.extend([description] * len(inside))
+    starts, descriptions = np.array(starts, dtype=np.int64), np.array(descriptions, dtype=object)
+    fits = (starts >= 0) & (starts + window <= raw.n_times)
+    if (~fits).any():
+        log.info("%d annotation windows reach outside the data: dropped", (~fits).sum())
+    starts, descriptions = starts[fits], descriptions[fits]
+    if labels["crop_wake_mins"] is not None:
+        sleep = [
+            onset
+            for onset, description in zip(onsets, annotations.description)
+            if description in labels["mapping"] and description not in labels["wake"]
+        ]
+        if sleep:
+            margin = labels["crop_wake_mins"] * 60 * sfreq
+            kept = (starts >= min(sleep) - margin) & (starts <= max(sleep) + margin)
+            log.info("crop_wake_mins: %d of %d windows kept", kept.sum(), len(kept))
+            starts, descriptions = starts[kept], descriptions[kept]
+    order = np.argsort(starts, kind="stable")
+    return starts[order], descriptions[order]
+
+
 def scale_channelwise(windows):
     """Z-score each channel of each window (braindecode's channel-wise scale).
 
@@ -66,7 +114,8 @@ def make_windows(
         Outputs: ``.npy`` windows array and ``.parquet`` window table.
     settings : dict
         Config ``windows``: ``window_s``, ``stride_s`` (None = window_s),
-        ``drop_last``, ``scaling`` ("none" or "zscore").
+        ``drop_last``, ``scaling`` ("none" or "zscore") and ``annotations``
+        (``mapping``, ``crop_wake_mins``, ``wake``; see :func:`annotation_windows`).
     recording : str
         Recording id, stored in every row.
     metadata : dict
@@ -82,7 +131,20 @@ def make_windows(
             f"window (config windows.window_s={settings['window_s']}); lower "
             "windows.window_s or preprocess.crop.tmin, or remove this recording"
         )
-    starts = window_starts(raw.n_times, window, stride, settings["drop_last"])
+    mapping = settings["annotations"]["mapping"]
+    if mapping:
+        starts, descriptions = annotation_windows(raw, settings, window, stride)
+        if not len(starts):
+            found = sorted(set(raw.annotations.description))
+            raise UserError(
+                f"{preprocessed_path}: recording '{recording}' has no window inside an "
+                f"annotation named in config windows.annotations.mapping "
+                f"({sorted(mapping)}); its annotations are {found[:12] or 'none'} "
+                "(pair an annotations file with config input.annotations, fix the "
+                "mapping, or exclude the recording)"
+            )
+    else:
+        starts = window_starts(raw.n_times, window, stride, settings["drop_last"])
     data = raw.get_data()
     views = np.lib.stride_tricks.sliding_window_view(data, window, axis=1)
     with atomic_output(windows_path) as tmp:
@@ -108,6 +170,9 @@ def make_windows(
     }
     for name, value in metadata.items():
         columns[name] = pa.array([value] * len(starts))
+    if mapping:  # the window's own label replaces a recording-level target
+        columns["label"] = pa.array(descriptions.tolist(), pa.string())
+        columns["target"] = pa.array([mapping[d] for d in descriptions])
     table = pa.table(columns).replace_schema_metadata(
         {"eegflow": json.dumps({"sfreq": sfreq, "ch_names": raw.ch_names})}
     )
