@@ -58,8 +58,8 @@ def test_resample_then_filter(edf, tmp_path):
         ({"picks": ["O1", "T7"]}, r"preprocess.picks asks for \['T7'\]"),
         ({"filter": {"l_freq": None, "h_freq": 64, "method": "fir"}}, r"h_freq=64 Hz"),
         ({"resample_sfreq": 50.0}, r"Nyquist frequency 25 Hz"),
-        ({"rename": {"T7": "T7a"}}, r"preprocess.rename names \['T7'\]"),
         ({"channel_types": {"Oz": "brain"}}, r"preprocess.channel_types"),
+        ({"rename": {"O1": "T7", "T7": "X"}, "picks": ["X"]}, r"picks asks for \['X'\]"),
         ({"reference": ["A1"]}, r"preprocess.reference asks for \['A1'\]"),
     ],
 )

@@ -61,3 +61,72 @@ def test_recording_shorter_than_a_window_names_file_and_key(cropped_fif, tmp_pat
     with pytest.raises(UserError, match=r"rec_raw.fif.*windows.window_s=20.0"):
         make_windows(cropped_fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
     assert not list(tmp_path.glob("w.*"))
+
+
+def labelled_fif(tmp_path, annotations, seconds=300, sfreq=10.0, tmin=0.0):
+    """A 1-channel recording whose sample values are their own indices, annotated."""
+    data = np.arange(int(seconds * sfreq), dtype=float)[None]
+    raw = mne.io.RawArray(data, mne.create_info(["A"], sfreq, "eeg"), verbose="error")
+    raw.set_meas_date(1_000_000_000)
+    onsets, durations, descriptions = zip(*annotations)
+    raw.set_annotations(mne.Annotations(onsets, durations, descriptions,
+                                        orig_time=raw.info["meas_date"]), emit_warning=False)
+    raw.crop(tmin=tmin)
+    path = tmp_path / "rec_raw.fif"
+    raw.save(path, fmt="double", verbose="error")
+    return path
+
+
+SLEEP = {"W": 0, "N1": 1, "N2": 2}
+
+
+def test_annotation_windows_are_labelled_and_lie_inside_their_annotation(tmp_path):
+    fif = labelled_fif(tmp_path, [(0, 60, "W"), (60, 90, "N2"), (150, 30, "artefact"),
+                                  (180, 20, "N1"), (200, 0, "N1"), (290, 30, "N2")])
+    settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
+                                                           "crop_wake_mins": None, "wake": []})
+    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec",
+                 {"subject": "01", "target": "ignored"})
+    windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
+    rows = table.to_pandas()
+    # W: 2 windows, N2: 3; the artefact is not mapped; the 20 s N1 holds no 30 s window; the
+    # N1 event (duration 0) gives one window from its onset; the last N2 runs past the end
+    assert rows["start_s"].tolist() == [0, 30, 60, 90, 120, 200]
+    assert rows["label"].tolist() == ["W", "W", "N2", "N2", "N2", "N1"]
+    assert rows["target"].tolist() == [0, 0, 2, 2, 2, 1]
+    assert rows["subject"].tolist() == ["01"] * 6
+    assert rows["window_index"].tolist() == list(range(6))
+    np.testing.assert_array_equal(windows[:, 0, 0], rows["start_sample"])  # values = index
+
+
+def test_annotation_windows_after_a_crop_count_from_the_original_start(tmp_path):
+    fif = labelled_fif(tmp_path, [(0, 60, "W"), (60, 60, "N2")], tmin=15.0)
+    settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
+                                                           "crop_wake_mins": None, "wake": []})
+    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
+    windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
+    rows = table.to_pandas()
+    # MNE's crop cuts the W annotation to [15, 60): one 30 s window from 15 s
+    assert rows["start_s"].tolist() == [15, 60, 90]
+    np.testing.assert_array_equal(windows[:, 0, 0], [150, 600, 900])
+
+
+def test_crop_wake_mins_keeps_wake_near_sleep_only(tmp_path):
+    night = [(t, 30, "W") for t in range(0, 600, 30)] + [(600, 60, "N1"), (660, 60, "N2")]
+    night += [(t, 30, "W") for t in range(720, 1500, 30)]
+    fif = labelled_fif(tmp_path, night, seconds=1500)
+    settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
+                                                           "crop_wake_mins": 2, "wake": ["W"]})
+    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
+    rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
+    # sleep from 600 (N1 onset) to 720 s (N2 end): keep windows inside [480, 840] s
+    assert rows["start_s"].tolist() == list(range(480, 811, 30))
+    assert rows["label"].tolist() == ["W"] * 4 + ["N1"] * 2 + ["N2"] * 2 + ["W"] * 4
+
+
+def test_no_mapped_annotation_names_what_the_recording_has(tmp_path):
+    fif = labelled_fif(tmp_path, [(0, 60, "Sleep stage W")])
+    settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
+                                                           "crop_wake_mins": None, "wake": []})
+    with pytest.raises(UserError, match=r"no window inside an annotation.*\['Sleep stage W'\]"):
+        make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})

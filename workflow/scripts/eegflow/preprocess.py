@@ -69,18 +69,20 @@ def _attach_annotations(raw, annotations_path, path):
 
 
 def _rename_and_type(raw, settings, path):
-    """Apply config preprocess.rename and preprocess.channel_types."""
-    for key in ("rename", "channel_types"):
-        names = settings["rename"] if key == "rename" else settings["channel_types"]
-        missing = [name for name in names if name not in raw.ch_names]
-        if missing:
-            raise UserError(
-                f"{path}: config preprocess.{key} names {missing}, which this recording "
-                f"lacks (it has {raw.ch_names})"
-            )
-    raw.rename_channels(settings["rename"])
+    """Apply config preprocess.rename and preprocess.channel_types.
+
+    Names a recording lacks are skipped (one map serves recordings that name
+    channels differently); config preprocess.picks catches a channel missing
+    in the end.
+    """
+    rename = {old: new for old, new in settings["rename"].items() if old in raw.ch_names}
+    raw.rename_channels(rename)
+    types = {
+        name: kind for name, kind in settings["channel_types"].items() if name in raw.ch_names
+    }
+    log.info("%s: renamed %s, typed %s", path, rename or "none", types or "none")
     try:
-        raw.set_channel_types(settings["channel_types"], on_unit_change="ignore")
+        raw.set_channel_types(types, on_unit_change="ignore")
     except ValueError as error:
         raise UserError(f"{path}: config preprocess.channel_types: {error}") from None
 

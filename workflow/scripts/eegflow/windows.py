@@ -52,9 +52,10 @@ def annotation_windows(raw, settings, window, stride):
     ``stride`` samples while they fit inside it; a zero-duration annotation (an
     event) gives one window starting at its onset; a shorter one gives none.
     Windows reaching outside the data are dropped. With ``crop_wake_mins``,
-    only windows starting from that long before the first to that long after
-    the last onset of a non-wake annotation are kept (braindecode's
-    ``crop_wake_mins``). Returns (starts, descriptions), sorted by start.
+    only windows lying from that long before the start of the first to that
+    long after the end of the last non-wake annotation are kept (braindecode's
+    ``crop_wake_mins``, which measures from the last one's onset instead).
+    Returns (starts, descriptions), sorted by start.
     """
     labels = settings["annotations"]
     sfreq = raw.info["sfreq"]
@@ -78,13 +79,16 @@ def annotation_windows(raw, settings, window, stride):
     starts, descriptions = starts[fits], descriptions[fits]
     if labels["crop_wake_mins"] is not None:
         sleep = [
-            onset
-            for onset, description in zip(onsets, annotations.description)
+            (onset, onset + duration)
+            for onset, duration, description in zip(
+                onsets, durations, annotations.description
+            )
             if description in labels["mapping"] and description not in labels["wake"]
         ]
         if sleep:
             margin = labels["crop_wake_mins"] * 60 * sfreq
-            kept = (starts >= min(sleep) - margin) & (starts <= max(sleep) + margin)
+            first, last = min(s for s, _ in sleep) - margin, max(e for _, e in sleep) + margin
+            kept = (starts >= first) & (starts + window <= last)
             log.info("crop_wake_mins: %d of %d windows kept", kept.sum(), len(kept))
             starts, descriptions = starts[kept], descriptions[kept]
     order = np.argsort(starts, kind="stable")
