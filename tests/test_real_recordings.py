@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import ROOT, edfbrowser_file, run_snakemake, write_config
+from conftest import ROOT, edfbrowser_file, edit, planned_jobs, run_snakemake, write_config
 
 SLEEP_DIR = "data/physionet-sleep-data"
 # (description, onset s, duration s) of one night: long runs of a stage are one annotation,
@@ -209,3 +209,5 @@ def test_table_metadata_flows_and_mismatched_channels_are_dropped_or_refused(tmp
         "night-a", "01", 31.5, 1)
     assert table.groupby("recording").size().tolist() == [5, 5]
     assert table[table["recording"] == "night-b"]["age"].isna().all()
+    edit(tmp_path / "recordings.csv", "02,n/a,0", "02,44,0")  # one recording's metadata
+    assert planned_jobs(tmp_path) == {"windows": 1, "features": 1, "combine": 1, "all": 1}
