@@ -131,6 +131,8 @@ def test_zero_crossings_of_a_sine():
         ("petrosian_fd", {}, antropy.petrosian_fd),
         ("katz_fd", {}, antropy.katz_fd),
         ("higuchi_fd", {"kmax": 10}, lambda x: antropy.higuchi_fd(x, kmax=10)),
+        ("sample_entropy", {"m": 2, "r": 0.2}, lambda x: antropy.sample_entropy(x, order=2)),
+        ("sample_entropy", {"m": 3, "r": 0.2}, lambda x: antropy.sample_entropy(x, order=3)),
         ("detrended_fluctuation", {}, antropy.detrended_fluctuation),
         ("lempel_ziv", {}, lambda x: antropy.lziv_complexity(x > np.median(x), normalize=True)),
         ("lempel_ziv", {"normalize": False}, lambda x: antropy.lziv_complexity(x > np.median(x))),

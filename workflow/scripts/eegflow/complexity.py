@@ -61,6 +61,15 @@ def sample_entropy(x, m, tolerance):
     return np.where((matches_m > 0) & (matches_m1 > 0), sampen, np.nan)
 
 
+@register("sample_entropy")
+def sample_entropy_of_windows(batch, m=2, r=0.2):
+    """Sample entropy (Richman & Moorman 2000) of each window-channel, tolerance r x std.
+
+    The same as ``multiscale_entropy`` at scale 1; NaN when undefined, 0 for a constant.
+    """
+    return {"": sample_entropy(batch.data, m, r * batch.data.std(axis=-1))}
+
+
 @register(
     "multiscale_entropy", suffixes=lambda m, r, scales: [f"scale{s}" for s in scales]
 )
