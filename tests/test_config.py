@@ -18,6 +18,14 @@ from conftest import TINY_CONFIG, run_snakemake, write_config
         ({"windows": {"window_s": 40}}, "windows.window_s=40 s is longer than the synthetic recordings"),
         ({"preprocess": {"crop": {"tmin": 25}}, "windows": {"window_s": 10}}, "after cropping (5 s"),
         ({"input": {"source": "files", "files": ["nowhere/*.edf"]}}, "no file matches ['nowhere/*.edf']"),
+        ({"input": {"source": "table"}}, "input.table is empty while input.source is 'table'"),
+        ({"input": {"source": "bids", "bids": {"root": "nowhere"}}}, "input.bids.root=nowhere: not a folder"),
+        ({"windows": {"annotations": {"mapping": {"W": 0}, "crop_wake_mins": 30}}},
+         "crop_wake_mins needs windows.annotations.wake"),
+        ({"windows": {"annotations": {"mapping": {"W": 0}, "wake": ["Wake"]}}},
+         "windows.annotations.wake: ['Wake'] are not in windows.annotations.mapping"),
+        ({"preprocess": {"reference": "averge"}}, "On instance['preprocess']['reference']"),
+        ({"combine": {"mismatched_columns": "keep"}}, "'keep' is not one of ['error', 'drop']"),
     ],
 )
 def test_bad_config_is_refused_before_any_job(tmp_path, config, message):
