@@ -35,8 +35,11 @@ def _pick(raw, picks, reference, path):
     references = [] if reference in (None, "average") else list(reference)
     channel_types = set(raw.get_channel_types())
     wanted = ["data"] if picks is None else list(picks)
-    for key, names in (("picks", [] if picks is None else picks), ("reference", references)):
-        missing = [p for p in names if p not in raw.ch_names and p not in channel_types]
+    for key, names, allowed in (
+        ("picks", [] if picks is None else picks, set(raw.ch_names) | channel_types),
+        ("reference", references, set(raw.ch_names)),  # names only, not types
+    ):
+        missing = [name for name in names if name not in allowed]
         if missing:
             raise UserError(
                 f"{path}: config preprocess.{key} asks for {missing}, which this "
@@ -139,9 +142,11 @@ def preprocess_recording(
     out_path : path-like
         Output FIF file (name ending in ``_raw.fif``), written atomically.
     settings : dict
-        Config ``preprocess``: ``crop`` (tmin, tmax in s), ``picks`` (channel
-        names/types or None for all data channels), ``resample_sfreq`` (Hz or
-        None) and ``filter`` (l_freq, h_freq in Hz or None, method).
+        Config ``preprocess``: ``rename`` and ``channel_types`` (maps by channel
+        name), ``crop`` (tmin, tmax in s), ``picks`` (channel names/types or
+        None for all data channels), ``reference`` (None, "average" or channel
+        names), ``resample_sfreq`` (Hz or None) and ``filter`` (l_freq, h_freq
+        in Hz or None, method).
     n_jobs : int
         Cores for MNE's resampling and filtering (the job's ``threads``).
     annotations_path : path-like or None
