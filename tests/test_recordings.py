@@ -107,6 +107,7 @@ def test_table_gives_paths_ids_metadata_and_annotations(tmp_path):
         ("file\ndata/n1.edf\n", "needs a 'path' column"),
         ("path\ndata/gone.edf\n", "line 2: .*gone.edf does not exist"),
         ("path,annotations\ndata/n1.edf,nope.csv\n", "line 2: annotations file .*nope.csv"),
+        ("path,start_s\ndata/n1.edf,3\n", r"metadata columns \['start_s'\] would replace"),
     ],
 )
 def test_table_errors_name_the_line(tmp_path, content, message):

@@ -1,8 +1,9 @@
 """Find the recordings named in ``config.yaml`` and give each a safe, unique id.
 
-Each recording is ``{"path", "metadata", "annotations", "bids_root"}``: its main
-file, the columns it adds to every window's row, the annotations file paired
-with it (or None) and, for a BIDS data set, the root (read with mne-bids).
+Each recording is ``{"path", "metadata", "annotations", "bids_root", "index"}``:
+its main file, the columns it adds to every window's row, the annotations file
+paired with it (or None), for a BIDS data set the root (read with mne-bids), and
+for a synthetic recording its index (the ``{index}`` of its rule's output).
 Kept free of MNE/NumPy imports (mne-bids only for a BIDS source): the Snakefile
 calls it at every start.
 """
@@ -129,6 +130,8 @@ def _add(recordings, rid, entry, where):
     recordings[rid] = entry
 
 
+# columns of the window table that metadata must not replace ("target" may be given)
+RESERVED_COLUMNS = {"recording", "window_index", "start_sample", "start_s", "label"}
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _MISSING = ("", "n/a", "nan")
 
@@ -319,6 +322,13 @@ def discover_recordings(input_config):
     else:
         recordings = bids_recordings(input_config["bids"])
     recordings = pair_annotations(recordings, input_config["annotations"])
+    for rid, entry in recordings.items():
+        clashes = sorted(RESERVED_COLUMNS & set(entry["metadata"]))
+        if clashes:
+            raise UserError(
+                f"recording '{rid}' ({entry['path']}): metadata columns {clashes} would "
+                "replace the window table's own columns; rename them in your table"
+            )
     unknown = sorted(set(input_config["exclude"]) - set(recordings))
     if unknown:
         raise UserError(
