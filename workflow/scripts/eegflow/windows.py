@@ -5,8 +5,9 @@ Output per recording: an ``.npy`` array of shape (windows, channels, samples)
 that :func:`numpy.load` memory-maps, and a parquet table with one row per
 window (``recording``, ``window_index``, ``start_sample``, ``start_s``, the
 recording's metadata such as ``target``, and for annotation windows ``label``
-(the annotation's description) and ``target`` (its mapped value)). The sampling rate and channel names
-are stored in the parquet schema metadata (see :func:`read_windows`).
+(the annotation's description) and ``target`` (its mapped value)). The
+sampling rate and channel names are stored in the parquet schema metadata (see
+:func:`read_windows`).
 """
 
 import json
