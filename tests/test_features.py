@@ -155,3 +155,9 @@ def test_welch_segment_longer_than_window_is_refused():
     settings = {"welch": {"segment_s": 4, "overlap": 0.5}, "compute": SETTINGS["compute"]}
     with pytest.raises(UserError, match="features.welch.segment_s=4"):
         validate_feature_settings(settings, window_s=2, sfreq=SFREQ)
+
+
+def test_scales_that_are_not_a_list_are_refused():
+    settings = {"welch": WELCH, "compute": {"multiscale_entropy": {"scales": 3}}}
+    with pytest.raises(UserError, match="multiscale_entropy.scales=3: expected positive"):
+        validate_feature_settings(settings, window_s=2, sfreq=SFREQ)

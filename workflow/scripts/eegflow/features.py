@@ -112,7 +112,7 @@ def _check_numbers(feature, parameters):
         if name in parameters and not (isinstance(value, (int, float)) and value > 0):
             raise UserError(f"{key}.{name}={value!r}: expected a number > 0")
     scales = parameters.get("scales", [1])
-    if not isinstance(scales, list) or not all(_is_positive_int(x) for x in scales):
+    if not isinstance(scales, (list, tuple)) or not all(_is_positive_int(x) for x in scales):
         raise UserError(f"{key}.scales={scales}: expected positive integers")
 
 
