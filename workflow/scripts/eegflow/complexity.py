@@ -203,11 +203,7 @@ def higuchi_fd(batch, kmax=10):
         with np.errstate(divide="ignore"):
             log_lengths.append(np.log(np.mean(lengths, axis=0)))
     log_inverse_k = np.log(1 / np.arange(1, kmax + 1))
-    centred = log_inverse_k - log_inverse_k.mean()
-    y = np.stack(log_lengths, axis=-1)
-    with np.errstate(invalid="ignore"):
-        slope = (y * centred).sum(axis=-1) / (centred**2).sum()
-    return {"": slope}
+    return {"": _least_squares_slope(log_inverse_k, np.stack(log_lengths, axis=-1))}
 
 
 @register("svd_fisher_information")
