@@ -116,7 +116,7 @@ def embed(x, order, delay):
     return np.lib.stride_tricks.sliding_window_view(x, span, axis=-1)[..., ::delay]
 
 
-def _entropy_bits(p):
+def shannon_entropy_bits(p):
     """Shannon entropy in bits along the last axis (0 log 0 = 0)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1)), 0).sum(axis=-1)
@@ -134,7 +134,7 @@ def permutation_entropy(batch, order=3, delay=1, normalize=False):
     series = np.arange(codes[..., 0].size).reshape(codes.shape[:-1])[..., None]
     counts = np.bincount((series * n_codes + codes).ravel(), minlength=series.size * n_codes)
     counts = counts.reshape(*codes.shape[:-1], n_codes)
-    entropy = _entropy_bits(counts / codes.shape[-1])
+    entropy = shannon_entropy_bits(counts / codes.shape[-1])
     if normalize:
         entropy = entropy / np.log2(float(np.prod(np.arange(1, order + 1))))
     return {"": entropy}
@@ -148,7 +148,7 @@ def svd_entropy(batch, order=3, delay=1, normalize=False):
     """
     singular = np.linalg.svd(embed(batch.data, order, delay), compute_uv=False)
     with np.errstate(divide="ignore", invalid="ignore"):
-        entropy = _entropy_bits(singular / singular.sum(axis=-1, keepdims=True))
+        entropy = shannon_entropy_bits(singular / singular.sum(axis=-1, keepdims=True))
     entropy[singular.sum(axis=-1) == 0] = np.nan
     if normalize:
         entropy = entropy / np.log2(order)

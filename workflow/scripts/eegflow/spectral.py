@@ -8,6 +8,7 @@ Power is integrated with the rectangle rule ``sum(psd[f]) * df`` over bins with
 import numpy as np
 
 from . import UserError
+from .complexity import shannon_entropy_bits
 from .registry import register
 
 BAND_POWER_KINDS = ("absolute", "relative", "log10")
@@ -57,7 +58,7 @@ def spectral_entropy(batch, normalize=False):
     _, psd = batch.psd
     with np.errstate(divide="ignore", invalid="ignore"):
         p = psd / psd.sum(axis=-1, keepdims=True)
-        entropy = -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1)), 0).sum(axis=-1)
+        entropy = shannon_entropy_bits(p)
     entropy[~np.isfinite(p).all(axis=-1)] = np.nan
     if normalize:
         entropy = entropy / np.log2(psd.shape[-1])
