@@ -56,7 +56,8 @@ def bids_sidecars(wildcards):
     if not entry["bids_root"]:
         return []
     stem = entry["path"].rsplit("_", 1)[0]
-    names = (f"{stem}_events.tsv", f"{stem}_channels.tsv", f"{stem}_eeg.json")
+    datatype = config["input"]["bids"]["datatype"]
+    names = (f"{stem}_events.tsv", f"{stem}_channels.tsv", f"{stem}_{datatype}.json")
     return [name for name in names if os.path.exists(name)]
 
 
