@@ -25,10 +25,10 @@ def test_every_main_format_runs_through(tmp_path):
     run_snakemake(tmp_path)
     table = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert sorted(set(table["recording"])) == [
-        "alpha", "alpha-eeglab", "rec", "rec-bv", "x_raw"
+        "alpha", "alpha-eeglab", "rec", "rec-bv", "x"
     ]
     assert len(table) == 5 * 12 // 2 and not table.isna().any().any()
     alpha = table.groupby("recording")["band_power_O1_alpha"].mean()
     assert min(alpha["alpha"], alpha["alpha-eeglab"]) > 3 * max(
-        alpha["rec"], alpha["rec-bv"], alpha["x_raw"]
+        alpha["rec"], alpha["rec-bv"], alpha["x"]
     )

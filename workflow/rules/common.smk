@@ -12,7 +12,7 @@ sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "scripts"))
 
 from eegflow import UserError
 from eegflow.checks import check_config
-from eegflow.recordings import SYNTHETIC_DIR, discover_recordings
+from eegflow.recordings import SYNTHETIC_DIR, discover_recordings, recording_files
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 try:
@@ -42,6 +42,13 @@ def package_code(*modules):
 def recording_path(wildcards):
     """The raw file of a recording."""
     return RECORDINGS[wildcards.recording]["path"]
+
+
+def recording_companions(wildcards):
+    """The files a recording consists of besides its main file (BrainVision .eeg and
+    .vmrk, EEGLAB .fdt, FIF splits, a folder's files): editing one reruns it."""
+    path = recording_path(wildcards)
+    return [name for name in recording_files(path) if name != path]
 
 
 def recording_annotations(wildcards):
@@ -121,7 +128,7 @@ def benchmark_job_inputs():
     """{job key: the data files the job reads}, for the input sizes of the summary."""
     inputs = {"combine": [str(path) for path in rules.combine.input.tables]}
     for recording, entry in RECORDINGS.items():
-        inputs[f"preprocess/{recording}"] = [entry["path"]]
+        inputs[f"preprocess/{recording}"] = recording_files(entry["path"])
         inputs[f"windows/{recording}"] = expand(
             rules.windows.input.fif, recording=recording
         )

@@ -6,6 +6,7 @@ rule preprocess:
     input:
         code=package_code("preprocess"),
         raw=recording_path,
+        companions=recording_companions,
         annotations=recording_annotations,
         sidecars=bids_sidecars,
     output:
@@ -18,6 +19,7 @@ rule preprocess:
         "../../envs/eegflow.yaml"
     threads: 1
     resources:
+        # input size: every file of the recording (BrainVision .eeg, EEGLAB .fdt, ...);
         # EDF/BDF store 2-3 bytes a value, loaded as 8: up to 4x, plus a filter copy
         mem_mb=mem_mb_per_input_mb(10),
         runtime=runtime_per_input_mb(0.1),

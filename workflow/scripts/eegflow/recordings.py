@@ -36,7 +36,12 @@ SUPPORTED_EXTENSIONS = (
     ".cdt",
     ".mefd",
     ".ns3",
+    ".ds",
 )
+
+# MNE's naming convention for raw FIF files; stripped from ids so that outputs are
+# not named "<id>_raw_raw.fif"
+_FIF_RAW_SUFFIX = re.compile(r"[_-]raw$", re.IGNORECASE)
 
 _UNSAFE_ID_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]+")
 
@@ -46,12 +51,15 @@ def recording_id(path):
 
     The id is the file name without its recording extension; characters other
     than letters, digits, ``_``, ``.`` and ``-`` become ``-``, and leading dots
-    or dashes are removed, so an id can never climb out of a results folder.
+    or dashes are removed, so an id can never climb out of a results folder. A
+    FIF file's ``_raw``/``-raw`` (MNE's naming convention) is not part of the id.
     """
     name = Path(path).name
     for extension in SUPPORTED_EXTENSIONS:
         if name.lower().endswith(extension):
             name = name[: -len(extension)]
+            if extension.startswith(".fif"):
+                name = _FIF_RAW_SUFFIX.sub("", name) or name
             break
     safe = _UNSAFE_ID_CHARACTERS.sub("-", name).lstrip(".-")
     if not safe:
@@ -59,6 +67,51 @@ def recording_id(path):
             f"{path}: cannot derive a recording id from this file name; rename it"
         )
     return safe
+
+
+_BRAINVISION_FILE_KEY = re.compile(r"^\s*(DataFile|MarkerFile)\s*=\s*(.+?)\s*$", re.I | re.M)
+
+
+def recording_files(path):
+    """Every file a recording consists of: its main file and the files it names.
+
+    A BrainVision header (``.vhdr``/``.ahdr``) adds the data and marker files
+    named in it (``DataFile=``, ``MarkerFile=``), an EEGLAB ``.set`` its
+    ``.fdt`` data file, a FIF file its split continuation files
+    (``<name>-1.fif``, ...), and a folder recording (EGI ``.mff``, CTF ``.ds``)
+    every file inside it. Only files that exist are listed: a missing one makes
+    that recording's job fail with the reader's message naming it, instead of
+    stopping the whole workflow before it starts. Reads at most a header's
+    text, so it stays cheap at every start.
+
+    Parameters
+    ----------
+    path : str
+        The recording's main file (or folder).
+
+    Returns
+    -------
+    list of str
+        ``path`` first, then its companion files in a stable order.
+    """
+    main = Path(path)
+    lower = main.name.lower()
+    companions = []
+    if main.is_dir():
+        companions = sorted(p for p in main.rglob("*") if p.is_file())
+    elif lower.endswith((".vhdr", ".ahdr")) and main.is_file():
+        text = main.read_text(encoding="latin-1", errors="replace")
+        named = [value for _, value in _BRAINVISION_FILE_KEY.findall(text)]
+        companions = [main.parent / name for name in named]
+    elif lower.endswith(".set"):
+        companions = [main.with_suffix(suffix) for suffix in (".fdt", ".FDT")]
+    elif lower.endswith(".fif"):
+        companions = sorted(main.parent.glob(f"{glob.escape(main.stem)}-[0-9]*.fif"))
+    files = [str(path)] if not main.is_dir() else []
+    for companion in companions:
+        if companion.is_file() and str(companion) not in files:
+            files.append(str(companion))
+    return files
 
 
 def _entry(path, metadata, annotations=None, bids_root=None, index=None):
