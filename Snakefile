@@ -18,3 +18,11 @@ rule all:
     default_target: True
     input:
         rules.combine.output.table,
+
+
+onsuccess:
+    clear_failure_table()
+
+
+onerror:
+    report_failed_jobs()

@@ -98,17 +98,20 @@ def edfbrowser_file(name):
     return path if path.exists() else package / "tests" / "data" / name
 
 
+def config_section(name, **changes):
+    """Config section ``name`` with ``changes`` over the schema's defaults."""
+    from snakemake.utils import validate
+
+    config = {name: changes}
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+    return config[name]
+
+
 def window_settings(**changes):
     """Config ``windows`` with its defaults (fixed-length windows), changed by ``changes``."""
-    settings = {"window_s": 2.0, "stride_s": None, "drop_last": True, "scaling": "none",
-                "annotations": {"mapping": {}, "crop_wake_mins": None, "wake": []}}
-    return {**settings, **changes}
+    return config_section("windows", **changes)
 
 
 def input_config(**section):
     """Config ``input`` with ``section`` over the schema's defaults."""
-    from snakemake.utils import validate
-
-    config = {"input": section}
-    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
-    return config["input"]
+    return config_section("input", **section)

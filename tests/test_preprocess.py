@@ -4,7 +4,7 @@ import mne
 import numpy as np
 import pytest
 
-from conftest import synthetic_settings
+from conftest import config_section, synthetic_settings
 from eegflow import UserError
 from eegflow.preprocess import preprocess_recording
 from eegflow.synthetic import synthetic_raw
@@ -13,16 +13,8 @@ SYNTHETIC = synthetic_settings(["O1", "Oz", "Cz"], duration_s=20, seed=3)
 
 
 def settings(**changes):
-    base = {
-        "rename": {},
-        "channel_types": {},
-        "reference": None,
-        "crop": {"tmin": 2.0, "tmax": None},
-        "picks": None,
-        "resample_sfreq": None,
-        "filter": {"l_freq": None, "h_freq": 30, "method": "fir"},
-    }
-    return {**base, **changes}
+    """Config ``preprocess`` with the schema's defaults, cropped from 2 s, changed."""
+    return config_section("preprocess", **{"crop": {"tmin": 2.0}, **changes})
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """Windowing: positions, scaling and the window table, checked by hand."""
 
+import json
+
 import mne
 import numpy as np
 import pytest
@@ -101,8 +103,7 @@ def test_annotation_windows_are_labelled_and_lie_inside_their_annotation(tmp_pat
 
 def test_annotation_windows_after_a_crop_count_from_the_original_start(tmp_path):
     fif = labelled_fif(tmp_path, [(0, 60, "W"), (60, 60, "N2")], tmin=15.0)
-    settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
-                                                           "crop_wake_mins": None, "wake": []})
+    settings = window_settings(window_s=30.0, annotations={"mapping": {"W": 0, "N2": 2}})
     make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
     windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
     rows = table.to_pandas()
@@ -128,5 +129,93 @@ def test_no_mapped_annotation_names_what_the_recording_has(tmp_path):
     fif = labelled_fif(tmp_path, [(0, 60, "Sleep stage W")])
     settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
                                                            "crop_wake_mins": None, "wake": []})
-    with pytest.raises(UserError, match=r"no window inside an annotation.*\['Sleep stage W'\]"):
+    with pytest.raises(UserError, match=r"label 'W' .* no annotation .*\['Sleep stage W'\]"):
         make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
+
+
+CUES = {"left_hand": 1, "right_hand": 2, "feet": 3}
+
+
+def motor_imagery_fif(tmp_path):
+    """A 100 Hz recording with 1.25 s cue annotations (as BCI files store them), every
+    8 s, cycling through three classes; 4 cues of each."""
+    names = list(CUES) * 4
+    cues = [(4.0 + 8.0 * i, 1.25, name) for i, name in enumerate(names)]
+    return labelled_fif(tmp_path, cues, seconds=110, sfreq=100.0)
+
+
+def test_cues_shorter_than_a_window_are_an_error_naming_label_and_durations(tmp_path):
+    fif = motor_imagery_fif(tmp_path)
+    settings = window_settings(window_s=2.0, annotations={"mapping": CUES})
+    with pytest.raises(UserError) as error:
+        make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {},
+                     source="data/S01.gdf")
+    message = str(error.value)
+    assert message.startswith("data/S01.gdf: label 'left_hand'")
+    assert "4 annotations lasting 1.25 to 1.25 s" in message
+    assert "windows.window_s=2.0" in message and "stop_offset_s" in message
+    assert not list(tmp_path.glob("w.*"))
+
+
+@pytest.mark.parametrize("start_offset_s, stop_offset_s", [(0.0, 0.75), (0.5, 1.25)])
+def test_trial_offsets_give_one_window_per_cue(tmp_path, start_offset_s, stop_offset_s):
+    fif = motor_imagery_fif(tmp_path)
+    settings = window_settings(window_s=2.0, annotations={
+        "mapping": CUES, "start_offset_s": start_offset_s, "stop_offset_s": stop_offset_s})
+    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
+    windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
+    rows = table.to_pandas()
+    # braindecode: from onset + start offset to onset + duration + stop offset, 2 s each
+    expected = [4.0 + 8.0 * i + start_offset_s for i in range(12)]
+    np.testing.assert_allclose(rows["start_s"], expected)
+    assert rows["label"].tolist() == list(CUES) * 4
+    assert rows["target"].tolist() == [1, 2, 3] * 4
+    assert windows.shape == (12, 1, 200)
+    np.testing.assert_array_equal(windows[:, 0, 0], rows["start_sample"])  # values = index
+    counts = json.loads(table.schema.metadata[b"eegflow"])["label_counts"]
+    assert counts["feet"]["annotations"] == 4 and counts["feet"]["windows"] == 4
+
+
+def test_events_of_zero_or_one_sample_give_one_window_each(tmp_path):
+    fif = labelled_fif(tmp_path, [(10, 0, "go"), (20, 0.01, "go"), (30, 0.02, "go")],
+                       seconds=60, sfreq=100.0)
+    settings = window_settings(window_s=2.0, annotations={"mapping": {"go": 1}})
+    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
+    rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
+    # 0 and 1 sample (0.01 s at 100 Hz) are events; 2 samples are a (too short) span
+    assert rows["start_s"].tolist() == [10.0, 20.0]
+
+
+def test_a_label_some_recordings_lack_can_be_allowed(tmp_path, caplog):
+    fif = labelled_fif(tmp_path, [(0, 60, "W"), (60, 60, "N2")])
+    settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
+                                                           "missing_label": "warn"})
+    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
+    rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
+    assert rows["label"].tolist() == ["W", "W", "N2", "N2"]
+    assert "label 'N1' of config windows.annotations.mapping gives no window" in caplog.text
+
+
+def test_positions_count_from_the_files_first_sample(tmp_path):
+    """A FIF whose first sample is not sample 0 (MNE's first_samp, as acquisition
+    systems write): crop.tmin and start_s both count from the file's first sample."""
+    from conftest import config_section
+    from eegflow.preprocess import preprocess_recording
+
+    sfreq = 100.0
+    data = np.tile(np.arange(3000, dtype=float), (2, 1)) * 1e-6
+    raw = mne.io.RawArray(data, mne.create_info(["A", "B"], sfreq, "eeg"),
+                          first_samp=4296, verbose="error")
+    source = tmp_path / "late_raw.fif"
+    raw.save(source, verbose="error")
+    preprocessed, record = tmp_path / "p_raw.fif", tmp_path / "p.json"
+    settings = config_section("preprocess", crop={"tmin": 5.0},
+                              filter={"h_freq": None})
+    preprocess_recording(source, preprocessed, settings, record_path=record)
+    make_windows(preprocessed, tmp_path / "w.npy", tmp_path / "w.parquet",
+                 window_settings(window_s=2.0), "rec", {}, record_path=record)
+    windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
+    rows = table.to_pandas()
+    assert rows["start_s"].tolist()[:3] == [5.0, 7.0, 9.0]
+    assert rows["start_sample"].tolist()[:3] == [500, 700, 900]
+    np.testing.assert_allclose(windows[:3, 0, 0], np.array([500, 700, 900]) * 1e-6)

@@ -94,13 +94,19 @@ def test_summary_table_plots_and_report(finished_run):
     run_snakemake(finished_run, "summary")
     table = pd.read_parquet(finished_run / "results" / "benchmarks.parquet")
     assert list(table.columns) == [
-        "rule", "recording", "wall_s", "cpu_s", "max_rss_mib", "input_mib"
+        "rule", "recording", "wall_s", "cpu_s", "max_rss_mib", "sampled_max_rss_mib",
+        "input_mib"
     ]
     counts = table["rule"].value_counts().to_dict()
     assert counts == {
         "synthetic_recording": 4, "preprocess": 4, "windows": 4, "features": 4, "combine": 1
     }
     assert (table["wall_s"] > 0).all() and (table["max_rss_mib"] > 0).all()
+    # the exact peak each job logged, not Snakemake's sampled value
+    log = finished_run / "results" / "logs" / "features" / "synthetic-01.log"
+    logged = float(log.read_text().split("peak RSS of this job: ")[-1].split(" MiB")[0])
+    row = table[(table["rule"] == "features") & (table["recording"] == "synthetic-01")]
+    assert row["max_rss_mib"].item() == logged
     assert (table.loc[table["rule"] != "synthetic_recording", "input_mib"] > 0).all()
     for plot in ("time_vs_memory.png", "scaling.png"):
         assert (finished_run / "results" / "plots" / plot).read_bytes()[:4] == b"\x89PNG"

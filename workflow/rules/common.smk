@@ -1,6 +1,7 @@
 # Shared by every stage: validated config, the recordings table, resource estimates.
 import os
 import sys
+import time
 
 from snakemake.exceptions import WorkflowError
 from snakemake.logging import logger
@@ -12,7 +13,11 @@ sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "scripts"))
 
 from eegflow import UserError
 from eegflow.checks import check_config
+from eegflow.failures import failed_jobs, format_failure_table, write_failure_table
 from eegflow.recordings import SYNTHETIC_DIR, discover_recordings, recording_files
+
+RUN_STARTED = time.time()  # a job whose log is older did not run in this run
+FAILED_JOBS_TABLE = "results/failed_jobs.tsv"
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 try:
@@ -109,19 +114,50 @@ def synthetic_signal_settings():
     return {key: value for key, value in synthetic.items() if key != "n_recordings"}
 
 
-def benchmark_files():
-    """{job key: benchmark file}, a key being "<rule>/<recording>" or "combine"."""
-    files = {"combine": str(rules.combine.benchmark)}
+def run_jobs():
+    """Every job a run can have: {key: {"rule", "recording", "log", "benchmark",
+    "outputs"}}, a key being "<rule>/<recording>" or "combine"."""
+    jobs = {}
+
+    def add(key, job_rule, **wildcards):
+        rule_name, _, recording = key.partition("/")
+        jobs[key] = {
+            "rule": rule_name,
+            "recording": recording,
+            "log": expand(job_rule.log[0], **wildcards)[0],
+            "benchmark": expand(job_rule.benchmark, **wildcards)[0],
+            "outputs": expand(list(job_rule.output), **wildcards),
+        }
+
+    add("combine", rules.combine)
     for recording, entry in RECORDINGS.items():
-        for rule_name in ("preprocess", "windows", "features"):
-            files[f"{rule_name}/{recording}"] = expand(
-                getattr(rules, rule_name).benchmark, recording=recording
-            )[0]
         if entry["index"] is not None:  # a synthetic recording
-            files[f"synthetic_recording/{recording}"] = expand(
-                rules.synthetic_recording.benchmark, index=entry["index"]
-            )[0]
-    return files
+            add(
+                f"synthetic_recording/{recording}",
+                rules.synthetic_recording,
+                index=entry["index"],
+            )
+        for rule_name in ("preprocess", "windows", "features"):
+            add(
+                f"{rule_name}/{recording}",
+                getattr(rules, rule_name),
+                recording=recording,
+            )
+    return jobs
+
+
+def report_failed_jobs():
+    """After a failed run: print and write the table of failed jobs (onerror)."""
+    failed = failed_jobs(run_jobs().values(), RUN_STARTED)
+    if failed:
+        write_failure_table(failed, FAILED_JOBS_TABLE)
+        logger.error(format_failure_table(failed, FAILED_JOBS_TABLE))
+
+
+def clear_failure_table():
+    """After a successful run: the table of an earlier failed run is stale (onsuccess)."""
+    if os.path.exists(FAILED_JOBS_TABLE):
+        os.remove(FAILED_JOBS_TABLE)
 
 
 def benchmark_job_inputs():

@@ -1,5 +1,6 @@
-# Rename, type, crop, pick, re-reference, resample and filter each recording (config
-# preprocess); a paired annotations file (input.annotations) is attached.
+# Rename, type, crop, pick, re-reference, resample, filter and anonymise each recording
+# (config preprocess); a paired annotations file (input.annotations) is attached. The
+# JSON record says what was done.
 
 
 rule preprocess:
@@ -11,6 +12,7 @@ rule preprocess:
         sidecars=bids_sidecars,
     output:
         fif="results/preprocessed/{recording}_raw.fif",
+        record="results/preprocessed/{recording}.json",
     log:
         "results/logs/preprocess/{recording}.log",
     benchmark:

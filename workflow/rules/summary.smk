@@ -29,7 +29,7 @@ rule summary:
         mem_mb=1000,
         runtime=10,
     params:
-        benchmark_files=benchmark_files(),
+        jobs=run_jobs(),
         job_inputs=benchmark_job_inputs(),
     script:
         "../scripts/summary.py"

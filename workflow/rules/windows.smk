@@ -1,10 +1,11 @@
-# Cut each preprocessed recording into fixed-length windows (config windows).
+# Cut each preprocessed recording into fixed-length or annotation windows (config windows).
 
 
 rule windows:
     input:
         code=package_code("windows"),
         fif=rules.preprocess.output.fif,
+        record=rules.preprocess.output.record,
     output:
         windows="results/windows/{recording}.npy",
         metadata="results/windows/{recording}.parquet",
@@ -21,5 +22,6 @@ rule windows:
     params:
         windows=lookup(dpath="windows", within=config),
         metadata=recording_metadata,
+        source=recording_path,  # named in messages; moving it reruns preprocess anyway
     script:
         "../scripts/windows.py"

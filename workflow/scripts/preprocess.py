@@ -11,4 +11,5 @@ with job_logging(snakemake.log[0]):
         annotations_path=next(iter(snakemake.input.annotations), None),
         bids_root=snakemake.params.bids_root or None,
         n_jobs=snakemake.threads,
+        record_path=snakemake.output.record,
     )

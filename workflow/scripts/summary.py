@@ -5,5 +5,5 @@ from eegflow.jobs import job_logging
 
 with job_logging(snakemake.log[0]):
     summarise_benchmarks(
-        snakemake.params.benchmark_files, snakemake.params.job_inputs, snakemake.output
+        snakemake.params.jobs, snakemake.params.job_inputs, snakemake.output
     )

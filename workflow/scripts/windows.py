@@ -11,4 +11,6 @@ with job_logging(snakemake.log[0]):
         snakemake.params.windows,
         snakemake.wildcards.recording,
         snakemake.params.metadata,
+        record_path=snakemake.input.record,
+        source=snakemake.params.source,
     )

@@ -2,6 +2,7 @@
 
 import logging
 import os
+import re
 
 import pandas as pd
 
@@ -9,35 +10,63 @@ from .fileio import atomic_output
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ["rule", "recording", "wall_s", "cpu_s", "max_rss_mib", "input_mib"]
+COLUMNS = [
+    "rule",
+    "recording",
+    "wall_s",
+    "cpu_s",
+    "max_rss_mib",
+    "sampled_max_rss_mib",
+    "input_mib",
+]
+
+# what eegflow.jobs logs at the end of every job: the kernel's exact high-water mark
+_PEAK_RSS = re.compile(r"peak RSS of this job: ([0-9.]+) MiB")
 
 
-def read_benchmarks(benchmark_files, job_inputs):
-    """One row per job from Snakemake ``benchmark:`` TSV files.
+def logged_peak_rss(log_path):
+    """The exact peak RSS (MiB) a job logged, or None if its log does not say."""
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as handle:
+            found = _PEAK_RSS.findall(handle.read())
+    except OSError:
+        return None
+    return float(found[-1]) if found else None
+
+
+def read_benchmarks(jobs, job_inputs):
+    """One row per job from Snakemake ``benchmark:`` TSV files and the jobs' logs.
+
+    ``max_rss_mib`` is the peak the job itself logged (``ru_maxrss``: exact);
+    Snakemake's benchmark samples memory now and then and can miss a short
+    peak by several times, so its value is kept as ``sampled_max_rss_mib`` and
+    used only where a log does not say.
 
     Parameters
     ----------
-    benchmark_files : dict
-        ``{job key: path}``; a job key is ``"<rule>/<recording>"`` or
-        ``"<rule>"`` for jobs over all recordings. Missing files (jobs that
-        have not run) are skipped.
+    jobs : dict
+        ``{job key: {"rule", "recording", "benchmark", "log", ...}}``; a job
+        key is ``"<rule>/<recording>"`` or ``"<rule>"`` for jobs over all
+        recordings. Jobs without a benchmark file (not run) are skipped.
     job_inputs : dict
         ``{job key: [input paths]}``, for the ``input_mib`` column.
     """
     rows = []
-    for key, path in benchmark_files.items():
-        if not os.path.exists(path):
+    for key, job in jobs.items():
+        if not os.path.exists(job["benchmark"]):
             continue
-        rule, _, recording = key.partition("/")
-        measured = pd.read_csv(path, sep="\t").iloc[-1]  # the latest repetition
+        measured = pd.read_csv(job["benchmark"], sep="\t").iloc[-1]  # latest repetition
         sizes = [os.path.getsize(p) for p in job_inputs.get(key, []) if os.path.exists(p)]
+        sampled = float(measured["max_rss"])
+        logged = logged_peak_rss(job["log"])
         rows.append(
             {
-                "rule": rule,
-                "recording": recording or None,
+                "rule": job["rule"],
+                "recording": job["recording"] or None,
                 "wall_s": float(measured["s"]),
                 "cpu_s": float(measured["cpu_time"]),
-                "max_rss_mib": float(measured["max_rss"]),
+                "max_rss_mib": sampled if logged is None else logged,
+                "sampled_max_rss_mib": sampled,
                 "input_mib": sum(sizes) / 2**20,
             }
         )
@@ -61,7 +90,7 @@ def _scatter_by_rule(table, x, y, xlabel, ylabel, title, path):
     plt.close(figure)
 
 
-def summarise_benchmarks(benchmark_files, job_inputs, outputs):
+def summarise_benchmarks(jobs, job_inputs, outputs):
     """Write the benchmark table (parquet + CSV) and the two plots.
 
     ``outputs`` has the paths ``parquet``, ``csv``, ``time_vs_memory`` (wall
@@ -69,7 +98,7 @@ def summarise_benchmarks(benchmark_files, job_inputs, outputs):
     figure) and ``scaling`` (wall time against input size per job, by rule:
     what the cost grows with).
     """
-    table = read_benchmarks(benchmark_files, job_inputs)
+    table = read_benchmarks(jobs, job_inputs)
     with atomic_output(outputs["parquet"]) as tmp:
         table.to_parquet(tmp, index=False)
     with atomic_output(outputs["csv"]) as tmp:

@@ -1,6 +1,7 @@
-"""Small file helpers shared by every stage: atomic writes and raw reading."""
+"""Small file helpers shared by every stage: atomic writes, raw reading, records."""
 
 import contextlib
+import json
 import logging
 import os
 import warnings
@@ -76,3 +77,31 @@ def read_raw_lazily(path, bids_root=None):
             )
         log.warning("%s: %s", path, message)
     return raw
+
+
+def load_data(raw, path):
+    """Load a lazily opened recording's samples; a reader failure names the file.
+
+    A file whose header opens but whose data are damaged (e.g. a truncated GDF)
+    fails here, inside the reader, with exceptions of many types.
+    """
+    try:
+        raw.load_data(verbose="error")
+    except Exception as error:  # readers raise many types; all mean "unreadable data"
+        raise UserError(
+            f"{path}: MNE opened this recording but could not read its samples "
+            f"({type(error).__name__}: {error}); the file is damaged or truncated: "
+            "re-export it, or leave it out with config input.exclude"
+        ) from error
+
+
+def write_record(path, record):
+    """Write a recording's preprocessing record (a JSON object) atomically."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(record, indent=1))
+
+
+def read_record(path):
+    """The preprocessing record :func:`eegflow.preprocess.preprocess_recording` wrote, as a dict."""
+    with open(path) as handle:
+        return json.load(handle)

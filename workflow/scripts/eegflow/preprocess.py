@@ -1,12 +1,16 @@
 """Preprocess one recording with MNE: attach annotations, rename and type channels,
-crop, pick, re-reference, resample, filter."""
+crop, pick, apply projectors, re-reference, resample, filter, anonymise.
+
+Besides the FIF file, each recording gets a small JSON record of what was done
+to it that later stages and people read (see :func:`preprocess_recording`).
+"""
 
 import logging
 
 import numpy as np
 
 from . import UserError
-from .fileio import atomic_output, read_raw_lazily
+from .fileio import atomic_output, load_data, read_raw_lazily, write_record
 
 log = logging.getLogger(__name__)
 
@@ -27,14 +31,27 @@ def check_filter_below_nyquist(filter_settings, sfreq, source):
             )
 
 
+# what ``picks: null`` keeps: the EEG family (scalp and intracranial), never MEG
+EEG_FAMILY = ("eeg", "seeg", "ecog", "dbs")
+
+
 def _pick(raw, picks, reference, path):
     """Pick channels by name or type, plus named reference channels.
 
-    Unknown names are a UserError. Returns the picked channel names.
+    ``picks`` None keeps the :data:`EEG_FAMILY` channels (an MEG+EEG file gives
+    its EEG; MEG only when asked for by type or name) and logs what it leaves
+    out. Unknown names are a UserError. Returns the picked channel names.
     """
     references = [] if reference in (None, "average") else list(reference)
     channel_types = set(raw.get_channel_types())
-    wanted = ["data"] if picks is None else list(picks)
+    if picks is None and not channel_types & set(EEG_FAMILY):
+        raise UserError(
+            f"{path}: config preprocess.picks is null, which keeps EEG channels "
+            f"({', '.join(EEG_FAMILY)}), and this recording has none (its channel "
+            f"types: {sorted(channel_types)}); name the channels or types to keep "
+            "in preprocess.picks, e.g. [meg]"
+        )
+    wanted = [kind for kind in EEG_FAMILY if kind in channel_types] if picks is None else list(picks)
     for key, names, allowed in (
         ("picks", [] if picks is None else picks, set(raw.ch_names) | channel_types),
         ("reference", references, set(raw.ch_names)),  # names only, not types
@@ -46,8 +63,26 @@ def _pick(raw, picks, reference, path):
                 f"recording lacks (it has {raw.ch_names}); fix the names or remove them"
             )
     picked = raw.copy().pick(wanted).ch_names  # no data loaded yet: cheap
+    left_out = [name for name in raw.ch_names if name not in picked + references]
+    if left_out:
+        kinds = raw.copy().pick(left_out).get_channel_types()
+        counts = {kind: kinds.count(kind) for kind in sorted(set(kinds))}
+        log.info("%s: preprocess.picks left out %d channels %s", path, len(left_out), counts)
     raw.pick(picked + [name for name in references if name not in picked])
     return picked
+
+
+def _apply_projectors(raw, path):
+    """Apply the SSP projectors left after picking (e.g. a FIF's average reference).
+
+    MNE keeps projectors unapplied until asked; the features would otherwise
+    see data the recording's author meant to be projected. Returns their names.
+    """
+    names = [projector["desc"] for projector in raw.info["projs"]]
+    if names:
+        raw.apply_proj(verbose="error")
+        log.info("%s: applied %d SSP projectors %s", path, len(names), names)
+    return names
 
 
 def _attach_annotations(raw, annotations_path, path):
@@ -104,6 +139,18 @@ def _rereference(raw, reference, picked, path):
         raw.drop_channels(extra)
 
 
+def _anonymize(raw, path):
+    """Remove the subject's identity and dates (MNE's ``anonymize``).
+
+    Names, hospital id, sex, hand, weight, height, experimenter, description,
+    device serial and site are replaced; the measurement date becomes
+    2000-01-01 00:00 UTC and the birthday moves by the same shift (the age at
+    recording is kept); annotations keep their place relative to the data.
+    """
+    raw.anonymize(daysback=None, keep_his=False, verbose="error")
+    log.info("%s: anonymised (subject info and dates)", path)
+
+
 def _check_signal(raw, path):
     """Refuse NaN/infinite values and flat channels, naming the channels."""
     not_finite, flat = [], []
@@ -126,13 +173,14 @@ def _check_signal(raw, path):
 
 
 def preprocess_recording(
-    raw_path, out_path, settings, n_jobs=1, annotations_path=None, bids_root=None
+    raw_path, out_path, settings, n_jobs=1, annotations_path=None, bids_root=None,
+    record_path=None,
 ):
     """Preprocess ``raw_path`` and save it as FIF to ``out_path``.
 
     In order: attach the annotations of ``annotations_path`` (if given), rename
-    and type channels, crop, pick, load, check the signal, re-reference,
-    resample, filter.
+    and type channels, crop, pick, load, check the signal, apply SSP
+    projectors, re-reference, resample, filter, anonymise.
 
     Parameters
     ----------
@@ -143,22 +191,30 @@ def preprocess_recording(
         Output FIF file (name ending in ``_raw.fif``), written atomically.
     settings : dict
         Config ``preprocess``: ``rename`` and ``channel_types`` (maps by channel
-        name), ``crop`` (tmin, tmax in s), ``picks`` (channel names/types or
-        None for all data channels), ``reference`` (None, "average" or channel
-        names), ``resample_sfreq`` (Hz or None) and ``filter`` (l_freq, h_freq
-        in Hz or None, method).
+        name), ``crop`` (tmin, tmax in s), ``picks`` (channel names/types, or
+        None for the EEG family, see :data:`EEG_FAMILY`), ``reference`` (None,
+        "average" or channel names), ``resample_sfreq`` (Hz or None),
+        ``filter`` (l_freq, h_freq in Hz or None, method) and ``anonymize``.
     n_jobs : int
         Cores for MNE's resampling and filtering (the job's ``threads``).
     annotations_path : path-like or None
         A file :func:`mne.read_annotations` reads (e.g. a Sleep-EDF hypnogram).
     bids_root : path-like or None
         For a BIDS recording: read with mne-bids (sidecars applied).
+    record_path : path-like or None
+        Where to write the JSON record of what was done: ``start_offset_s``
+        (time of the output's first sample from the file's first sample, which
+        MNE's ``first_samp`` does not give for FIF files that start late),
+        ``sfreq_original``, ``sfreq``, ``duration_s_original``, ``channels``,
+        ``projectors_applied``, ``anonymized``.
     """
     raw = read_raw_lazily(raw_path, bids_root)
+    file_start_s = raw.first_samp / raw.info["sfreq"]
+    original = {"sfreq_original": raw.info["sfreq"], "duration_s_original": raw.duration}
     if annotations_path is not None:
         _attach_annotations(raw, annotations_path, raw_path)
     _rename_and_type(raw, settings, raw_path)
-    duration = raw.times[-1] + 1 / raw.info["sfreq"]
+    duration = raw.duration
     tmin, tmax = settings["crop"]["tmin"], settings["crop"]["tmax"]
     if tmin >= duration:
         raise UserError(
@@ -181,8 +237,9 @@ def preprocess_recording(
     else:
         raw.crop(tmin=tmin, tmax=tmax, include_tmax=False)
     picked = _pick(raw, settings["picks"], settings["reference"], raw_path)
-    raw.load_data(verbose="error")
+    load_data(raw, raw_path)
     _check_signal(raw, raw_path)
+    projectors = _apply_projectors(raw, raw_path)
     _rereference(raw, settings["reference"], picked, raw_path)
     if settings["resample_sfreq"] and settings["resample_sfreq"] != raw.info["sfreq"]:
         raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="error")
@@ -195,6 +252,8 @@ def preprocess_recording(
             n_jobs=n_jobs,
             verbose="error",
         )
+    if settings["anonymize"]:
+        _anonymize(raw, raw_path)
     log.info(
         "%s: %d channels, %d samples at %g Hz after preprocessing",
         raw_path,
@@ -202,5 +261,16 @@ def preprocess_recording(
         raw.n_times,
         raw.info["sfreq"],
     )
+    record = {
+        "start_offset_s": raw.first_samp / raw.info["sfreq"] - file_start_s,
+        **original,
+        "sfreq": raw.info["sfreq"],
+        "channels": raw.ch_names,
+        "projectors_applied": projectors,
+        "anonymized": settings["anonymize"],
+    }
     with atomic_output(out_path) as tmp:
         raw.save(tmp, fmt="double", verbose="error")
+    if record_path is not None:
+        write_record(record_path, record)
+

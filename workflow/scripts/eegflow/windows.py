@@ -6,8 +6,9 @@ that :func:`numpy.load` memory-maps, and a parquet table with one row per
 window (``recording``, ``window_index``, ``start_sample``, ``start_s``, the
 recording's metadata such as ``target``, and for annotation windows ``label``
 (the annotation's description) and ``target`` (its mapped value)). The
-sampling rate and channel names are stored in the parquet schema metadata (see
-:func:`read_windows`).
+sampling rate, the channel names and, for annotation windows, the per-label
+counts of annotations and windows are stored in the parquet schema metadata
+(see :func:`read_windows`).
 """
 
 import json
@@ -18,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import UserError
-from .fileio import atomic_output, read_raw_lazily
+from .fileio import atomic_output, read_raw_lazily, read_record
 
 log = logging.getLogger(__name__)
 
@@ -49,34 +50,63 @@ def window_starts(n_times, window, stride, drop_last):
 def annotation_windows(raw, settings, window, stride):
     """Windows inside the annotations named in ``settings["annotations"]["mapping"]``.
 
-    An annotation of at least one window's duration holds windows every
-    ``stride`` samples while they fit inside it; a zero-duration annotation (an
-    event) gives one window starting at its onset; a shorter one gives none.
+    Each mapped annotation spans from ``onset + start_offset_s`` to ``onset +
+    duration + stop_offset_s`` (braindecode's ``trial_start_offset_samples`` and
+    ``trial_stop_offset_samples``, in seconds) and holds windows every
+    ``stride`` samples while they fit inside that span. An event (an annotation
+    lasting at most one sample: formats store events as 0 or 1 sample long)
+    with ``stop_offset_s`` 0 gives one window from ``onset + start_offset_s``.
     Windows reaching outside the data are dropped. With ``crop_wake_mins``,
     only windows lying from that long before the start of the first to that
     long after the end of the last non-wake annotation are kept (braindecode's
     ``crop_wake_mins``, which measures from the last one's onset instead).
-    Returns (starts, descriptions), sorted by start.
+
+    Returns
+    -------
+    starts : ndarray of int
+        First sample of each window (from the data's first sample), sorted.
+    descriptions : ndarray of str
+        The annotation description (label) of each window.
+    counts : dict
+        Per mapped label: ``annotations`` found, how many were ``too_short``
+        to hold a window, ``outside_data`` windows dropped, ``cropped_wake``
+        windows dropped by ``crop_wake_mins``, ``windows`` made, and the
+        shortest and longest annotation (``min_s``, ``max_s``).
     """
     labels = settings["annotations"]
     sfreq = raw.info["sfreq"]
     annotations = raw.annotations
     onsets = np.round(annotations.onset * sfreq).astype(np.int64) - raw.first_samp
     durations = np.round(annotations.duration * sfreq).astype(np.int64)
+    start_offset = int(round(labels["start_offset_s"] * sfreq))
+    stop_offset = int(round(labels["stop_offset_s"] * sfreq))
+    counts = {
+        label: {"annotations": 0, "too_short": 0, "outside_data": 0,
+                "cropped_wake": 0, "windows": 0, "min_s": None, "max_s": None}
+        for label in labels["mapping"]
+    }
     starts, descriptions = [], []
     for onset, duration, description in zip(onsets, durations, annotations.description):
         if description not in labels["mapping"]:
             continue
-        if duration == 0:
-            inside = np.array([onset])
+        count = counts[description]
+        count["annotations"] += 1
+        seconds = duration / sfreq
+        count["min_s"] = min(seconds, count["min_s"] if count["min_s"] is not None else seconds)
+        count["max_s"] = max(seconds, count["max_s"] or 0.0)
+        first = onset + start_offset
+        if duration <= 1 and stop_offset == 0:  # an event
+            inside = np.array([first])
         else:
-            inside = onset + np.arange(0, duration - window + 1, stride)
+            inside = np.arange(first, onset + duration + stop_offset - window + 1, stride)
+        if not len(inside):
+            count["too_short"] += 1
         starts.extend(inside)
         descriptions.extend([description] * len(inside))
     starts, descriptions = np.array(starts, dtype=np.int64), np.array(descriptions, dtype=object)
     fits = (starts >= 0) & (starts + window <= raw.n_times)
-    if (~fits).any():
-        log.info("%d annotation windows reach outside the data: dropped", (~fits).sum())
+    for description in descriptions[~fits]:
+        counts[description]["outside_data"] += 1
     starts, descriptions = starts[fits], descriptions[fits]
     if labels["crop_wake_mins"] is not None:
         sleep = [
@@ -91,9 +121,76 @@ def annotation_windows(raw, settings, window, stride):
             first, last = min(s for s, _ in sleep) - margin, max(e for _, e in sleep) + margin
             kept = (starts >= first) & (starts + window <= last)
             log.info("crop_wake_mins: %d of %d windows kept", kept.sum(), len(kept))
+            for description in descriptions[~kept]:
+                counts[description]["cropped_wake"] += 1
             starts, descriptions = starts[kept], descriptions[kept]
+    for description in descriptions:
+        counts[description]["windows"] += 1
     order = np.argsort(starts, kind="stable")
-    return starts[order], descriptions[order]
+    return starts[order], descriptions[order], counts
+
+
+def check_label_counts(counts, settings, source, recording, descriptions):
+    """Log each mapped label's annotations and windows; refuse a label left without any.
+
+    A label with no window in a recording is an error naming ``source`` (the
+    recording's file), the label, its annotations' durations and the settings
+    to change, unless config ``windows.annotations.missing_label`` is "warn"
+    (for data sets where some recordings legitimately lack a label). A label
+    some of whose annotations gave no window is a logged warning.
+    ``descriptions`` are the recording's annotation descriptions, named when
+    a label has none.
+    """
+    labels = settings["annotations"]
+    offsets = (
+        f"windows.annotations.start_offset_s={labels['start_offset_s']}, "
+        f"stop_offset_s={labels['stop_offset_s']}"
+    )
+    present = sorted(set(descriptions))
+    for label, count in counts.items():
+        log.info("%s: label %r: %d annotations, %d windows (%s)", recording, label,
+                 count["annotations"], count["windows"], count)
+        lost = count["too_short"] + count["outside_data"]
+        if count["windows"] and lost:
+            log.warning(
+                "%s: label %r: %d of %d annotations are too short for a window, %d "
+                "windows reach outside the data (%s)", source, label, count["too_short"],
+                count["annotations"], count["outside_data"], offsets,
+            )
+        if count["windows"]:
+            continue
+        if not count["annotations"]:
+            why = (
+                "has no annotation with this description (its annotations: "
+                f"{present[:12] or 'none'}{' ...' if len(present) > 12 else ''}; pair an "
+                "annotations file with config input.annotations or fix the mapping)"
+            )
+        elif count["too_short"] == count["annotations"]:
+            why = (
+                f"has {count['annotations']} annotations lasting {count['min_s']:g} to "
+                f"{count['max_s']:g} s, each shorter than a window "
+                f"(windows.window_s={settings['window_s']} s with {offsets}); lower "
+                "window_s or set the offsets (e.g. stop_offset_s = window_s minus the "
+                "annotation duration takes the seconds after each cue)"
+            )
+        else:
+            why = (
+                f"has {count['annotations']} annotations but their windows reach outside "
+                f"the data ({count['outside_data']}) or were cut by "
+                f"windows.annotations.crop_wake_mins ({count['cropped_wake']}); check "
+                f"preprocess.crop and {offsets}"
+            )
+        message = (
+            f"{source}: label {label!r} of config windows.annotations.mapping gives no "
+            f"window in recording '{recording}': it {why}"
+        )
+        if labels["missing_label"] == "warn":
+            log.warning("%s (windows.annotations.missing_label: warn)", message)
+        else:
+            raise UserError(
+                f"{message}. If some recordings legitimately lack this label, set "
+                "windows.annotations.missing_label: warn"
+            )
 
 
 def scale_channelwise(windows):
@@ -107,7 +204,8 @@ def scale_channelwise(windows):
 
 
 def make_windows(
-    preprocessed_path, windows_path, metadata_path, settings, recording, metadata
+    preprocessed_path, windows_path, metadata_path, settings, recording, metadata,
+    record_path=None, source=None,
 ):
     """Write the windows array and the window table of one recording.
 
@@ -120,29 +218,45 @@ def make_windows(
     settings : dict
         Config ``windows``: ``window_s``, ``stride_s`` (None = window_s),
         ``drop_last``, ``scaling`` ("none" or "zscore") and ``annotations``
-        (``mapping``, ``crop_wake_mins``, ``wake``; see :func:`annotation_windows`).
+        (``mapping``, offsets, ``crop_wake_mins``, ``wake``, ``missing_label``;
+        see :func:`annotation_windows` and :func:`check_label_counts`).
     recording : str
         Recording id, stored in every row.
     metadata : dict
         Per-recording columns (e.g. ``target``) repeated in every row.
+    record_path : path-like or None
+        The preprocessing record (:func:`eegflow.preprocess.preprocess_recording`):
+        window positions count from the source file's first sample. Without
+        it they count from the FIF's ``first_samp``.
+    source : str or None
+        The recording's own file, named in messages (default: the FIF).
     """
+    source = source or str(preprocessed_path)
     raw = read_raw_lazily(preprocessed_path)
     sfreq = raw.info["sfreq"]
+    if record_path is None:
+        start_offset_s = raw.first_samp / sfreq
+    else:
+        start_offset_s = read_record(record_path)["start_offset_s"]
     window, stride = window_length_samples(settings, sfreq)
     if window > raw.n_times:
         raise UserError(
-            f"{preprocessed_path}: recording '{recording}' is "
-            f"{raw.n_times / sfreq:.3f} s long after cropping, shorter than one "
+            f"{source}: recording '{recording}' is "
+            f"{raw.n_times / sfreq:.3f} s long after preprocessing, shorter than one "
             f"window (config windows.window_s={settings['window_s']}); lower "
             "windows.window_s or preprocess.crop.tmin, or remove this recording"
         )
     mapping = settings["annotations"]["mapping"]
+    label_counts = None
     if mapping:
-        starts, descriptions = annotation_windows(raw, settings, window, stride)
+        starts, descriptions, label_counts = annotation_windows(raw, settings, window, stride)
+        check_label_counts(
+            label_counts, settings, source, recording, raw.annotations.description
+        )
         if not len(starts):
             found = sorted(set(raw.annotations.description))
             raise UserError(
-                f"{preprocessed_path}: recording '{recording}' has no window inside an "
+                f"{source}: recording '{recording}' has no window inside an "
                 f"annotation named in config windows.annotations.mapping "
                 f"({sorted(mapping)}); its annotations are {found[:12] or 'none'} "
                 "(pair an annotations file with config input.annotations, fix the "
@@ -166,20 +280,21 @@ def make_windows(
         out.flush()
         del out
 
-    first_samp = raw.first_samp  # samples before the crop, kept by MNE
+    start_s = start_offset_s + starts / sfreq  # from the source file's first sample
     columns = {
         "recording": pa.array([recording] * len(starts), pa.string()),
         "window_index": pa.array(np.arange(len(starts)), pa.int64()),
-        "start_sample": pa.array(first_samp + starts, pa.int64()),
-        "start_s": pa.array((first_samp + starts) / sfreq, pa.float64()),
+        "start_sample": pa.array(np.round(start_s * sfreq).astype(np.int64), pa.int64()),
+        "start_s": pa.array(start_s, pa.float64()),
     }
     for name, value in metadata.items():
         columns[name] = pa.array([value] * len(starts))
     if mapping:  # the window's own label replaces a recording-level target
         columns["label"] = pa.array(descriptions.tolist(), pa.string())
         columns["target"] = pa.array([mapping[d] for d in descriptions])
+    schema_metadata = {"sfreq": sfreq, "ch_names": raw.ch_names, "label_counts": label_counts}
     table = pa.table(columns).replace_schema_metadata(
-        {"eegflow": json.dumps({"sfreq": sfreq, "ch_names": raw.ch_names})}
+        {"eegflow": json.dumps(schema_metadata)}
     )
     with atomic_output(metadata_path) as tmp:
         pq.write_table(table, tmp)
