@@ -6,6 +6,7 @@ import pytest
 
 from conftest import config_section, synthetic_settings
 from eegflow import UserError
+from eegflow.fileio import read_record
 from eegflow.preprocess import preprocess_recording
 from eegflow.synthetic import synthetic_raw
 
@@ -150,3 +151,46 @@ def test_unreadable_annotations_file_is_named(edf, tmp_path):
     bad.write_bytes(b"not an EDF")
     with pytest.raises(UserError, match="hypnogram.edf: (MNE could not read|no) annotations"):
         preprocess_recording(edf, tmp_path / "out_raw.fif", settings(), annotations_path=bad)
+
+
+def test_picks_null_keeps_eeg_not_meg_and_applies_projectors(tmp_path):
+    """An MEG+EEG FIF with an unapplied average-reference projector (as Elekta files
+    carry): the default picks keep the EEG only, and the projector is applied."""
+    rng = np.random.default_rng(4)
+    names = ["MEG0111", "MEG0112", "MEG0113", "EEG001", "EEG002", "EEG003", "STI101"]
+    kinds = ["mag", "grad", "grad", "eeg", "eeg", "eeg", "stim"]
+    data = rng.normal(0, 1, (7, 2000)) * np.array([1e-13] * 3 + [1e-5] * 3 + [0])[:, None]
+    data[3:6] += 5e-5  # a common offset that the average reference removes
+    raw = mne.io.RawArray(data, mne.create_info(names, 200.0, kinds), verbose="error")
+    raw.set_eeg_reference("average", projection=True, verbose="error")
+    path = tmp_path / "meg_raw.fif"
+    raw.save(path, verbose="error")
+    out, record = tmp_path / "out_raw.fif", tmp_path / "out.json"
+    preprocess_recording(path, out, settings(crop={"tmin": 0.0}, filter={"h_freq": None}),
+                         record_path=record)
+    result = mne.io.read_raw_fif(out, verbose="error")
+    assert result.ch_names == ["EEG001", "EEG002", "EEG003"]
+    expected = data[3:6] - data[3:6].mean(axis=0)
+    np.testing.assert_allclose(result.get_data(), expected, atol=1e-11)  # float32 file
+    assert read_record(record)["projectors_applied"] == ["Average EEG reference"]
+
+    with pytest.raises(UserError, match=r"channel_types: Cannot change channel type"):
+        preprocess_recording(path, out, settings(channel_types={"EEG001": "misc"}))
+    meg_only = tmp_path / "meg_only_raw.fif"
+    raw.copy().pick("meg").save(meg_only, verbose="error")
+    with pytest.raises(UserError, match=r"preprocess.picks is null.*has none.*\[meg\]"):
+        preprocess_recording(meg_only, out, settings())
+    preprocess_recording(path, out, settings(crop={"tmin": 0.0}, picks=["meg"]))
+    assert mne.io.read_raw_fif(out, verbose="error").ch_names == names[:3]
+
+
+def test_damaged_samples_name_the_file(tmp_path):
+    """An EEGLAB file whose .fdt is cut: the header opens, MNE fails reading samples."""
+    from test_data_files import write_eeglab_with_fdt
+
+    write_eeglab_with_fdt(tmp_path / "cut.set", synthetic_raw(0, SYNTHETIC))
+    fdt = tmp_path / "cut.fdt"
+    fdt.write_bytes(fdt.read_bytes()[: fdt.stat().st_size // 2])
+    with pytest.raises(UserError, match=r"cut.set: MNE opened this recording but could not "
+                                        r"read its samples \(RuntimeError"):
+        preprocess_recording(tmp_path / "cut.set", tmp_path / "out_raw.fif", settings())

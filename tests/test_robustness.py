@@ -44,9 +44,20 @@ def test_a_bad_recording_fails_alone_and_can_be_excluded(tmp_path):
     features = sorted(p.name for p in (tmp_path / "results" / "features").iterdir())
     assert features == ["good0.parquet", "good1.parquet", "good2.parquet"]
     assert not (tmp_path / "results" / "features.parquet").exists()  # never fewer rows
+    # at the end: which recordings failed and why, printed and as a table
+    assert "1 job(s) failed:" in output
+    assert "This table is in results/failed_jobs.tsv." in output
+    failed = pd.read_csv(tmp_path / "results" / "failed_jobs.tsv", sep="\t")
+    assert failed[["rule", "recording", "log"]].values.tolist() == [
+        ["preprocess", "cut", "results/logs/preprocess/cut.log"]
+    ]
+    assert failed["message"].item().startswith(
+        "data/cut.edf: the header's length does not match the file size"
+    )
 
     write_config(tmp_path, {"input": {**config["input"], "exclude": ["cut"]}})
     run_snakemake(tmp_path)
+    assert not (tmp_path / "results" / "failed_jobs.tsv").exists()  # stale: removed
     table = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert sorted(set(table["recording"])) == ["good0", "good1", "good2"]
 
@@ -127,3 +138,28 @@ def test_code_edits_rerun_their_jobs_and_doc_edits_nothing(tmp_path):
     assert planned_jobs(tmp_path, snakefile=snakefile) == {
         "features": 4, "combine": 1, "all": 1
     }
+
+
+def test_failed_jobs_are_found_from_their_logs(tmp_path):
+    from eegflow.failures import KILLED, failed_jobs
+
+    started = time.time() - 1
+    logs = {name: tmp_path / f"{name}.log" for name in ("killed", "crashed", "old", "ok")}
+    logs["killed"].write_text("2026-01-01 10:00:00,1 INFO eegflow: thread caps: ...\n")
+    logs["crashed"].write_text(
+        "2026-01-01 10:00:00,1 ERROR eegflow: job failed\nTraceback (most recent call last):\n"
+        '  File "x.py", line 1\nValueError: operands could not be broadcast\n'
+    )
+    logs["old"].write_text("2026-01-01 10:00:00,1 ERROR eegflow: from an earlier run\n")
+    os.utime(logs["old"], (started - 100, started - 100))
+    logs["ok"].write_text("done\n")
+    (tmp_path / "ok.out").write_text("")
+    jobs = [{"rule": "features", "recording": name, "log": str(path),
+             "outputs": [str(tmp_path / f"{name}.out")]} for name, path in logs.items()]
+    jobs.append({"rule": "windows", "recording": "never", "log": str(tmp_path / "no.log"),
+                 "outputs": [str(tmp_path / "no.out")]})
+    failed = failed_jobs(jobs, started)
+    assert [(job["recording"], job["message"]) for job in failed] == [
+        ("killed", KILLED),
+        ("crashed", "job failed: ValueError: operands could not be broadcast"),
+    ]

@@ -52,6 +52,8 @@ def _pick(raw, picks, reference, path):
             "in preprocess.picks, e.g. [meg]"
         )
     wanted = [kind for kind in EEG_FAMILY if kind in channel_types] if picks is None else list(picks)
+    if channel_types & {"mag", "grad"}:
+        channel_types.add("meg")  # MNE's name for both MEG types
     for key, names, allowed in (
         ("picks", [] if picks is None else picks, set(raw.ch_names) | channel_types),
         ("reference", references, set(raw.ch_names)),  # names only, not types
@@ -121,7 +123,7 @@ def _rename_and_type(raw, settings, path):
     log.info("%s: renamed %s, typed %s", path, rename or "none", types or "none")
     try:
         raw.set_channel_types(types, on_unit_change="ignore")
-    except ValueError as error:
+    except (ValueError, RuntimeError) as error:  # RuntimeError: a channel in a projector
         raise UserError(f"{path}: config preprocess.channel_types: {error}") from None
 
 
