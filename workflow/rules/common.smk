@@ -11,9 +11,11 @@ min_version("9.0")
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "scripts"))
 
-from eegflow import UserError
+from eegflow import JOB_BASE_MB, UserError
 from eegflow.checks import check_config
 from eegflow.failures import failed_jobs, format_failure_table, write_failure_table
+from eegflow.features import feature_job_mem_mb
+from eegflow.fileio import npy_shape
 from eegflow.recordings import SYNTHETIC_DIR, discover_recordings, recording_files
 
 RUN_STARTED = time.time()  # a job whose log is older did not run in this run
@@ -83,7 +85,7 @@ def recording_metadata(wildcards):
     return RECORDINGS[wildcards.recording]["metadata"]
 
 
-def mem_mb_per_input_mb(factor, base_mb=400):
+def mem_mb_per_input_mb(factor, base_mb=JOB_BASE_MB):
     """A mem_mb callable: base + factor x the job's input size, more on retries."""
 
     def mem_mb(wildcards, input, attempt):
@@ -101,11 +103,23 @@ def runtime_per_input_mb(minutes_per_mb, base_min=10):
     return runtime
 
 
+def features_mem_mb(wildcards, input, attempt):
+    """A features job's memory: base + its feature table + batches of windows within
+    config execution.feature_memory_mb (read from the windows file's header, so
+    evaluated when the windows exist), more on retries."""
+    return feature_job_mem_mb(
+        config["features"],
+        npy_shape(input.windows),
+        config["execution"]["feature_batch_windows"],
+        config["execution"]["feature_memory_mb"],
+    ) * attempt
+
+
 def synthetic_mem_mb(wildcards, attempt):
     """Interpreter + 3x one synthetic recording in float64, more on retries."""
     synthetic = config["input"]["synthetic"]
     n_values = len(synthetic["channels"]) * synthetic["sfreq"] * synthetic["duration_s"]
-    return int((400 + 3 * 8 * n_values / 1e6) * attempt)
+    return int((JOB_BASE_MB + 3 * 8 * n_values / 1e6) * attempt)
 
 
 def synthetic_signal_settings():

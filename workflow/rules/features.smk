@@ -24,8 +24,8 @@ rule features:
         "../../envs/eegflow.yaml"
     threads: 1
     resources:
-        # windows are memory-mapped and read in batches: memory hardly grows with size
-        mem_mb=mem_mb_per_input_mb(0.5),
+        # windows are memory-mapped and read in batches sized to fit this
+        mem_mb=features_mem_mb,
         runtime=runtime_per_input_mb(2),
     params:
         features=lookup(dpath="features", within=config),

@@ -11,4 +11,5 @@ with job_logging(snakemake.log[0]):
         snakemake.params.features,
         # speed/memory only: read from config, not params, so it reruns nothing
         batch_size=snakemake.config["execution"]["feature_batch_windows"],
+        mem_mb=snakemake.resources.mem_mb,
     )

@@ -19,3 +19,7 @@ class UserError(Exception):
     Its message names the file and/or the config key and says what to change;
     the job scripts print it without a traceback.
     """
+
+
+# Memory of a job beyond its data: Python, NumPy, SciPy, MNE, pyarrow imported (MB).
+JOB_BASE_MB = 400

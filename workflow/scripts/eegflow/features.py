@@ -15,6 +15,7 @@ import re
 import numpy as np
 
 from . import (  # noqa: F401 (registration)
+    JOB_BASE_MB,
     UserError,
     complexity,
     connectivity,
@@ -155,12 +156,88 @@ def feature_columns(settings, ch_names):
     return columns
 
 
-def compute_features(windows_path, metadata_path, out_path, settings, batch_size=256):
+# Peak temporaries of one window's features, in copies of the window's data, from
+# tracemalloc measurements of every registered feature (tests/test_feature_memory.py
+# checks each stays below): per-channel features need up to 10; pairwise features
+# (cross-spectra, analytic signals of both channels of every pair) 4.5 per channel.
+TEMPORARIES_PER_CHANNEL_FEATURE = 10
+TEMPORARIES_PER_PAIRWISE_CHANNEL = 4.5
+
+
+def window_memory_bytes(settings, n_channels, n_samples):
+    """Peak memory (bytes) one window adds to a feature batch: its float64 data,
+    plus the largest temporaries of the configured features.
+
+    Pairwise features grow with the channel pairs, i.e. with the square of the
+    channel count: 50 channels x 4,000 samples need about 350 MB per window.
+    """
+    data = n_channels * n_samples * 8
+    copies = TEMPORARIES_PER_CHANNEL_FEATURE
+    if any(FEATURES[name].pairwise for name in settings["compute"]) and n_channels > 1:
+        copies = max(copies, TEMPORARIES_PER_PAIRWISE_CHANNEL * (n_channels - 1))
+    return data * (1 + copies)
+
+
+def table_memory_bytes(settings, n_windows, n_channels):
+    """Memory (bytes) of the feature columns of a recording, held until written
+    (the NumPy columns and their Arrow copy)."""
+    ch_names = [str(index) for index in range(n_channels)]
+    return n_windows * len(feature_columns(settings, ch_names)) * 8 * 2
+
+
+def feature_job_mem_mb(settings, shape, max_batch_windows, budget_mb):
+    """The memory (MB) a features job asks for: a fixed base, its feature table,
+    and batches of windows up to ``budget_mb`` (config
+    ``execution.feature_memory_mb``), at least one window, at most the whole
+    recording or ``max_batch_windows``.
+
+    ``shape`` is the windows array's (windows, channels, samples).
+    """
+    n_windows, n_channels, n_samples = shape
+    per_window = window_memory_bytes(settings, n_channels, n_samples)
+    batch = min(n_windows, max_batch_windows) * per_window
+    batches = min(max(batch, per_window), max(budget_mb * 1e6, per_window))
+    table = table_memory_bytes(settings, n_windows, n_channels)
+    return int(JOB_BASE_MB + (batches + table) / 1e6) + 1
+
+
+def batch_windows(settings, shape, max_batch_windows, mem_mb):
+    """Windows per batch that fit in a job of ``mem_mb`` MB (at least 1, at most
+    ``max_batch_windows``), from :func:`window_memory_bytes`."""
+    n_windows, n_channels, n_samples = shape
+    per_window = window_memory_bytes(settings, n_channels, n_samples)
+    table = table_memory_bytes(settings, n_windows, n_channels)
+    available = mem_mb * 1e6 - JOB_BASE_MB * 1e6 - table
+    fitting = int(available // per_window)
+    if fitting < 1:
+        log.warning(
+            "one window's features need about %.0f MB (estimated, %d channels x %d "
+            "samples), more than the %.0f MB this job of %d MB has beside its base and "
+            "feature table; computing one window at a time. Raise "
+            "execution.feature_memory_mb, or give the job more memory with "
+            "--set-resources features:mem_mb=<MB>",
+            per_window / 1e6, n_channels, n_samples, max(available, 0) / 1e6, mem_mb,
+        )
+    size = max(1, min(fitting, max_batch_windows))
+    log.info(
+        "memory: about %.1f MB per window (estimated), feature table %.1f MB; batches "
+        "of %d windows within the job's %d MB",
+        per_window / 1e6, table / 1e6, size, mem_mb,
+    )
+    return size
+
+
+def compute_features(
+    windows_path, metadata_path, out_path, settings, batch_size=256, mem_mb=None
+):
     """Compute the configured features of one recording's windows to parquet.
 
     One row per window: the window table's columns, then the feature columns
     of :func:`feature_columns`. Windows are read from the memory-mapped array
-    ``batch_size`` at a time, bounding memory.
+    at most ``batch_size`` at a time; with ``mem_mb`` (the job's memory), fewer
+    where the features of that many windows would not fit (see
+    :func:`batch_windows`): pairwise features on many channels at a high rate
+    need hundreds of MB per window.
     """
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -169,6 +246,8 @@ def compute_features(windows_path, metadata_path, out_path, settings, batch_size
 
     validate_feature_settings(settings)
     windows, table, sfreq, ch_names = read_windows(windows_path, metadata_path)
+    if mem_mb is not None:
+        batch_size = batch_windows(settings, windows.shape, batch_size, mem_mb)
     planned = feature_columns(settings, ch_names)
     producing = {name: settings["compute"][name] for name, *_ in planned}
     for name in settings["compute"].keys() - producing.keys():

@@ -105,3 +105,16 @@ def read_record(path):
     """The preprocessing record :func:`eegflow.preprocess.preprocess_recording` wrote, as a dict."""
     with open(path) as handle:
         return json.load(handle)
+
+
+def npy_shape(path):
+    """The shape of the array in a ``.npy`` file, read from its header only."""
+    import numpy as np
+
+    with open(path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, _ = np.lib.format.read_array_header_1_0(handle)
+        else:
+            shape, _, _ = np.lib.format.read_array_header_2_0(handle)
+    return shape
