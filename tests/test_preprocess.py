@@ -78,21 +78,27 @@ def test_missing_file(tmp_path):
         preprocess_recording(tmp_path / "gone.edf", tmp_path / "out_raw.fif", settings())
 
 
-@pytest.mark.parametrize(
-    "spoil, message",
-    [
-        (lambda data: data[1].__setitem__(slice(500, 510), np.nan), r"\['Oz'\] contain NaN"),
-        (lambda data: data[2].__setitem__(slice(None), 1e-6), r"\['Cz'\] are flat"),
-    ],
-)
-def test_nan_and_flat_channels_are_named(tmp_path, spoil, message):
-    raw = synthetic_raw(0, SYNTHETIC)
+def test_nan_flat_and_dead_stretch_channels_are_marked_bad_not_fatal(tmp_path):
+    raw = synthetic_raw(0, synthetic_settings(["O1", "Oz", "Cz", "Pz"], 200, seed=3))
     data = raw.get_data()
-    spoil(data)
+    data[1, 500:510] = np.nan  # Oz: NaN samples
+    data[2] = 1e-6  # Cz: constant (a dead electrode)
+    data[3, 128 * 100 : 128 * 170] = 2e-6  # Pz: dead for 70 s of 200
     path = tmp_path / "spoilt_raw.fif"
     mne.io.RawArray(data, raw.info, verbose="error").save(path, fmt="double", verbose="error")
-    with pytest.raises(UserError, match=message):
-        preprocess_recording(path, tmp_path / "out_raw.fif", settings())
+    out, record = tmp_path / "out_raw.fif", tmp_path / "out.json"
+    preprocess_recording(path, out, settings(), record_path=record)
+    assert read_record(record)["bad_channels"] == {
+        "Oz": ["nan"], "Cz": ["flat"], "Pz": ["flat for 70 s"]
+    }
+    result = mne.io.read_raw_fif(out, verbose="error")
+    assert result.info["bads"] == ["Oz", "Cz", "Pz"] and np.isfinite(result.get_data()).all()
+
+    data[0] = np.nan  # no good channel left: the recording fails, naming them all
+    mne.io.RawArray(data, raw.info, verbose="error").save(path, fmt="double",
+                                                          overwrite=True, verbose="error")
+    with pytest.raises(UserError, match=r"spoilt_raw.fif: every channel is bad"):
+        preprocess_recording(path, out, settings())
 
 
 def test_truncated_edf_is_refused(edf, tmp_path):

@@ -80,6 +80,11 @@ def recording_bids_root(wildcards):
     return RECORDINGS[wildcards.recording]["bids_root"] or ""
 
 
+def recording_bad_channels(wildcards):
+    """Channels a recordings table lists as bad for this recording."""
+    return RECORDINGS[wildcards.recording]["bad_channels"]
+
+
 def recording_metadata(wildcards):
     """Per-recording columns (e.g. target) carried into every window's row."""
     return RECORDINGS[wildcards.recording]["metadata"]

@@ -28,5 +28,6 @@ rule preprocess:
     params:
         preprocess=lookup(dpath="preprocess", within=config),
         bids_root=recording_bids_root,
+        bad_channels=recording_bad_channels,
     script:
         "../scripts/preprocess.py"

@@ -134,10 +134,11 @@ def short_entropy_series(settings, window_samples):
 
 
 def feature_columns(settings, ch_names):
-    """The feature columns, known before computing: [(feature, suffix, index, column)].
+    """The feature columns, known before computing:
+    [(feature, suffix, index, channels, column)].
 
     ``index`` is the channel's (or, for pairwise features, the pair's) position
-    in the feature's output. Order: features in config order, then their
+    in the feature's output; ``channels`` the channel names it depends on. Order: features in config order, then their
     suffixes, then channels or pairs i < j.
     """
     pairs = [
@@ -145,14 +146,20 @@ def feature_columns(settings, ch_names):
         for i in range(len(ch_names))
         for j in range(i + 1, len(ch_names))
     ]
+    pair_channels = [
+        (ch_names[i], ch_names[j])
+        for i in range(len(ch_names))
+        for j in range(i + 1, len(ch_names))
+    ]
     columns = []
     for name, params in settings["compute"].items():
         feature = FEATURES[name]
         labels = pairs if feature.pairwise else ch_names
+        channels = pair_channels if feature.pairwise else [(c,) for c in ch_names]
         for suffix in feature.suffixes(**feature.parameters(params)):
             for index, label in enumerate(labels):
                 column = "_".join(filter(None, (name, label, suffix)))
-                columns.append((name, suffix, index, column))
+                columns.append((name, suffix, index, channels[index], column))
     return columns
 
 
@@ -233,7 +240,9 @@ def compute_features(
     """Compute the configured features of one recording's windows to parquet.
 
     One row per window: the window table's columns, then the feature columns
-    of :func:`feature_columns`. Windows are read from the memory-mapped array
+    of :func:`feature_columns`; columns of channels marked bad in
+    preprocessing (``bad_channels.action: mark``) are NaN, pairwise ones
+    where either channel is bad. Windows are read from the memory-mapped array
     at most ``batch_size`` at a time; with ``mem_mb`` (the job's memory), fewer
     where the features of that many windows would not fit (see
     :func:`batch_windows`): pairwise features on many channels at a high rate
@@ -242,7 +251,7 @@ def compute_features(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .windows import read_windows
+    from .windows import read_windows, window_table_info
 
     validate_feature_settings(settings)
     windows, table, sfreq, ch_names = read_windows(windows_path, metadata_path)
@@ -261,9 +270,15 @@ def compute_features(
             name: FEATURES[name].function(batch, **(params or {}))
             for name, params in producing.items()
         }
-        for name, suffix, channel_index, column in planned:
+        for name, suffix, channel_index, _, column in planned:
             values[column][start:stop] = computed[name][suffix][:, channel_index]
         log.info("windows %d-%d of %d done", start, stop, len(windows))
+    bad = set(window_table_info(table)["bad_channels"])
+    for *_, channels, column in planned:
+        if bad & set(channels):  # a bad channel marked in preprocessing
+            values[column][:] = np.nan
+    if bad:
+        log.info("features of bad channels %s set to NaN", sorted(bad))
     for column, array in values.items():
         table = table.append_column(column, pa.array(array))
     with atomic_output(out_path) as tmp:

@@ -10,6 +10,13 @@ import logging
 import numpy as np
 
 from . import UserError
+from .cleaning import (
+    check_units,
+    detect_bad_channels,
+    interpolate_bad_channels,
+    line_noise_frequencies,
+    mark_bad_channels,
+)
 from .fileio import atomic_output, load_data, read_raw_lazily, write_record
 
 log = logging.getLogger(__name__)
@@ -153,36 +160,40 @@ def _anonymize(raw, path):
     log.info("%s: anonymised (subject info and dates)", path)
 
 
-def _check_signal(raw, path):
-    """Refuse NaN/infinite values and flat channels, naming the channels."""
-    not_finite, flat = [], []
-    for index, channel in enumerate(raw.ch_names):  # one channel copied at a time
-        row = raw.get_data(picks=[index])[0]
-        if not np.isfinite(row).all():
-            not_finite.append(channel)
-        elif np.ptp(row) == 0:
-            flat.append(channel)
-    if not_finite:
+def _set_montage(raw, montage, path):
+    """Give channels positions from a standard montage (config preprocess.montage)."""
+    try:
+        raw.set_montage(montage, on_missing="ignore", verbose="error")
+    except ValueError as error:
+        raise UserError(f"{path}: config preprocess.montage={montage!r}: {error}") from None
+
+
+def _notch(raw, settings, n_jobs, path):
+    """Remove line noise at config preprocess.notch's frequencies (MNE notch_filter)."""
+    freqs = line_noise_frequencies(settings, raw.info["sfreq"])
+    too_high = [f for f in freqs if f >= raw.info["sfreq"] / 2]
+    if too_high:
         raise UserError(
-            f"{path}: channels {not_finite} contain NaN or infinite values; "
-            "leave them out with config preprocess.picks or repair the file"
+            f"{path}: config preprocess.notch.freqs {too_high} Hz are not below the "
+            f"Nyquist frequency {raw.info['sfreq'] / 2:g} Hz; remove them"
         )
-    if flat:
-        raise UserError(
-            f"{path}: channels {flat} are flat (constant) after cropping; leave them "
-            "out with config preprocess.picks (or the recording with input.exclude)"
-        )
+    if freqs:
+        raw.notch_filter(freqs, n_jobs=n_jobs, verbose="error")
+        log.info("%s: notch filter at %s Hz", path, freqs)
+    return freqs
 
 
 def preprocess_recording(
     raw_path, out_path, settings, n_jobs=1, annotations_path=None, bids_root=None,
-    record_path=None,
+    record_path=None, bad_channels=(),
 ):
     """Preprocess ``raw_path`` and save it as FIF to ``out_path``.
 
     In order: attach the annotations of ``annotations_path`` (if given), rename
-    and type channels, crop, pick, load, check the signal, apply SSP
-    projectors, re-reference, resample, filter, anonymise.
+    and type channels, set the montage, crop, pick, load, scale, find bad
+    channels (and fail if none is good), check the units on the good ones,
+    apply SSP projectors, re-reference (bad channels left out of an average),
+    resample, notch, filter, interpolate bad channels (if asked), anonymise.
 
     Parameters
     ----------
@@ -196,7 +207,10 @@ def preprocess_recording(
         name), ``crop`` (tmin, tmax in s), ``picks`` (channel names/types, or
         None for the EEG family, see :data:`EEG_FAMILY`), ``reference`` (None,
         "average" or channel names), ``resample_sfreq`` (Hz or None),
-        ``filter`` (l_freq, h_freq in Hz or None, method) and ``anonymize``.
+        ``filter`` (l_freq, h_freq in Hz or None, method), ``notch``
+        (``line_freq`` or ``freqs``), ``montage``, ``units`` (``scale``,
+        ``min_uv``, ``max_uv``), ``bad_channels`` (``detect``, ``flat_s``,
+        ``action``; see :mod:`eegflow.cleaning`) and ``anonymize``.
     n_jobs : int
         Cores for MNE's resampling and filtering (the job's ``threads``).
     annotations_path : path-like or None
@@ -208,14 +222,24 @@ def preprocess_recording(
         (time of the output's first sample from the file's first sample, which
         MNE's ``first_samp`` does not give for FIF files that start late),
         ``sfreq_original``, ``sfreq``, ``duration_s_original``, ``channels``,
-        ``projectors_applied``, ``anonymized``.
+        ``bad_channels`` ({name: reasons}), ``bad_channel_action``,
+        ``notch_hz``, ``projectors_applied``, ``anonymized``.
+    bad_channels : iterable of str
+        Channels known to be bad beforehand (a recordings table's
+        ``bad_channels`` column); channels the file marks bad (BIDS
+        ``channels.tsv``, a FIF's ``bads``) are added.
     """
     raw = read_raw_lazily(raw_path, bids_root)
+    given = {name: "marked bad in the file" for name in raw.info["bads"]}
+    given.update({name: "listed in the recordings table" for name in bad_channels})
+    raw.info["bads"] = []
     file_start_s = raw.first_samp / raw.info["sfreq"]
     original = {"sfreq_original": raw.info["sfreq"], "duration_s_original": raw.duration}
     if annotations_path is not None:
         _attach_annotations(raw, annotations_path, raw_path)
     _rename_and_type(raw, settings, raw_path)
+    if settings["montage"]:
+        _set_montage(raw, settings["montage"], raw_path)
     duration = raw.duration
     tmin, tmax = settings["crop"]["tmin"], settings["crop"]["tmax"]
     if tmin >= duration:
@@ -240,11 +264,16 @@ def preprocess_recording(
         raw.crop(tmin=tmin, tmax=tmax, include_tmax=False)
     picked = _pick(raw, settings["picks"], settings["reference"], raw_path)
     load_data(raw, raw_path)
-    _check_signal(raw, raw_path)
+    if settings["units"]["scale"] != 1:
+        raw.apply_function(lambda x: x * settings["units"]["scale"], picks="all")
+    bad = detect_bad_channels(raw, settings["bad_channels"], given, raw_path)
+    mark_bad_channels(raw, bad)
+    check_units(raw, settings["units"], set(raw.ch_names) - set(bad), raw_path)
     projectors = _apply_projectors(raw, raw_path)
     _rereference(raw, settings["reference"], picked, raw_path)
     if settings["resample_sfreq"] and settings["resample_sfreq"] != raw.info["sfreq"]:
         raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="error")
+    notch = _notch(raw, settings["notch"], n_jobs, raw_path)
     filt = settings["filter"]
     if filt["l_freq"] is not None or filt["h_freq"] is not None:
         raw.filter(
@@ -254,6 +283,9 @@ def preprocess_recording(
             n_jobs=n_jobs,
             verbose="error",
         )
+    action = settings["bad_channels"]["action"]
+    if action == "interpolate":
+        interpolate_bad_channels(raw, bad, raw_path)
     if settings["anonymize"]:
         _anonymize(raw, raw_path)
     log.info(
@@ -268,6 +300,9 @@ def preprocess_recording(
         **original,
         "sfreq": raw.info["sfreq"],
         "channels": raw.ch_names,
+        "bad_channels": bad,
+        "bad_channel_action": action,
+        "notch_hz": notch,
         "projectors_applied": projectors,
         "anonymized": settings["anonymize"],
     }

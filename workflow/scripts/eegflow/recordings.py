@@ -1,9 +1,10 @@
 """Find the recordings named in ``config.yaml`` and give each a safe, unique id.
 
-Each recording is ``{"path", "metadata", "annotations", "bids_root", "index"}``:
-its main file, the columns it adds to every window's row, the annotations file
-paired with it (or None), for a BIDS data set the root (read with mne-bids), and
-for a synthetic recording its index (the ``{index}`` of its rule's output).
+Each recording is ``{"path", "metadata", "annotations", "bids_root", "index",
+"bad_channels"}``: its main file, the columns it adds to every window's row, the
+annotations file paired with it (or None), for a BIDS data set the root (read
+with mne-bids), for a synthetic recording its index (the ``{index}`` of its
+rule's output), and channels known to be bad (a recordings table's column).
 Kept free of MNE/NumPy imports (mne-bids only for a BIDS source): the Snakefile
 calls it at every start.
 """
@@ -114,13 +115,14 @@ def recording_files(path):
     return files
 
 
-def _entry(path, metadata, annotations=None, bids_root=None, index=None):
+def _entry(path, metadata, annotations=None, bids_root=None, index=None, bad_channels=()):
     return {
         "path": str(path),
         "metadata": metadata,
         "annotations": annotations,
         "bids_root": bids_root,
         "index": index,
+        "bad_channels": list(bad_channels),
     }
 
 
@@ -184,7 +186,15 @@ def _add(recordings, rid, entry, where):
 
 
 # columns of the window table that metadata must not replace ("target" may be given)
-RESERVED_COLUMNS = {"recording", "window_index", "start_sample", "start_s", "label"}
+RESERVED_COLUMNS = {
+    "recording",
+    "window_index",
+    "start_sample",
+    "start_s",
+    "rejected",
+    "reject_reason",
+    "label",
+}
 _INTEGER = re.compile(r"-?(0|[1-9][0-9]*)")
 _MISSING = ("", "n/a", "nan")
 
@@ -230,7 +240,8 @@ def table_recordings(table_path):
 
     Columns: ``path`` (required; relative to the table's folder unless
     absolute), optional ``recording`` (the id; default from the file name),
-    optional ``annotations`` (a file of annotations for that recording); every
+    optional ``annotations`` (a file of annotations for that recording),
+    optional ``bad_channels`` (names known to be bad, separated by "," or ";"); every
     other column (subject, session, target, ...) becomes a column of the
     recording's rows in the feature table.
     """
@@ -257,9 +268,11 @@ def table_recordings(table_path):
             if not annotations.exists():
                 raise UserError(f"{where}: annotations file {annotations} does not exist")
             annotations = str(annotations)
+        bad = row.pop("bad_channels", None)
+        bad = [name.strip() for name in re.split(r"[,;]", str(bad or "")) if name.strip()]
         rid = row.pop("recording", None)
         rid = recording_id(path) if rid is None else recording_id(f"{rid}")
-        _add(recordings, rid, _entry(path, row, annotations), table_path)
+        _add(recordings, rid, _entry(path, row, annotations, bad_channels=bad), table_path)
     return recordings
 
 

@@ -193,6 +193,74 @@ def check_label_counts(counts, settings, source, recording, descriptions):
             )
 
 
+def peak_to_peak(views, starts):
+    """(windows, channels) peak-to-peak amplitude of the windows at ``starts``."""
+    ptp = np.empty((len(starts), views.shape[0]))
+    for block in range(0, len(starts), WINDOWS_PER_BLOCK):
+        chunk = views[:, starts[block : block + WINDOWS_PER_BLOCK]]
+        ptp[block : block + chunk.shape[1]] = np.ptp(chunk, axis=-1).T
+    return ptp
+
+
+def auto_ptp_threshold(ptp):
+    """Per channel: median + 5 x 1.4826 x MAD of the windows' peak-to-peak values.
+
+    A robust outlier rule over the recording's own windows (like a 5-sigma
+    z-score, unmoved by the artefacts it looks for).
+    """
+    median = np.median(ptp, axis=0)
+    return median + 5 * 1.4826 * np.median(np.abs(ptp - median), axis=0)
+
+
+def rejected_windows(raw, views, starts, window, settings, good):
+    """Flag windows: peak-to-peak above a threshold or flat on a good channel, or
+    overlapping an annotation whose description starts with "BAD" (MNE's rule).
+
+    Parameters
+    ----------
+    settings : dict
+        Config ``windows.reject``: ``ptp_uv`` (µV, "auto" or None), ``flat_uv``
+        (µV or None) and ``bad_annotations`` (bool).
+    good : list of int
+        The channels judged (bad channels marked in preprocessing are not).
+
+    Returns
+    -------
+    reasons : list of str
+        Per window, "" when kept, else its reasons joined by "; ", e.g.
+        "amplitude above 100 µV: O1, Oz; annotation BAD_movement".
+    """
+    names = [raw.ch_names[index] for index in good]
+    reasons = [[] for _ in starts]
+    if (settings["ptp_uv"] is not None or settings["flat_uv"] is not None) and good:
+        ptp = peak_to_peak(views[good], starts) * 1e6  # µV
+        if settings["ptp_uv"] == "auto":
+            threshold = auto_ptp_threshold(ptp)
+            label = "amplitude above the recording's robust threshold"
+        elif settings["ptp_uv"] is not None:
+            threshold = np.full(len(good), float(settings["ptp_uv"]))
+            label = f"amplitude above {settings['ptp_uv']:g} µV"
+        for index, row in enumerate(ptp):
+            if settings["ptp_uv"] is not None and (row > threshold).any():
+                channels = ", ".join(n for n, hit in zip(names, row > threshold) if hit)
+                reasons[index].append(f"{label}: {channels}")
+            if settings["flat_uv"] is not None and (row < settings["flat_uv"]).any():
+                channels = ", ".join(n for n, hit in zip(names, row < settings["flat_uv"]) if hit)
+                reasons[index].append(f"flat below {settings['flat_uv']:g} µV: {channels}")
+    if settings["bad_annotations"]:
+        sfreq = raw.info["sfreq"]
+        for onset, duration, description in zip(
+            raw.annotations.onset, raw.annotations.duration, raw.annotations.description
+        ):
+            if not description.lower().startswith("bad"):
+                continue
+            first = int(np.round(onset * sfreq)) - raw.first_samp
+            last = first + max(int(np.round(duration * sfreq)), 1)
+            for index in np.flatnonzero((starts < last) & (starts + window > first)):
+                reasons[index].append(f"annotation {description}")
+    return ["; ".join(dict.fromkeys(why)) for why in reasons]
+
+
 def scale_channelwise(windows):
     """Z-score each channel of each window (braindecode's channel-wise scale).
 
@@ -219,25 +287,33 @@ def make_windows(
         Config ``windows``: ``window_s``, ``stride_s`` (None = window_s),
         ``drop_last``, ``scaling`` ("none" or "zscore") and ``annotations``
         (``mapping``, offsets, ``crop_wake_mins``, ``wake``, ``missing_label``;
-        see :func:`annotation_windows` and :func:`check_label_counts`).
+        see :func:`annotation_windows` and :func:`check_label_counts`) and
+        ``reject`` (see :func:`rejected_windows`; ``action`` "flag" keeps every
+        window with ``rejected`` and ``reject_reason`` columns, "drop" leaves
+        rejected windows out).
     recording : str
         Recording id, stored in every row.
     metadata : dict
         Per-recording columns (e.g. ``target``) repeated in every row.
     record_path : path-like or None
         The preprocessing record (:func:`eegflow.preprocess.preprocess_recording`):
-        window positions count from the source file's first sample. Without
-        it they count from the FIF's ``first_samp``.
+        window positions count from the source file's first sample, and bad
+        channels it marked are left out of window rejection and listed in the
+        table's metadata (their features become NaN). Without it positions
+        count from the FIF's ``first_samp``.
     source : str or None
         The recording's own file, named in messages (default: the FIF).
     """
     source = source or str(preprocessed_path)
     raw = read_raw_lazily(preprocessed_path)
     sfreq = raw.info["sfreq"]
-    if record_path is None:
-        start_offset_s = raw.first_samp / sfreq
-    else:
-        start_offset_s = read_record(record_path)["start_offset_s"]
+    record = {} if record_path is None else read_record(record_path)
+    start_offset_s = record.get("start_offset_s", raw.first_samp / sfreq)
+    marked_bad = (
+        list(record.get("bad_channels", {}))
+        if record.get("bad_channel_action") == "mark"
+        else []
+    )
     window, stride = window_length_samples(settings, sfreq)
     if window > raw.n_times:
         raise UserError(
@@ -264,8 +340,19 @@ def make_windows(
             )
     else:
         starts = window_starts(raw.n_times, window, stride, settings["drop_last"])
+        descriptions = None
     data = raw.get_data()
     views = np.lib.stride_tricks.sliding_window_view(data, window, axis=1)
+    good = [index for index, name in enumerate(raw.ch_names) if name not in marked_bad]
+    reasons = rejected_windows(raw, views, starts, window, settings["reject"], good)
+    rejected = np.array([bool(reason) for reason in reasons], dtype=bool)
+    log.info("%s: %d of %d windows rejected (%s)", recording, rejected.sum(),
+             len(starts), settings["reject"])
+    if settings["reject"]["action"] == "drop" and rejected.any():
+        kept = ~rejected
+        starts, reasons, rejected = starts[kept], [r for r, k in zip(reasons, kept) if k], rejected[kept]
+        if descriptions is not None:
+            descriptions = descriptions[kept]
     with atomic_output(windows_path) as tmp:
         out = np.lib.format.open_memmap(
             tmp, mode="w+", dtype=np.float64, shape=(len(starts), len(data), window)
@@ -287,12 +374,19 @@ def make_windows(
         "start_sample": pa.array(np.round(start_s * sfreq).astype(np.int64), pa.int64()),
         "start_s": pa.array(start_s, pa.float64()),
     }
+    columns["rejected"] = pa.array(rejected, pa.bool_())
+    columns["reject_reason"] = pa.array(reasons, pa.string())
     for name, value in metadata.items():
         columns[name] = pa.array([value] * len(starts))
     if mapping:  # the window's own label replaces a recording-level target
         columns["label"] = pa.array(descriptions.tolist(), pa.string())
         columns["target"] = pa.array([mapping[d] for d in descriptions])
-    schema_metadata = {"sfreq": sfreq, "ch_names": raw.ch_names, "label_counts": label_counts}
+    schema_metadata = {
+        "sfreq": sfreq,
+        "ch_names": raw.ch_names,
+        "bad_channels": marked_bad,
+        "label_counts": label_counts,
+    }
     table = pa.table(columns).replace_schema_metadata(
         {"eegflow": json.dumps(schema_metadata)}
     )
@@ -301,9 +395,14 @@ def make_windows(
     log.info("%s: %d windows of %d samples", recording, len(starts), window)
 
 
+def window_table_info(table):
+    """The window table's metadata: sfreq, ch_names, bad_channels, label_counts."""
+    return json.loads(table.schema.metadata[b"eegflow"])
+
+
 def read_windows(windows_path, metadata_path):
     """Open a recording's windows: (memory-mapped array, table, sfreq, ch_names)."""
     table = pq.read_table(metadata_path)
-    info = json.loads(table.schema.metadata[b"eegflow"])
+    info = window_table_info(table)
     windows = np.load(windows_path, mmap_mode="r")
     return windows, table, info["sfreq"], info["ch_names"]

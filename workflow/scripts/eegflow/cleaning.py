@@ -1,0 +1,206 @@
+"""Dirty EEG, per recording: implausible units, bad channels, line noise.
+
+Used by :mod:`eegflow.preprocess`. Bad channels are found, recorded with the
+reason, and then marked (kept, their features NaN) or interpolated; a
+recording fails only when no good channel is left.
+"""
+
+import logging
+
+import numpy as np
+
+from . import UserError
+
+log = logging.getLogger(__name__)
+
+# PREP's criteria as pyprep's NoisyChannels implements them (Bigdely-Shamlo et al. 2015)
+PREP_CRITERIA = {
+    "deviation": "find_bad_by_deviation",
+    "correlation": "find_bad_by_correlation",
+    "hf_noise": "find_bad_by_hfnoise",
+}
+# seconds per segment when looking for flat stretches
+FLAT_SEGMENT_S = 1.0
+
+
+def line_noise_frequencies(settings, sfreq):
+    """The notch frequencies of config ``preprocess.notch`` at ``sfreq``.
+
+    ``line_freq`` (e.g. 50) expands to its harmonics below Nyquist; ``freqs``
+    are taken as given (those at or above Nyquist are refused by the caller).
+    """
+    if settings["line_freq"]:
+        harmonics = np.arange(1, int(sfreq / 2 // settings["line_freq"]) + 1)
+        freqs = [float(settings["line_freq"] * k) for k in harmonics]
+        return [f for f in freqs if f < sfreq / 2]
+    return [float(f) for f in settings["freqs"]]
+
+
+def robust_spread(data):
+    """Per row: 1.4826 x the median absolute deviation (the std of Gaussian data)."""
+    median = np.median(data, axis=-1, keepdims=True)
+    return 1.4826 * np.median(np.abs(data - median), axis=-1)
+
+
+def check_units(raw, settings, good, path):
+    """Refuse EEG whose amplitudes cannot be in volts (e.g. microvolts stored as volts).
+
+    The median over good EEG-family channels of each channel's robust spread
+    must lie within config ``preprocess.units`` ``min_uv`` .. ``max_uv``.
+    """
+    eeg = [
+        name
+        for name, kind in zip(raw.ch_names, raw.get_channel_types())
+        if name in good and kind in ("eeg", "seeg", "ecog", "dbs")
+    ]
+    if not eeg:
+        return
+    spreads_uv = robust_spread(raw.get_data(picks=eeg)) * 1e6
+    median_uv = float(np.median(spreads_uv))
+    if settings["min_uv"] <= median_uv <= settings["max_uv"]:
+        return
+    examples = ", ".join(f"{n}: {s:.3g} µV" for n, s in list(zip(eeg, spreads_uv))[:4])
+    hint = (
+        "the values look like microvolts stored as volts: set preprocess.units.scale: 1e-6"
+        if median_uv > settings["max_uv"]
+        else "the values look like volts stored as microvolts: set preprocess.units.scale: 1e6"
+    )
+    raise UserError(
+        f"{path}: implausible EEG amplitudes: a typical spread of {median_uv:.3g} µV over "
+        f"channels {eeg[:4]}{' ...' if len(eeg) > 4 else ''} ({examples}), outside "
+        f"config preprocess.units.min_uv={settings['min_uv']} .. max_uv="
+        f"{settings['max_uv']} µV; {hint}, or widen the bounds if the data are right"
+    )
+
+
+def _flat_stretch_s(row, sfreq, flat_s):
+    """Seconds of the longest run of flat 1 s segments (ptp 0) in one channel."""
+    segment = max(1, int(round(FLAT_SEGMENT_S * sfreq)))
+    n_segments = len(row) // segment
+    if not n_segments:
+        return 0.0
+    ptp = np.ptp(row[: n_segments * segment].reshape(n_segments, segment), axis=1)
+    longest = run = 0
+    for flat in ptp == 0:
+        run = run + 1 if flat else 0
+        longest = max(longest, run)
+    return longest * segment / sfreq
+
+
+def detect_bad_channels(raw, settings, given, path, random_state=0):
+    """Find the bad channels of a loaded recording, each with its reasons.
+
+    Parameters
+    ----------
+    raw : mne.io.Raw
+        Loaded, picked data.
+    settings : dict
+        Config ``preprocess.bad_channels``: ``detect`` (any of "nan", "flat",
+        "deviation", "correlation", "hf_noise"), ``flat_s``.
+    given : dict
+        ``{channel: reason}`` known beforehand (BIDS ``channels.tsv``, the
+        recordings table); names the recording lacks are ignored.
+    path : str
+        The recording's file, for messages.
+    random_state : int
+        Seed for pyprep (its correlation criterion is deterministic; kept fixed).
+
+    Returns
+    -------
+    dict
+        ``{channel: [reasons]}`` in channel order.
+    """
+    detect = set(settings["detect"])
+    reasons = {name: [] for name in raw.ch_names}
+    for name, reason in given.items():
+        if name in reasons:
+            reasons[name].append(reason)
+    sfreq = raw.info["sfreq"]
+    for index, name in enumerate(raw.ch_names):  # one channel copied at a time
+        row = raw.get_data(picks=[index])[0]
+        if "nan" in detect and not np.isfinite(row).all():
+            reasons[name].append("nan")
+        elif "flat" in detect and np.ptp(row) == 0:
+            reasons[name].append("flat")
+        elif "flat" in detect:
+            stretch = _flat_stretch_s(row, sfreq, settings["flat_s"])
+            if stretch >= settings["flat_s"]:
+                reasons[name].append(f"flat for {stretch:g} s")
+    prep = [criterion for criterion in PREP_CRITERIA if criterion in detect]
+    candidates = [name for name in raw.ch_names if not reasons[name]]
+    if prep and len(candidates) >= 3:
+        for name, criteria in _prep_bad_channels(raw, candidates, prep, random_state).items():
+            reasons[name].extend(criteria)
+    elif prep:
+        log.warning(
+            "%s: PREP criteria %s need 3 or more good channels; %d here: skipped",
+            path, prep, len(candidates),
+        )
+    bad = {name: why for name, why in reasons.items() if why}
+    if len(bad) == len(raw.ch_names):
+        raise UserError(
+            f"{path}: every channel is bad ({bad}); no good channel is left. Check the "
+            "recording, or relax config preprocess.bad_channels.detect"
+        )
+    for name, why in bad.items():
+        log.warning("%s: bad channel %s (%s)", path, name, ", ".join(why))
+    return bad
+
+
+def _prep_bad_channels(raw, candidates, criteria, random_state):
+    """{channel: [criteria]} flagged by pyprep's NoisyChannels among ``candidates``."""
+    import mne
+    from pyprep import NoisyChannels
+
+    subset = raw.copy().pick(candidates)
+    subset.set_channel_types(dict.fromkeys(candidates, "eeg"), on_unit_change="ignore")
+    with mne.utils.use_log_level("error"):
+        noisy = NoisyChannels(subset, random_state=random_state, ransac=False)
+        found = {}
+        for criterion in criteria:
+            getattr(noisy, PREP_CRITERIA[criterion])()
+        for criterion, names in (
+            ("deviation", noisy.bad_by_deviation),
+            ("correlation", noisy.bad_by_correlation),
+            ("hf_noise", noisy.bad_by_hf_noise),
+        ):
+            if criterion in criteria:
+                for name in names:
+                    found.setdefault(name, []).append(criterion)
+    return found
+
+
+def mark_bad_channels(raw, bad):
+    """Mark the bad channels in ``info["bads"]`` (so that the average reference
+    leaves them out) and set their non-finite samples to 0, so that filters and
+    references stay finite."""
+    raw.info["bads"] = list(bad)
+    if bad:
+        picks = [raw.ch_names.index(name) for name in bad]
+        data = raw._data  # loaded: edit in place, no copy of the recording
+        data[picks] = np.nan_to_num(data[picks], nan=0.0, posinf=0.0, neginf=0.0)
+
+
+def interpolate_bad_channels(raw, bad, path):
+    """Spherical-spline interpolation of the bad channels (MNE ``interpolate_bads``).
+
+    Needs each channel's position (config ``preprocess.montage``, or from the
+    file/BIDS); a channel without one is an error naming it.
+    """
+    if not bad:
+        return
+    positions = {ch["ch_name"]: ch["loc"][:3] for ch in raw.info["chs"]}
+    missing = [
+        name
+        for name in raw.ch_names
+        if not np.isfinite(positions[name]).all() or not np.any(positions[name])
+    ]
+    if missing:
+        raise UserError(
+            f"{path}: config preprocess.bad_channels.action=interpolate needs channel "
+            f"positions, and channels {missing[:8]}{' ...' if len(missing) > 8 else ''} "
+            "have none; set preprocess.montage (e.g. standard_1020, after renaming "
+            "channels to its names), or use action: mark"
+        )
+    raw.interpolate_bads(reset_bads=True, mode="accurate", verbose="error")
+    log.info("%s: interpolated bad channels %s", path, list(bad))
