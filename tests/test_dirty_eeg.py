@@ -1,0 +1,156 @@
+"""Dirty EEG: line noise, bad channels, bad windows and wrong units, injected into
+recordings the tests write, handled and recorded; checked with SciPy's Welch PSD."""
+
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.signal
+
+from conftest import config_section, edfbrowser_file, run_snakemake, write_config
+from eegflow import UserError
+from eegflow.fileio import read_record
+from eegflow.preprocess import preprocess_recording
+
+SFREQ = 250.0
+CHANNELS = ["Fz", "Cz", "Pz", "Oz", "C3", "C4", "P3", "P4"]
+
+
+def realistic_eeg(seconds=60, seed=0):
+    """8 channels sharing a broadband source (EEG is correlated across the scalp)
+    plus independent noise, ~20 µV, as an MNE Raw with 10-20 names."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SFREQ)
+    common = rng.normal(size=n)
+    mixing = rng.uniform(0.6, 1.0, size=(len(CHANNELS), 1))
+    data = (mixing * common + 0.4 * rng.normal(size=(len(CHANNELS), n))) * 20e-6
+    return mne.io.RawArray(data, mne.create_info(CHANNELS, SFREQ, "eeg"), verbose="error")
+
+
+def settings(**changes):
+    return config_section("preprocess", **{"filter": {"h_freq": None}, **changes})
+
+
+def power_db(data, sfreq, freq):
+    """Welch power (dB) in the 0.25 Hz bin at ``freq``, averaged over channels."""
+    freqs, psd = scipy.signal.welch(data, fs=sfreq, nperseg=int(4 * sfreq))
+    return 10 * np.log10(psd[..., np.argmin(np.abs(freqs - freq))].mean())
+
+
+def preprocessed(raw, tmp_path, **changes):
+    """Save ``raw``, preprocess it with ``changes``; (output Raw, record)."""
+    source, out, record = tmp_path / "in_raw.fif", tmp_path / "out_raw.fif", tmp_path / "r.json"
+    raw.save(source, fmt="double", overwrite=True, verbose="error")
+    preprocess_recording(source, out, settings(**changes), record_path=record)
+    return mne.io.read_raw_fif(out, verbose="error"), read_record(record)
+
+
+def test_notch_removes_injected_mains_and_leaves_neighbours(tmp_path):
+    raw = realistic_eeg()
+    times = raw.times
+    mains = 30e-6 * np.sin(2 * np.pi * 50 * times) + 10e-6 * np.sin(2 * np.pi * 100 * times)
+    raw._data += mains
+    clean, record = preprocessed(raw, tmp_path, notch={"line_freq": 50})
+    assert record["notch_hz"] == [50.0, 100.0]  # harmonics below Nyquist (125 Hz)
+    before, after = raw.get_data(), clean.get_data()
+    for freq in (50, 100):
+        assert power_db(before, SFREQ, freq) - power_db(after, SFREQ, freq) >= 20
+        for neighbour in (freq - 1, freq + 1):
+            change = power_db(after, SFREQ, neighbour) - power_db(before, SFREQ, neighbour)
+            assert abs(change) < 1, (neighbour, change)
+
+
+def test_notch_on_edfbrowsers_50_hz_channel(tmp_path):
+    source = edfbrowser_file("test_generator.edf")
+    raw = mne.io.read_raw(source, verbose="error").load_data()
+    out, record = tmp_path / "out_raw.fif", tmp_path / "r.json"
+    preprocess_recording(source, out, settings(notch={"line_freq": 50},
+                                               picks=["sine 50 Hz", "noise"]),
+                         record_path=record)
+    clean = mne.io.read_raw_fif(out, verbose="error")
+    assert read_record(record)["notch_hz"] == [50.0]  # 100 Hz is Nyquist at 200 Hz
+    sine_before = raw.get_data(picks=["sine 50 Hz"])
+    sine_after = clean.get_data(picks=["sine 50 Hz"])
+    assert power_db(sine_before, 200, 50) - power_db(sine_after, 200, 50) >= 20
+    noise_before, noise_after = raw.get_data(picks=["noise"]), clean.get_data(picks=["noise"])
+    for neighbour in (49, 51):
+        change = power_db(noise_after, 200, neighbour) - power_db(noise_before, 200, neighbour)
+        assert abs(change) < 1
+
+
+def test_noisy_and_dead_channels_are_found_by_prep_criteria(tmp_path):
+    raw = realistic_eeg(seed=1)
+    rng = np.random.default_rng(5)
+    raw._data[2] = rng.normal(0, 200e-6, raw.n_times)  # Pz: loose electrode, 10x noise
+    raw._data[5] = 0.0  # C4: dead
+    detect = ["nan", "flat", "deviation", "correlation", "hf_noise"]
+    _, record = preprocessed(raw, tmp_path, bad_channels={"detect": detect})
+    assert list(record["bad_channels"]) == ["Pz", "C4"]
+    assert record["bad_channels"]["C4"] == ["flat"]
+    assert "deviation" in record["bad_channels"]["Pz"]
+
+
+def test_interpolation_restores_a_bad_channel_from_its_neighbours(tmp_path):
+    raw = realistic_eeg(seed=2)
+    truth = raw.get_data(picks=["Cz"])[0].copy()
+    raw._data[1] = 0.0  # Cz dead
+    clean, record = preprocessed(raw, tmp_path, montage="standard_1020",
+                                 bad_channels={"action": "interpolate"})
+    assert record["bad_channel_action"] == "interpolate" and list(record["bad_channels"]) == ["Cz"]
+    assert clean.info["bads"] == []
+    # the shared source carries ~80 % of each channel's variance, the rest is the lost
+    # channel's own noise: the interpolated Cz follows the lost one (a dead one: 0)
+    assert np.corrcoef(clean.get_data(picks=["Cz"])[0], truth)[0, 1] > 0.6
+
+    with pytest.raises(UserError, match=r"action=interpolate needs channel positions.*Fz"):
+        preprocessed(raw, tmp_path, bad_channels={"action": "interpolate"})
+
+
+def test_microvolts_stored_as_volts_are_refused_and_a_scale_fixes_them(tmp_path):
+    raw = realistic_eeg()
+    raw._data *= 1e6  # the values of µV, labelled V
+    with pytest.raises(UserError, match=r"implausible EEG amplitudes.*units.scale: 1e-6"):
+        preprocessed(raw, tmp_path)
+    clean, _ = preprocessed(raw, tmp_path, units={"scale": 1e-6})
+    np.testing.assert_allclose(clean.get_data(), raw.get_data() * 1e-6, rtol=1e-12)
+
+
+def test_dirty_recording_end_to_end(tmp_path):
+    """Mains, a dead channel, a movement artefact and a BAD annotation, through the
+    workflow with the README's "Dirty data" settings: exact channels and windows."""
+    raw = realistic_eeg(seconds=40, seed=3)
+    raw._data += 30e-6 * np.sin(2 * np.pi * 50 * raw.times)
+    raw._data[:, int(10.75 * SFREQ):int(11.25 * SFREQ)] += 2e-3  # 2 mV movement, 0.5 s
+    raw._data[3] = 0.0  # Oz dead
+    raw.set_annotations(mne.Annotations([25.5], [1.0], ["BAD_electrode_pop"]))
+    (tmp_path / "data").mkdir()
+    raw.save(tmp_path / "data" / "dirty_raw.fif", fmt="double", verbose="error")
+    write_config(tmp_path, {
+        "input": {"source": "files", "files": ["data/*.fif"]},
+        "preprocess": {"notch": {"line_freq": 50}, "filter": {"h_freq": 40},
+                       "bad_channels": {"action": "mark"}},
+        "windows": {"window_s": 2, "reject": {"ptp_uv": 500, "action": "flag"}},
+        "features": {"compute": {"variance": {},
+                                 "band_power": {"bands": {"alpha": [8, 12]}}}},
+    })
+    run_snakemake(tmp_path)
+    table = pd.read_parquet(tmp_path / "results" / "features.parquet")
+    assert len(table) == 20  # flagged, not dropped
+    rejected = table[table["rejected"]]
+    assert rejected["start_s"].tolist() == [10.0, 24.0, 26.0]
+    # every good channel moved; Oz is bad (marked), so it is not judged
+    assert rejected["reject_reason"].tolist()[0] == (
+        "amplitude above 500 µV: Fz, Cz, Pz, C3, C4, P3, P4")
+    assert rejected["reject_reason"].tolist()[1:] == ["annotation BAD_electrode_pop"] * 2
+    assert table["variance_Oz"].isna().all() and table["band_power_Oz_alpha"].isna().all()
+    assert table["variance_Fz"].notna().all()
+    record = read_record(tmp_path / "results" / "preprocessed" / "dirty.json")
+    assert record["bad_channels"] == {"Oz": ["flat"]}
+
+    write_config(tmp_path, {**__import__("yaml").safe_load(
+        (tmp_path / "config.yaml").read_text()),
+        "windows": {"window_s": 2, "reject": {"ptp_uv": "auto", "action": "drop"}}})
+    run_snakemake(tmp_path)
+    dropped = pd.read_parquet(tmp_path / "results" / "features.parquet")
+    assert 10.0 not in dropped["start_s"].tolist() and 24.0 not in dropped["start_s"].tolist()
+    assert not dropped["rejected"].any()
