@@ -112,12 +112,15 @@ def features_mem_mb(wildcards, input, attempt):
     """A features job's memory: base + its feature table + batches of windows within
     config execution.feature_memory_mb (read from the windows file's header, so
     evaluated when the windows exist), more on retries."""
-    return feature_job_mem_mb(
-        config["features"],
-        npy_shape(input.windows),
-        config["execution"]["feature_batch_windows"],
-        config["execution"]["feature_memory_mb"],
-    ) * attempt
+    return (
+        feature_job_mem_mb(
+            config["features"],
+            npy_shape(input.windows),
+            config["execution"]["feature_batch_windows"],
+            config["execution"]["feature_memory_mb"],
+        )
+        * attempt
+    )
 
 
 def synthetic_mem_mb(wildcards, attempt):
