@@ -1,6 +1,5 @@
 """Every file a recording consists of is an input of its jobs: editing any reruns it."""
 
-import os
 import re
 import time
 
@@ -35,14 +34,13 @@ def write_eeglab_with_fdt(path, raw):
     embedded.unlink()
 
 
-def newer(path):
-    """Set a file's modification time a few seconds ahead, as a later edit would.
+def edit_later():
+    """Wait a moment before editing, so that the edit's time is after the outputs'.
 
     Snakemake reruns on a newer input only if its content changed (it compares
-    checksums recorded with the outputs), so the tests change the content too.
+    checksums recorded with the outputs), so the tests change the content.
     """
-    later = time.time() + 5
-    os.utime(path, (later, later))
+    time.sleep(1)
 
 
 def test_companion_files_are_listed():
@@ -70,10 +68,10 @@ def test_editing_any_file_of_a_recording_reruns_it(tmp_path):
     assert (tmp_path / "results" / "preprocessed" / "plain_raw.fif").exists()  # no _raw_raw
 
     # the samples of the BrainVision .eeg change (the .vhdr is untouched)
+    edit_later()
     samples = np.fromfile(data / "bv.eeg", dtype="<f4")
     samples[:100] *= 2
     samples.tofile(data / "bv.eeg")
-    newer(data / "bv.eeg")
     rerun = {"preprocess": 1, "windows": 1, "features": 1, "combine": 1, "all": 1}
     assert planned_jobs(tmp_path) == rerun
     dry = run_snakemake(tmp_path, "--dry-run").stdout
@@ -81,16 +79,16 @@ def test_editing_any_file_of_a_recording_reruns_it(tmp_path):
     assert "lab_raw.fif" not in dry and "plain_raw.fif" not in dry
     run_snakemake(tmp_path)
 
+    edit_later()
     marker = data / "bv.vmrk"  # a marker edited in the .vmrk
     marker.write_text(marker.read_text() + "Mk2=Comment,edited,500,1,0\n")
-    newer(marker)
     assert planned_jobs(tmp_path) == rerun
     run_snakemake(tmp_path)
 
+    edit_later()
     fdt = np.fromfile(data / "lab.fdt", dtype="<f4")  # EEGLAB's data file
     fdt[-10:] = 0
     fdt.tofile(data / "lab.fdt")
-    newer(data / "lab.fdt")
     assert planned_jobs(tmp_path) == rerun
     dry = run_snakemake(tmp_path, "--dry-run").stdout
     assert "results/preprocessed/lab_raw.fif" in dry and "bv_raw.fif" not in dry

@@ -200,3 +200,34 @@ def test_damaged_samples_name_the_file(tmp_path):
     with pytest.raises(UserError, match=r"cut.set: MNE opened this recording but could not "
                                         r"read its samples \(RuntimeError"):
         preprocess_recording(tmp_path / "cut.set", tmp_path / "out_raw.fif", settings())
+
+
+def test_any_mne_step_in_order_equals_mnes_own_calls(edf, tmp_path):
+    steps = [{"notch_filter": {"freqs": [50], "notch_widths": 2}},
+             {"crop": {"tmax": 10.0}},
+             {"set_eeg_reference": {"ref_channels": ["Cz"]}}]
+    out = tmp_path / "out_raw.fif"
+    preprocess_recording(edf, out, settings(steps=steps, filter={"h_freq": None}))
+    expected = mne.io.read_raw(edf, preload=True, verbose="error").crop(tmin=2.0)
+    expected.notch_filter([50], notch_widths=2, verbose="error")
+    expected.crop(tmax=10.0).set_eeg_reference(["Cz"], verbose="error")
+    result = mne.io.read_raw_fif(out, verbose="error")
+    np.testing.assert_allclose(result.get_data(), expected.get_data(), rtol=1e-12, atol=1e-20)
+
+
+@pytest.mark.parametrize("steps, message", [
+    ([{"notch_filtre": {"freqs": [50]}}], r"steps\[0\]: 'notch_filtre' is not a method"),
+    ([{"filter": {"l_freq": 1, "hfreq": 30}}], r"steps\[0\]: raw.filter has no keyword \['hfreq'\]; it takes \['l_freq', 'h_freq'"),
+    ([{"crop": {}}, {"save": {"fname": "x_raw.fif"}}], r"steps\[1\]: 'save' is not a method"),
+    ([{"crop": {}, "filter": {}}], r"steps\[0\]=.*expected one method"),
+])
+def test_bad_steps_are_refused_at_start_naming_them(steps, message):
+    from eegflow.preprocess import check_steps
+
+    with pytest.raises(UserError, match=message):
+        check_steps(steps)
+
+
+def test_a_step_failing_on_a_recording_names_file_and_step(edf, tmp_path):
+    with pytest.raises(UserError, match=r"rec.edf: config preprocess.steps\[0\] raw.crop"):
+        preprocess_recording(edf, tmp_path / "o_raw.fif", settings(steps=[{"crop": {"tmin": 99}}]))

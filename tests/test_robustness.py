@@ -141,10 +141,12 @@ def test_code_edits_rerun_their_jobs_and_doc_edits_nothing(tmp_path):
 
 
 def test_failed_jobs_are_found_from_their_logs(tmp_path):
-    from eegflow.failures import KILLED, failed_jobs
+    from eegflow.failures import FAILED_BY_SNAKEMAKE, KILLED, failed_jobs
 
     started = time.time() - 1
-    logs = {name: tmp_path / f"{name}.log" for name in ("killed", "crashed", "old", "ok")}
+    names = ("killed", "crashed", "old", "ok", "skewed")
+    logs = {name: tmp_path / f"{name}.log" for name in names}
+    logs["skewed"].write_text("2026-01-01 10:00:00,1 INFO eegflow: peak RSS of this job: 9 MiB\n")
     logs["killed"].write_text("2026-01-01 10:00:00,1 INFO eegflow: thread caps: ...\n")
     logs["crashed"].write_text(
         "2026-01-01 10:00:00,1 ERROR eegflow: job failed\nTraceback (most recent call last):\n"
@@ -162,4 +164,5 @@ def test_failed_jobs_are_found_from_their_logs(tmp_path):
     assert [(job["recording"], job["message"]) for job in failed] == [
         ("killed", KILLED),
         ("crashed", "job failed: ValueError: operands could not be broadcast"),
+        ("skewed", FAILED_BY_SNAKEMAKE),
     ]

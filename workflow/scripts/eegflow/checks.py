@@ -7,7 +7,7 @@ and against what is known of the recordings without opening them.
 
 from . import UserError
 from .features import short_entropy_series, validate_feature_settings
-from .preprocess import check_filter_below_nyquist
+from .preprocess import check_filter_below_nyquist, check_steps
 
 
 def check_config(config):
@@ -26,6 +26,7 @@ def check_config(config):
             f"config preprocess.filter: l_freq={l_freq} Hz must be below "
             f"h_freq={h_freq} Hz (set l_freq: null for a low-pass filter)"
         )
+    check_steps(preprocess["steps"])
     tmin, tmax = preprocess["crop"]["tmin"], preprocess["crop"]["tmax"]
     if tmax is not None and tmax <= tmin:
         raise UserError(

@@ -17,10 +17,17 @@ KILLED = (
     "no error in its log: the job was killed (memory or time limit?) or failed "
     "before it started logging"
 )
+# the last line eegflow.jobs writes for a job that ran to its end
+_FINISHED = "peak RSS of this job"
+FAILED_BY_SNAKEMAKE = (
+    "the job itself finished; Snakemake failed it afterwards (an output missing, or "
+    "older than an input: see Snakemake's message above)"
+)
 
 
 def error_message(log_path):
-    """The error a job logged: its last ERROR line; for a crash, the exception line."""
+    """The error a job logged: its last ERROR line; for a crash, the exception line;
+    else whether it was killed or finished (and Snakemake failed it)."""
     try:
         with open(log_path, encoding="utf-8", errors="replace") as handle:
             lines = [line.rstrip("\n") for line in handle if line.strip()]
@@ -28,7 +35,7 @@ def error_message(log_path):
         return KILLED
     errors = [match.group(1) for line in lines if (match := _ERROR_LINE.match(line))]
     if not errors:
-        return KILLED
+        return FAILED_BY_SNAKEMAKE if lines and _FINISHED in lines[-1] else KILLED
     if errors[-1] == "job failed":  # an unexpected exception: its traceback follows
         return f"job failed: {lines[-1].strip()}"
     return errors[-1]

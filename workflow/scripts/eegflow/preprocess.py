@@ -183,6 +183,79 @@ def _notch(raw, settings, n_jobs, path):
     return freqs
 
 
+# Raw methods that write files, draw, or hand out data instead of changing the recording
+_NOT_STEPS = ("save", "export", "plot", "to_data_frame", "get_", "copy", "close", "load_data")
+
+
+def check_steps(steps):
+    """Raise :class:`UserError` for a bad config ``preprocess.steps``.
+
+    Each step is ``{method: {keyword: value}}``: a public :class:`mne.io.Raw`
+    method that changes the recording, called with those keywords
+    (braindecode's ``Preprocessor(method, **kwargs)``). Checked against the
+    method's signature, so a misspelt method or keyword stops the workflow
+    before any job.
+    """
+    if not steps:
+        return
+    import inspect
+
+    import mne
+
+    for position, step in enumerate(steps):
+        key = f"config preprocess.steps[{position}]"
+        if not isinstance(step, dict) or len(step) != 1:
+            raise UserError(
+                f"{key}={step!r}: expected one method and its keywords, e.g. "
+                "{notch_filter: {freqs: [60]}}"
+            )
+        (method, keywords), = step.items()
+        function = getattr(mne.io.BaseRaw, str(method), None)
+        if (
+            function is None
+            or str(method).startswith("_")
+            or not callable(function)
+            or str(method).startswith(_NOT_STEPS)
+        ):
+            raise UserError(
+                f"{key}: {method!r} is not a method of mne.io.Raw that changes the "
+                "recording (e.g. filter, notch_filter, resample, set_eeg_reference, "
+                "crop, pick, drop_channels, apply_function)"
+            )
+        signature = inspect.signature(function)
+        accepted = [name for name in signature.parameters if name != "self"]
+        open_ended = any(
+            parameter.kind is inspect.Parameter.VAR_KEYWORD
+            for parameter in signature.parameters.values()
+        )
+        unknown = sorted(set(keywords or {}) - set(accepted))
+        if unknown and not open_ended:
+            raise UserError(
+                f"{key}: raw.{method} has no keyword {unknown}; it takes {accepted}"
+            )
+        try:
+            signature.bind(None, **(keywords or {}))
+        except TypeError as error:
+            raise UserError(
+                f"{key}: raw.{method}({', '.join(keywords or {})}): {error}; see "
+                f"mne.io.Raw.{method} for its keywords"
+            ) from None
+
+
+def _run_steps(raw, steps, path):
+    """Call config ``preprocess.steps`` on the recording, in order."""
+    for position, step in enumerate(steps):
+        (method, keywords), = step.items()
+        try:
+            getattr(raw, method)(**(keywords or {}))
+        except Exception as error:  # MNE raises many types for a bad argument
+            raise UserError(
+                f"{path}: config preprocess.steps[{position}] raw.{method}"
+                f"({keywords or ''}) failed: {type(error).__name__}: {error}"
+            ) from error
+        log.info("%s: step %d: raw.%s(%s)", path, position, method, keywords or "")
+
+
 def preprocess_recording(
     raw_path, out_path, settings, n_jobs=1, annotations_path=None, bids_root=None,
     record_path=None, bad_channels=(),
@@ -193,7 +266,8 @@ def preprocess_recording(
     and type channels, set the montage, crop, pick, load, scale, find bad
     channels (and fail if none is good), check the units on the good ones,
     apply SSP projectors, re-reference (bad channels left out of an average),
-    resample, notch, filter, interpolate bad channels (if asked), anonymise.
+    resample, notch, filter, the configured MNE steps, interpolate bad
+    channels (if asked), anonymise.
 
     Parameters
     ----------
@@ -210,7 +284,8 @@ def preprocess_recording(
         ``filter`` (l_freq, h_freq in Hz or None, method), ``notch``
         (``line_freq`` or ``freqs``), ``montage``, ``units`` (``scale``,
         ``min_uv``, ``max_uv``), ``bad_channels`` (``detect``, ``flat_s``,
-        ``action``; see :mod:`eegflow.cleaning`) and ``anonymize``.
+        ``action``; see :mod:`eegflow.cleaning`), ``steps`` (see
+        :func:`check_steps`) and ``anonymize``.
     n_jobs : int
         Cores for MNE's resampling and filtering (the job's ``threads``).
     annotations_path : path-like or None
@@ -283,6 +358,7 @@ def preprocess_recording(
             n_jobs=n_jobs,
             verbose="error",
         )
+    _run_steps(raw, settings["steps"], raw_path)
     action = settings["bad_channels"]["action"]
     if action == "interpolate":
         interpolate_bad_channels(raw, bad, raw_path)
