@@ -154,3 +154,35 @@ def test_dirty_recording_end_to_end(tmp_path):
     dropped = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert 10.0 not in dropped["start_s"].tolist() and 24.0 not in dropped["start_s"].tolist()
     assert not dropped["rejected"].any()
+
+
+def test_known_bad_channels_from_a_table_and_from_the_file(tmp_path):
+    from conftest import planned_jobs
+
+    (tmp_path / "data").mkdir()
+    first, second = realistic_eeg(seconds=20, seed=6), realistic_eeg(seconds=20, seed=7)
+    second.info["bads"] = ["Oz"]  # marked in the FIF itself
+    first.save(tmp_path / "data" / "a_raw.fif", verbose="error")
+    second.save(tmp_path / "data" / "b_raw.fif", verbose="error")
+    table = tmp_path / "recordings.tsv"
+    table.write_text("path\tbad_channels\tgroup\ndata/a_raw.fif\tC3; P4\tx\n"
+                     "data/b_raw.fif\t\ty\n")
+    write_config(tmp_path, {"input": {"source": "table", "table": "recordings.tsv"},
+                            "preprocess": {"filter": {"h_freq": 40}}})
+    run_snakemake(tmp_path)
+    records = {rid: read_record(tmp_path / "results" / "preprocessed" / f"{rid}.json")
+               for rid in ("a", "b")}
+    assert records["a"]["bad_channels"] == {"C3": ["listed in the recordings table"],
+                                            "P4": ["listed in the recordings table"]}
+    assert records["b"]["bad_channels"] == {"Oz": ["marked bad in the file"]}
+    features = pd.read_parquet(tmp_path / "results" / "features.parquet")
+    assert "bad_channels" not in features.columns  # not a metadata column
+    by_recording = features.set_index("recording")
+    assert by_recording.loc["a", "variance_C3"].isna().all()
+    assert by_recording.loc["b", "variance_C3"].notna().all()
+    assert by_recording.loc["b", "variance_Oz"].isna().all()
+
+    table.write_text(table.read_text().replace("C3; P4", "C3"))
+    assert planned_jobs(tmp_path) == {
+        "preprocess": 1, "windows": 1, "features": 1, "combine": 1, "all": 1
+    }
