@@ -219,3 +219,24 @@ def test_positions_count_from_the_files_first_sample(tmp_path):
     assert rows["start_s"].tolist()[:3] == [5.0, 7.0, 9.0]
     assert rows["start_sample"].tolist()[:3] == [500, 700, 900]
     np.testing.assert_allclose(windows[:3, 0, 0], np.array([500, 700, 900]) * 1e-6)
+
+
+def test_window_rejection_copies_a_block_at_a_time_not_every_window():
+    """Peak-to-peak per window over overlapping views must not materialise them all
+    (20 ch x 1 h at 250 Hz in 1 s strides would be 36 GB)."""
+    import tracemalloc
+
+    from eegflow.windows import WINDOWS_PER_BLOCK, rejected_windows
+
+    data = np.random.default_rng(0).normal(size=(8, 250 * 1800)) * 1e-5
+    raw = mne.io.RawArray(data, mne.create_info(8, 250.0, "eeg"), verbose="error")
+    views = np.lib.stride_tricks.sliding_window_view(raw._data, 500, axis=1)
+    starts = np.arange(0, raw.n_times - 500 + 1, 250)
+    settings = window_settings(reject={"ptp_uv": "auto"})["reject"]
+    tracemalloc.start()
+    reasons = rejected_windows(raw, views, starts, 500, settings, list(range(8)))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert len(reasons) == len(starts) == 1799
+    block = 8 * WINDOWS_PER_BLOCK * 500 * 8  # 8.2 MB; all 1,799 windows: 57.6 MB
+    assert peak < 3 * block  # a block copy and its temporaries, whatever the length

@@ -193,11 +193,12 @@ def check_label_counts(counts, settings, source, recording, descriptions):
             )
 
 
-def peak_to_peak(views, starts):
-    """(windows, channels) peak-to-peak amplitude of the windows at ``starts``."""
-    ptp = np.empty((len(starts), views.shape[0]))
+def peak_to_peak(views, starts, channels):
+    """(windows, channels) peak-to-peak amplitude of the windows at ``starts``, on
+    ``channels`` (indices), a block of windows copied at a time."""
+    ptp = np.empty((len(starts), len(channels)))
     for block in range(0, len(starts), WINDOWS_PER_BLOCK):
-        chunk = views[:, starts[block : block + WINDOWS_PER_BLOCK]]
+        chunk = views[np.ix_(channels, starts[block : block + WINDOWS_PER_BLOCK])]
         ptp[block : block + chunk.shape[1]] = np.ptp(chunk, axis=-1).T
     return ptp
 
@@ -233,7 +234,7 @@ def rejected_windows(raw, views, starts, window, settings, good):
     names = [raw.ch_names[index] for index in good]
     reasons = [[] for _ in starts]
     if (settings["ptp_uv"] is not None or settings["flat_uv"] is not None) and good:
-        ptp = peak_to_peak(views[good], starts) * 1e6  # µV
+        ptp = peak_to_peak(views, starts, good) * 1e6  # µV
         if settings["ptp_uv"] == "auto":
             threshold = auto_ptp_threshold(ptp)
             label = "amplitude above the recording's robust threshold"
