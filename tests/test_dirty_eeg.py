@@ -186,3 +186,32 @@ def test_known_bad_channels_from_a_table_and_from_the_file(tmp_path):
     assert planned_jobs(tmp_path) == {
         "preprocess": 1, "windows": 1, "features": 1, "combine": 1, "all": 1
     }
+
+
+def test_real_edf_and_bdf_files_are_not_called_dirty(tmp_path):
+    """EDFbrowser's generator files (clean test signals): the default bad-channel
+    criteria find nothing, and auto rejection flags only what is really there."""
+    from eegflow.windows import make_windows, read_windows
+
+    out, record = tmp_path / "o_raw.fif", tmp_path / "r.json"
+    for name in ("test_generator.edf", "test_generator.bdf"):
+        preprocess_recording(edfbrowser_file(name), out, config_section("preprocess"),
+                             record_path=record)
+        assert read_record(record)["bad_channels"] == {}
+        make_windows(out, tmp_path / "w.npy", tmp_path / "w.parquet",
+                     config_section("windows", reject={"ptp_uv": "auto"}), "x", {},
+                     record_path=record)
+        rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
+        flagged = rows[rows["rejected"]]
+        if name.endswith(".bdf"):
+            assert flagged.empty
+            continue
+        # the square wave is constant between its edges (flat in most 2 s windows); the
+        # 50 Hz sine, low-passed at 30 Hz, keeps a filter edge in the last window only
+        assert set(flagged["reject_reason"]) == {
+            "flat below 0.1 µV: squarewave",
+            "amplitude above the recording's robust threshold: sine 50 Hz; "
+            "flat below 0.1 µV: squarewave",
+        }
+        edge = flagged[flagged["reject_reason"].str.contains("sine 50 Hz")]
+        assert edge["window_index"].tolist() in ([0], [len(rows) - 1])

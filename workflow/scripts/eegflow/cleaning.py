@@ -73,16 +73,26 @@ def check_units(raw, settings, good, path):
     )
 
 
-def _flat_stretch_s(row, sfreq, flat_s):
-    """Seconds of the longest run of flat 1 s segments (ptp 0) in one channel."""
+def _flat_stretch_s(row, sfreq):
+    """Seconds of the longest stretch where a channel is stuck at one value.
+
+    Counted in whole 1 s segments that are constant and equal to the previous
+    one (a square wave, constant between its edges, is not stuck).
+    """
     segment = max(1, int(round(FLAT_SEGMENT_S * sfreq)))
     n_segments = len(row) // segment
     if not n_segments:
         return 0.0
-    ptp = np.ptp(row[: n_segments * segment].reshape(n_segments, segment), axis=1)
+    segments = row[: n_segments * segment].reshape(n_segments, segment)
+    constant = np.ptp(segments, axis=1) == 0
     longest = run = 0
-    for flat in ptp == 0:
-        run = run + 1 if flat else 0
+    for index in range(n_segments):
+        if not constant[index]:
+            run = 0
+        elif run and segments[index, 0] == segments[index - 1, 0]:
+            run += 1
+        else:
+            run = 1
         longest = max(longest, run)
     return longest * segment / sfreq
 
@@ -123,7 +133,7 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
         elif "flat" in detect and np.ptp(row) == 0:
             reasons[name].append("flat")
         elif "flat" in detect:
-            stretch = _flat_stretch_s(row, sfreq, settings["flat_s"])
+            stretch = _flat_stretch_s(row, sfreq)
             if stretch >= settings["flat_s"]:
                 reasons[name].append(f"flat for {stretch:g} s")
     prep = [criterion for criterion in PREP_CRITERIA if criterion in detect]

@@ -204,13 +204,18 @@ def peak_to_peak(views, starts, channels):
 
 
 def auto_ptp_threshold(ptp):
-    """Per channel: median + 5 x 1.4826 x MAD of the windows' peak-to-peak values.
+    """Per channel: median + 5 x 1.4826 x MAD of the windows' peak-to-peak values,
+    and at least twice the median.
 
     A robust outlier rule over the recording's own windows (like a 5-sigma
-    z-score, unmoved by the artefacts it looks for).
+    z-score, unmoved by the artefacts it looks for). The floor keeps a signal
+    whose range hardly varies (MAD near 0, e.g. a calibration sine) from
+    flagging windows for differences of a few samples: an artefact at least
+    doubles a window's range.
     """
     median = np.median(ptp, axis=0)
-    return median + 5 * 1.4826 * np.median(np.abs(ptp - median), axis=0)
+    spread = 5 * 1.4826 * np.median(np.abs(ptp - median), axis=0)
+    return median + np.maximum(spread, median)
 
 
 def rejected_windows(raw, views, starts, window, settings, good):
