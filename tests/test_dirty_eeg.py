@@ -215,3 +215,47 @@ def test_real_edf_and_bdf_files_are_not_called_dirty(tmp_path):
         }
         edge = flagged[flagged["reject_reason"].str.contains("sine 50 Hz")]
         assert edge["window_index"].tolist() in ([0], [len(rows) - 1])
+
+
+def test_bids_bad_channels_are_used_as_bad(tmp_path):
+    import mne_bids
+
+    source = tmp_path / "source_raw.fif"
+    realistic_eeg(seconds=20, seed=8).save(source, verbose="error")
+    root = tmp_path / "bids"
+    path = mne_bids.BIDSPath(subject="01", task="rest", datatype="eeg", root=root)
+    mne_bids.write_raw_bids(mne.io.read_raw_fif(source, verbose="error"), path,
+                            verbose="error")
+    mne_bids.mark_channels(path, ch_names=["P3"], status="bad",
+                           descriptions=["electrode bridged"], verbose="error")
+    write_config(tmp_path, {"input": {"source": "bids", "bids": {"root": str(root)}}})
+    run_snakemake(tmp_path)
+    record = read_record(tmp_path / "results" / "preprocessed" / "sub-01_task-rest.json")
+    assert record["bad_channels"] == {"P3": ["marked bad in BIDS channels.tsv"]}
+    table = pd.read_parquet(tmp_path / "results" / "features.parquet")
+    assert table["variance_P3"].isna().all() and table["variance_P4"].notna().all()
+
+
+def test_a_table_scales_the_one_recording_stored_in_the_wrong_unit(tmp_path):
+    (tmp_path / "data").mkdir()
+    raw = realistic_eeg(seconds=20, seed=9)
+    raw.save(tmp_path / "data" / "volts_raw.fif", fmt="double", verbose="error")
+    wrong = raw.copy()
+    wrong._data *= 1e6  # the same recording, microvolt values labelled volts
+    wrong.save(tmp_path / "data" / "microvolts_raw.fif", fmt="double", verbose="error")
+    table = tmp_path / "recordings.tsv"
+    table.write_text("path\nvolts_raw.fif\nmicrovolts_raw.fif\n".replace("\nv", "\ndata/v")
+                     .replace("\nm", "\ndata/m"))
+    write_config(tmp_path, {"input": {"source": "table", "table": "recordings.tsv"}})
+    result = run_snakemake(tmp_path, "--keep-going", check=False)
+    assert result.returncode != 0
+    assert ("data/microvolts_raw.fif: implausible EEG amplitudes" in result.stderr
+            and "units_scale column of 1e-6" in result.stderr)
+
+    table.write_text("path\tunits_scale\ndata/volts_raw.fif\t\n"
+                     "data/microvolts_raw.fif\t1e-6\n")
+    run_snakemake(tmp_path)
+    features = pd.read_parquet(tmp_path / "results" / "features.parquet")
+    variance = features.groupby("recording")["variance_Cz"].mean()
+    assert variance["microvolts"] == pytest.approx(variance["volts"], rel=1e-9)
+    assert "units_scale" not in features.columns

@@ -80,9 +80,10 @@ def recording_bids_root(wildcards):
     return RECORDINGS[wildcards.recording]["bids_root"] or ""
 
 
-def recording_bad_channels(wildcards):
-    """Channels a recordings table lists as bad for this recording."""
-    return RECORDINGS[wildcards.recording]["bad_channels"]
+def recording_overrides(wildcards):
+    """A recording's own preprocessing from the recordings table: bad_channels,
+    units_scale."""
+    return RECORDINGS[wildcards.recording]["preprocess"]
 
 
 def recording_metadata(wildcards):

@@ -28,6 +28,6 @@ rule preprocess:
     params:
         preprocess=lookup(dpath="preprocess", within=config),
         bids_root=recording_bids_root,
-        bad_channels=recording_bad_channels,
+        recording=recording_overrides,
     script:
         "../scripts/preprocess.py"

@@ -12,5 +12,5 @@ with job_logging(snakemake.log[0]):
         bids_root=snakemake.params.bids_root or None,
         n_jobs=snakemake.threads,
         record_path=snakemake.output.record,
-        bad_channels=snakemake.params.bad_channels,
+        **snakemake.params.recording,
     )

@@ -60,10 +60,14 @@ def check_units(raw, settings, good, path):
     if settings["min_uv"] <= median_uv <= settings["max_uv"]:
         return
     examples = ", ".join(f"{n}: {s:.3g} µV" for n, s in list(zip(eeg, spreads_uv))[:4])
+    factor = "1e-6" if median_uv > settings["max_uv"] else "1e6"
     hint = (
-        "the values look like microvolts stored as volts: set preprocess.units.scale: 1e-6"
+        "the values look like microvolts stored as volts"
         if median_uv > settings["max_uv"]
-        else "the values look like volts stored as microvolts: set preprocess.units.scale: 1e6"
+        else "the values look like volts stored as microvolts"
+    ) + (
+        f": set preprocess.units.scale: {factor} (all recordings), or a units_scale "
+        f"column of {factor} for this one in the recordings table"
     )
     raise UserError(
         f"{path}: implausible EEG amplitudes: a typical spread of {median_uv:.3g} µV over "

@@ -258,7 +258,7 @@ def _run_steps(raw, steps, path):
 
 def preprocess_recording(
     raw_path, out_path, settings, n_jobs=1, annotations_path=None, bids_root=None,
-    record_path=None, bad_channels=(),
+    record_path=None, bad_channels=(), units_scale=None,
 ):
     """Preprocess ``raw_path`` and save it as FIF to ``out_path``.
 
@@ -302,10 +302,14 @@ def preprocess_recording(
     bad_channels : iterable of str
         Channels known to be bad beforehand (a recordings table's
         ``bad_channels`` column); channels the file marks bad (BIDS
-        ``channels.tsv``, a FIF's ``bads``) are added.
+        ``channels.tsv``, a FIF's ``bads``) are added, each with its source.
+    units_scale : float or None
+        This recording's scale (a recordings table's ``units_scale``),
+        replacing config ``preprocess.units.scale``.
     """
     raw = read_raw_lazily(raw_path, bids_root)
-    given = {name: "marked bad in the file" for name in raw.info["bads"]}
+    marked_where = "BIDS channels.tsv" if bids_root else "the file"
+    given = {name: f"marked bad in {marked_where}" for name in raw.info["bads"]}
     given.update({name: "listed in the recordings table" for name in bad_channels})
     raw.info["bads"] = []
     file_start_s = raw.first_samp / raw.info["sfreq"]
@@ -339,8 +343,9 @@ def preprocess_recording(
         raw.crop(tmin=tmin, tmax=tmax, include_tmax=False)
     picked = _pick(raw, settings["picks"], settings["reference"], raw_path)
     load_data(raw, raw_path)
-    if settings["units"]["scale"] != 1:
-        raw.apply_function(lambda x: x * settings["units"]["scale"], picks="all")
+    scale = settings["units"]["scale"] if units_scale is None else units_scale
+    if scale != 1:
+        raw.apply_function(lambda x: x * scale, picks="all")
     bad = detect_bad_channels(raw, settings["bad_channels"], given, raw_path)
     mark_bad_channels(raw, bad)
     check_units(raw, settings["units"], set(raw.ch_names) - set(bad), raw_path)
@@ -379,6 +384,7 @@ def preprocess_recording(
         "bad_channels": bad,
         "bad_channel_action": action,
         "notch_hz": notch,
+        "units_scale": scale,
         "projectors_applied": projectors,
         "anonymized": settings["anonymize"],
     }

@@ -1,10 +1,11 @@
 """Find the recordings named in ``config.yaml`` and give each a safe, unique id.
 
 Each recording is ``{"path", "metadata", "annotations", "bids_root", "index",
-"bad_channels"}``: its main file, the columns it adds to every window's row, the
+"preprocess"}``: its main file, the columns it adds to every window's row, the
 annotations file paired with it (or None), for a BIDS data set the root (read
 with mne-bids), for a synthetic recording its index (the ``{index}`` of its
-rule's output), and channels known to be bad (a recordings table's column).
+rule's output), and its own preprocessing (a recordings table's
+``bad_channels`` and ``units_scale`` columns).
 Kept free of MNE/NumPy imports (mne-bids only for a BIDS source): the Snakefile
 calls it at every start.
 """
@@ -115,14 +116,27 @@ def recording_files(path):
     return files
 
 
-def _entry(path, metadata, annotations=None, bids_root=None, index=None, bad_channels=()):
+def _entry(path, metadata, annotations=None, bids_root=None, index=None, overrides=None):
     return {
         "path": str(path),
         "metadata": metadata,
         "annotations": annotations,
         "bids_root": bids_root,
         "index": index,
-        "bad_channels": list(bad_channels),
+        "preprocess": overrides or {"bad_channels": [], "units_scale": None},
+    }
+
+
+def _preprocess_overrides(row, where):
+    """A table row's per-recording preprocessing: ``bad_channels`` (names separated
+    by "," or ";") and ``units_scale`` (a number), popped from its metadata."""
+    bad = row.pop("bad_channels", None)
+    scale = row.pop("units_scale", None)
+    if scale is not None and not (isinstance(scale, (int, float)) and scale > 0):
+        raise UserError(f"{where}: units_scale={scale!r}: expected a number > 0, e.g. 1e-6")
+    return {
+        "bad_channels": [n.strip() for n in re.split(r"[,;]", str(bad or "")) if n.strip()],
+        "units_scale": scale,
     }
 
 
@@ -241,7 +255,8 @@ def table_recordings(table_path):
     Columns: ``path`` (required; relative to the table's folder unless
     absolute), optional ``recording`` (the id; default from the file name),
     optional ``annotations`` (a file of annotations for that recording),
-    optional ``bad_channels`` (names known to be bad, separated by "," or ";"); every
+    optional ``bad_channels`` (names known to be bad, separated by "," or ";")
+    and ``units_scale`` (multiplies that recording's data, e.g. 1e-6); every
     other column (subject, session, target, ...) becomes a column of the
     recording's rows in the feature table.
     """
@@ -268,11 +283,10 @@ def table_recordings(table_path):
             if not annotations.exists():
                 raise UserError(f"{where}: annotations file {annotations} does not exist")
             annotations = str(annotations)
-        bad = row.pop("bad_channels", None)
-        bad = [name.strip() for name in re.split(r"[,;]", str(bad or "")) if name.strip()]
+        overrides = _preprocess_overrides(row, where)
         rid = row.pop("recording", None)
         rid = recording_id(path) if rid is None else recording_id(f"{rid}")
-        _add(recordings, rid, _entry(path, row, annotations, bad_channels=bad), table_path)
+        _add(recordings, rid, _entry(path, row, annotations, overrides=overrides), table_path)
     return recordings
 
 
