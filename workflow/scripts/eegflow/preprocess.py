@@ -301,22 +301,28 @@ def preprocess_recording(
         ``notch_hz``, ``projectors_applied``, ``anonymized``.
     bad_channels : iterable of str
         Channels known to be bad beforehand (a recordings table's
-        ``bad_channels`` column); channels the file marks bad (BIDS
+        ``bad_channels`` column, names after renaming); channels the file marks bad (BIDS
         ``channels.tsv``, a FIF's ``bads``) are added, each with its source.
     units_scale : float or None
         This recording's scale (a recordings table's ``units_scale``),
         replacing config ``preprocess.units.scale``.
     """
     raw = read_raw_lazily(raw_path, bids_root)
-    marked_where = "BIDS channels.tsv" if bids_root else "the file"
-    given = {name: f"marked bad in {marked_where}" for name in raw.info["bads"]}
-    given.update({name: "listed in the recordings table" for name in bad_channels})
-    raw.info["bads"] = []
     file_start_s = raw.first_samp / raw.info["sfreq"]
     original = {"sfreq_original": raw.info["sfreq"], "duration_s_original": raw.duration}
     if annotations_path is not None:
         _attach_annotations(raw, annotations_path, raw_path)
-    _rename_and_type(raw, settings, raw_path)
+    _rename_and_type(raw, settings, raw_path)  # MNE renames info["bads"] too
+    marked_where = "BIDS channels.tsv" if bids_root else "the file"
+    given = {name: f"marked bad in {marked_where}" for name in raw.info["bads"]}
+    given.update({name: "listed in the recordings table" for name in bad_channels})
+    unknown = sorted(set(bad_channels) - set(raw.ch_names))
+    if unknown:
+        log.warning(
+            "%s: bad channels %s listed in the recordings table are not in this "
+            "recording (names after preprocess.rename); ignored", raw_path, unknown,
+        )
+    raw.info["bads"] = []  # picks by type must not drop them: they are judged below
     if settings["montage"]:
         _set_montage(raw, settings["montage"], raw_path)
     duration = raw.duration
