@@ -6,10 +6,14 @@ workflow runs:
 
 - :mod:`eegflow.recordings`: discover recordings and give them safe ids.
 - :mod:`eegflow.synthetic`: the embedded default data set.
-- :mod:`eegflow.preprocess`: crop, pick, resample and filter one recording.
-- :mod:`eegflow.windows`: cut fixed-length windows (+ optional scaling).
+- :mod:`eegflow.preprocess`: crop, pick, re-reference, resample, filter and
+  anonymise one recording; :mod:`eegflow.cleaning`: its units check, bad
+  channels and line noise.
+- :mod:`eegflow.windows`: cut fixed-length or annotation windows, flag
+  artefact windows (+ optional scaling).
 - :mod:`eegflow.features`: the feature registry and per-window features.
 - :mod:`eegflow.combine`: one table from the per-recording tables.
+- :mod:`eegflow.failures`: which jobs of a failed run failed, and why.
 """
 
 
