@@ -315,7 +315,8 @@ def test_the_whole_catalogue_in_one_feature_table(tmp_path):
                      settings, batch_size=3)
     table = pq.read_table(tmp_path / "f.parquet").to_pandas()
     planned = [column for *_, column in feature_columns(settings, ["O1", "Oz"])]
-    assert list(table.columns) == ["recording", "window_index", "start_sample", "start_s", *planned]
+    assert list(table.columns) == ["recording", "window_index", "start_sample", "start_s",
+                                   "rejected", "reject_reason", *planned]
     assert len(table) == 10 and not table.isna().any().any()
 
 

@@ -20,16 +20,18 @@ def test_combined_table(finished_run):
     table = pd.read_parquet(finished_run / "results" / "features.parquet")
     assert len(table) == N_RECORDINGS * DURATION_S // WINDOW_S
     assert not table.isna().any().any()
-    assert list(table.columns[:5]) == [
-        "recording", "window_index", "start_sample", "start_s", "target"
+    assert list(table.columns[:7]) == [
+        "recording", "window_index", "start_sample", "start_s", "rejected", "reject_reason",
+        "target"
     ]
+    assert not table["rejected"].any() and set(table["reject_reason"]) == {""}
     channels = ["O1", "Oz", "O2", "Cz", "Pz", "POz"]
     expected_features = (
         [f"variance_{c}" for c in channels]
         + [f"multiscale_entropy_{c}_scale{s}" for s in (1, 2) for c in channels]
         + [f"band_power_{c}_{b}" for b in ("alpha", "beta") for c in channels]
     )
-    assert list(table.columns[5:]) == expected_features
+    assert list(table.columns[7:]) == expected_features
     assert table["recording"].is_monotonic_increasing
     alpha = table.filter(like="_alpha").mean(axis=1)
     assert alpha[table["target"] == 1].min() > alpha[table["target"] == 0].max()
