@@ -3,6 +3,7 @@
 import json
 
 import mne
+import pandas as pd
 import numpy as np
 import pytest
 
@@ -129,7 +130,7 @@ def test_no_mapped_annotation_names_what_the_recording_has(tmp_path):
     fif = labelled_fif(tmp_path, [(0, 60, "Sleep stage W")])
     settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
                                                            "crop_wake_mins": None, "wake": []})
-    with pytest.raises(UserError, match=r"label 'W' .* no annotation .*\['Sleep stage W'\]"):
+    with pytest.raises(UserError, match=r"label 'W': no annotation.*\['Sleep stage W'\]"):
         make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
 
 
@@ -151,8 +152,10 @@ def test_cues_shorter_than_a_window_are_an_error_naming_label_and_durations(tmp_
         make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {},
                      source="data/S01.gdf")
     message = str(error.value)
-    assert message.startswith("data/S01.gdf: label 'left_hand'")
-    assert "4 annotations lasting 1.25 to 1.25 s" in message
+    assert message.startswith(
+        "data/S01.gdf: config windows.annotations.mapping gives no window in recording "
+        "'rec' for label 'left_hand': 4 annotations lasting 1.25 to 1.25 s, each shorter "
+        "than a window; label 'right_hand': 4 annotations")
     assert "windows.window_s=2.0" in message and "stop_offset_s" in message
     assert not list(tmp_path.glob("w.*"))
 
@@ -193,7 +196,7 @@ def test_a_label_some_recordings_lack_can_be_allowed(tmp_path, caplog):
     make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
     rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
     assert rows["label"].tolist() == ["W", "W", "N2", "N2"]
-    assert "label 'N1' of config windows.annotations.mapping gives no window" in caplog.text
+    assert "gives no window in recording 'rec' for label 'N1': no annotation" in caplog.text
 
 
 def test_positions_count_from_the_files_first_sample(tmp_path):
@@ -240,3 +243,32 @@ def test_window_rejection_copies_a_block_at_a_time_not_every_window():
     assert len(reasons) == len(starts) == 1799
     block = 8 * WINDOWS_PER_BLOCK * 500 * 8  # 8.2 MB; all 1,799 windows: 57.6 MB
     assert peak < 3 * block  # a block copy and its temporaries, whatever the length
+
+
+def test_lost_cue_classes_stop_the_run_naming_the_source_file(tmp_path):
+    """A motor-imagery EDF+ with 1.25 s cues, end to end: 2 s windows give no window
+    for any class, and the job fails naming data/S01.edf (not the intermediate FIF);
+    the trial offsets then give one window per cue."""
+    from conftest import run_snakemake, synthetic_settings, write_config
+    from eegflow.synthetic import synthetic_raw
+
+    raw = synthetic_raw(0, synthetic_settings(["C3", "Cz", "C4"], 110, seed=4))
+    names = list(CUES) * 4
+    raw.set_annotations(mne.Annotations([4.0 + 8.0 * i for i in range(12)], [1.25] * 12,
+                                        names))
+    (tmp_path / "data").mkdir()
+    mne.export.export_raw(tmp_path / "data" / "S01.edf", raw, verbose="error")
+    config = {"input": {"source": "files", "files": ["data/*.edf"]},
+              "windows": {"window_s": 2, "annotations": {"mapping": CUES}}}
+    write_config(tmp_path, config)
+    result = run_snakemake(tmp_path, check=False)
+    assert result.returncode != 0
+    assert ("data/S01.edf: config windows.annotations.mapping gives no window in recording"
+            " 'S01' for label 'feet': 4 annotations lasting 1.25 to 1.25 s, each shorter "
+            "than a window; label 'left_hand': 4 annotations") in result.stderr
+    config["windows"]["annotations"].update(start_offset_s=0.5, stop_offset_s=1.25)
+    write_config(tmp_path, config)
+    run_snakemake(tmp_path)
+    table = pd.read_parquet(tmp_path / "results" / "features.parquet")
+    assert table["label"].tolist() == names
+    np.testing.assert_allclose(table["start_s"], [4.5 + 8.0 * i for i in range(12)])

@@ -91,7 +91,7 @@ def annotation_windows(raw, settings, window, stride):
             continue
         count = counts[description]
         count["annotations"] += 1
-        seconds = duration / sfreq
+        seconds = float(duration / sfreq)
         count["min_s"] = min(seconds, count["min_s"] if count["min_s"] is not None else seconds)
         count["max_s"] = max(seconds, count["max_s"] or 0.0)
         first = onset + start_offset
@@ -147,6 +147,7 @@ def check_label_counts(counts, settings, source, recording, descriptions):
         f"stop_offset_s={labels['stop_offset_s']}"
     )
     present = sorted(set(descriptions))
+    missing, hints = [], {}
     for label, count in counts.items():
         log.info("%s: label %r: %d annotations, %d windows (%s)", recording, label,
                  count["annotations"], count["windows"], count)
@@ -160,37 +161,42 @@ def check_label_counts(counts, settings, source, recording, descriptions):
         if count["windows"]:
             continue
         if not count["annotations"]:
-            why = (
-                "has no annotation with this description (its annotations: "
-                f"{present[:12] or 'none'}{' ...' if len(present) > 12 else ''}; pair an "
-                "annotations file with config input.annotations or fix the mapping)"
+            missing.append(f"label {label!r}: no annotation")
+            hints["none"] = (
+                f"The recording's annotations are {present[:12] or 'none'}"
+                f"{' ...' if len(present) > 12 else ''}: pair an annotations file with "
+                "config input.annotations, or fix the mapping."
             )
         elif count["too_short"] == count["annotations"]:
-            why = (
-                f"has {count['annotations']} annotations lasting {count['min_s']:g} to "
-                f"{count['max_s']:g} s, each shorter than a window "
-                f"(windows.window_s={settings['window_s']} s with {offsets}); lower "
-                "window_s or set the offsets (e.g. stop_offset_s = window_s minus the "
-                "annotation duration takes the seconds after each cue)"
+            missing.append(
+                f"label {label!r}: {count['annotations']} annotations lasting "
+                f"{count['min_s']:g} to {count['max_s']:g} s, each shorter than a window"
+            )
+            hints["short"] = (
+                f"A window is windows.window_s={settings['window_s']} s with {offsets}: "
+                "lower window_s, or set the offsets (stop_offset_s = window_s minus the "
+                "annotation duration takes the seconds after each cue)."
             )
         else:
-            why = (
-                f"has {count['annotations']} annotations but their windows reach outside "
-                f"the data ({count['outside_data']}) or were cut by "
-                f"windows.annotations.crop_wake_mins ({count['cropped_wake']}); check "
-                f"preprocess.crop and {offsets}"
+            missing.append(
+                f"label {label!r}: {count['annotations']} annotations whose windows reach "
+                f"outside the data ({count['outside_data']}) or were cut by "
+                f"windows.annotations.crop_wake_mins ({count['cropped_wake']})"
             )
-        message = (
-            f"{source}: label {label!r} of config windows.annotations.mapping gives no "
-            f"window in recording '{recording}': it {why}"
+            hints["outside"] = f"Check preprocess.crop and {offsets}."
+    if not missing:
+        return
+    message = (
+        f"{source}: config windows.annotations.mapping gives no window in recording "
+        f"'{recording}' for {'; '.join(missing)}. {' '.join(hints.values())}"
+    )
+    if labels["missing_label"] == "warn":
+        log.warning("%s (windows.annotations.missing_label: warn)", message)
+    else:
+        raise UserError(
+            f"{message} If some recordings legitimately lack a label, set "
+            "windows.annotations.missing_label: warn"
         )
-        if labels["missing_label"] == "warn":
-            log.warning("%s (windows.annotations.missing_label: warn)", message)
-        else:
-            raise UserError(
-                f"{message}. If some recordings legitimately lack this label, set "
-                "windows.annotations.missing_label: warn"
-            )
 
 
 def peak_to_peak(views, starts, channels):
