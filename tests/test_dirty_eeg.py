@@ -146,6 +146,11 @@ def test_dirty_recording_end_to_end(tmp_path):
     assert table["variance_Fz"].notna().all()
     record = read_record(tmp_path / "results" / "preprocessed" / "dirty.json")
     assert record["bad_channels"] == {"Oz": ["flat"]}
+    from eegflow.windows import window_table_info  # the window table says it too
+    import pyarrow.parquet as pq
+
+    info = window_table_info(pq.read_table(tmp_path / "results" / "windows" / "dirty.parquet"))
+    assert (info["bad_channels"], info["bad_channel_action"]) == ({"Oz": ["flat"]}, "mark")
 
     write_config(tmp_path, {**__import__("yaml").safe_load(
         (tmp_path / "config.yaml").read_text()),

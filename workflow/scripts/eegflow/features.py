@@ -251,7 +251,7 @@ def compute_features(
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .windows import read_windows, window_table_info
+    from .windows import marked_bad_channels, read_windows, window_table_info
 
     validate_feature_settings(settings)
     windows, table, sfreq, ch_names = read_windows(windows_path, metadata_path)
@@ -273,7 +273,7 @@ def compute_features(
         for name, suffix, channel_index, _, column in planned:
             values[column][start:stop] = computed[name][suffix][:, channel_index]
         log.info("windows %d-%d of %d done", start, stop, len(windows))
-    bad = set(window_table_info(table)["bad_channels"])
+    bad = set(marked_bad_channels(window_table_info(table)))
     for *_, channels, column in planned:
         if bad & set(channels):  # a bad channel marked in preprocessing
             values[column][:] = np.nan

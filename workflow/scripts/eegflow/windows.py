@@ -321,11 +321,7 @@ def make_windows(
     sfreq = raw.info["sfreq"]
     record = {} if record_path is None else read_record(record_path)
     start_offset_s = record.get("start_offset_s", raw.first_samp / sfreq)
-    marked_bad = (
-        list(record.get("bad_channels", {}))
-        if record.get("bad_channel_action") == "mark"
-        else []
-    )
+    marked_bad = marked_bad_channels(record)
     window, stride = window_length_samples(settings, sfreq)
     if window > raw.n_times:
         raise UserError(
@@ -396,7 +392,8 @@ def make_windows(
     schema_metadata = {
         "sfreq": sfreq,
         "ch_names": raw.ch_names,
-        "bad_channels": marked_bad,
+        "bad_channels": record.get("bad_channels", {}),  # {name: reasons}
+        "bad_channel_action": record.get("bad_channel_action"),
         "label_counts": label_counts,
     }
     table = pa.table(columns).replace_schema_metadata(
@@ -408,8 +405,17 @@ def make_windows(
 
 
 def window_table_info(table):
-    """The window table's metadata: sfreq, ch_names, bad_channels, label_counts."""
+    """The window table's metadata: sfreq, ch_names, bad_channels ({name: reasons}),
+    bad_channel_action, label_counts."""
     return json.loads(table.schema.metadata[b"eegflow"])
+
+
+def marked_bad_channels(info):
+    """The bad channels kept as they were (action "mark"), whose features are NaN;
+    ``info`` is a preprocessing record or a window table's metadata."""
+    if info.get("bad_channel_action") != "mark":
+        return []
+    return list(info.get("bad_channels", {}))
 
 
 def read_windows(windows_path, metadata_path):
