@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.signal
+import yaml
 
 from conftest import config_section, edfbrowser_file, run_snakemake, write_config
 from eegflow import UserError
@@ -146,15 +147,16 @@ def test_dirty_recording_end_to_end(tmp_path):
     assert table["variance_Fz"].notna().all()
     record = read_record(tmp_path / "results" / "preprocessed" / "dirty.json")
     assert record["bad_channels"] == {"Oz": ["flat"]}
-    from eegflow.windows import window_table_info  # the window table says it too
-    import pyarrow.parquet as pq
+    import pyarrow.parquet as pq  # the window table says it too
+
+    from eegflow.windows import window_table_info
 
     info = window_table_info(pq.read_table(tmp_path / "results" / "windows" / "dirty.parquet"))
     assert (info["bad_channels"], info["bad_channel_action"]) == ({"Oz": ["flat"]}, "mark")
 
-    write_config(tmp_path, {**__import__("yaml").safe_load(
-        (tmp_path / "config.yaml").read_text()),
-        "windows": {"window_s": 2, "reject": {"ptp_uv": "auto", "action": "drop"}}})
+    config = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    config["windows"]["reject"] = {"ptp_uv": "auto", "action": "drop"}
+    write_config(tmp_path, config)
     run_snakemake(tmp_path)
     dropped = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert 10.0 not in dropped["start_s"].tolist() and 24.0 not in dropped["start_s"].tolist()

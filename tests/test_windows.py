@@ -3,8 +3,8 @@
 import json
 
 import mne
-import pandas as pd
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import window_settings

@@ -7,7 +7,6 @@ to it that later stages and people read (see :func:`preprocess_recording`).
 
 import logging
 
-import numpy as np
 
 from . import UserError
 from .cleaning import (
