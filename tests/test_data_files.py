@@ -43,10 +43,27 @@ def edit_later():
     time.sleep(1)
 
 
-def test_companion_files_are_listed():
+def test_fif_ids_drop_mnes_raw_suffix():
     assert recording_id("data/sub-01_raw.fif") == "sub-01"
     assert recording_id("data/run-raw.fif.gz") == "run"
     assert recording_id("data/raw.fif") == "raw"  # nothing left: the name stays
+
+
+def test_folder_recordings_and_fif_splits_list_their_files(tmp_path):
+    folder = tmp_path / "night.mff"  # EGI's format is a folder of files
+    (folder / "signal1").mkdir(parents=True)
+    for name in ("info.xml", "signal1/signal1.bin", "events.xml"):
+        (folder / name).write_text("x")
+    assert recording_files(str(folder)) == [
+        str(folder / name) for name in ("events.xml", "info.xml", "signal1/signal1.bin")
+    ]
+    raw = synthetic_raw(0, synthetic_settings(["O1", "Oz"], duration_s=3000, seed=1))
+    raw.save(tmp_path / "long_raw.fif", split_size="2MB", verbose="error")  # 3 MB in all
+    assert recording_files(str(tmp_path / "long_raw.fif")) == [
+        str(tmp_path / name) for name in ("long_raw.fif", "long_raw-1.fif", "long_raw-2.fif")
+    ]
+    assert mne.io.read_raw_fif(tmp_path / "long_raw.fif", verbose="error").n_times == \
+        raw.n_times  # MNE reads the splits as one recording
 
 
 def test_editing_any_file_of_a_recording_reruns_it(tmp_path):
