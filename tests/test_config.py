@@ -26,6 +26,14 @@ from conftest import TINY_CONFIG, run_snakemake, write_config
          "windows.annotations.wake: ['Wake'] are not in windows.annotations.mapping"),
         ({"preprocess": {"reference": "averge"}}, "On instance['preprocess']['reference']"),
         ({"combine": {"mismatched_columns": "keep"}}, "'keep' is not one of ['error', 'drop']"),
+        ({"preprocess": {"notch": {"freqs": [50, 100]}}},
+         "preprocess.notch.freqs [100] Hz are not below the Nyquist frequency 64 Hz"),
+        ({"preprocess": {"steps": [{"filtr": {"l_freq": 1}}]}},
+         "preprocess.steps[0]: 'filtr' is not a method of mne.io.Raw"),
+        ({"preprocess": {"bad_channels": {"detect": ["noisy"]}}}, "'noisy' is not one of"),
+        ({"windows": {"reject": {"ptp_uv": "automatic"}}}, "On instance['windows']['reject']"),
+        ({"windows": {"annotations": {"missing_label": "ignore"}}},
+         "'ignore' is not one of ['error', 'warn']"),
     ],
 )
 def test_bad_config_is_refused_before_any_job(tmp_path, config, message):

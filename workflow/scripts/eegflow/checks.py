@@ -41,6 +41,12 @@ def check_config(config):
             else "the synthetic data set (input.synthetic.sfreq)"
         )
         check_filter_below_nyquist(preprocess["filter"], sfreq, source)
+        too_high = [f for f in preprocess["notch"]["freqs"] if f >= sfreq / 2]
+        if too_high:
+            raise UserError(
+                f"config preprocess.notch.freqs {too_high} Hz are not below the Nyquist "
+                f"frequency {sfreq / 2:g} Hz of {source}; remove them"
+            )
 
     if is_synthetic:
         end = min(tmax, synthetic["duration_s"]) if tmax else synthetic["duration_s"]
