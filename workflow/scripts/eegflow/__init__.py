@@ -14,7 +14,10 @@ workflow runs:
 - :mod:`eegflow.features`: the feature registry and per-window features.
 - :mod:`eegflow.combine`: one table from the per-recording tables.
 - :mod:`eegflow.failures`: which jobs of a failed run failed, and why.
+- :mod:`eegflow.provenance`: what made each output (config, versions, sources).
 """
+
+__version__ = "0.4.0"
 
 
 class UserError(Exception):

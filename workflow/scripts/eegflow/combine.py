@@ -2,12 +2,14 @@
 
 import json
 import logging
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import UserError
 from .fileio import atomic_output
+from .provenance import with_stage
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,28 @@ def combine_feature_tables(paths, out_path, mismatched_columns="error"):
         tables = [table.select(keep) for table in tables]
     check_comparable(tables, paths)
     combined = pa.concat_tables(tables, promote_options="permissive")
-    combined = combined.replace_schema_metadata(None)
+    combined = combined.replace_schema_metadata(
+        {"eegflow": json.dumps(combined_metadata(tables, paths, mismatched_columns))}
+    )
     with atomic_output(out_path) as tmp:
         pq.write_table(combined, tmp)
     log.info("%d rows from %d recordings -> %s", combined.num_rows, len(paths), out_path)
+
+
+def combined_metadata(tables, paths, mismatched_columns):
+    """The combined table's metadata: its sampling rate and provenance, the config
+    and software of the recordings' tables (the same for all) plus combine's own
+    setting, and every recording's source files."""
+    first = json.loads(tables[0].schema.metadata[b"eegflow"])
+    provenance = {key: value for key, value in first.get("provenance", {}).items()
+                  if key != "source_files"}
+    provenance = with_stage(provenance, combine={"mismatched_columns": mismatched_columns})
+    provenance["recordings"] = {
+        Path(path).stem: json.loads(table.schema.metadata[b"eegflow"])
+        .get("provenance", {}).get("source_files")
+        for path, table in zip(paths, tables)
+    }
+    return {"sfreq": first["sfreq"], "provenance": provenance}
 
 
 def check_comparable(tables, paths):

@@ -9,6 +9,7 @@ of those modules and add one line under ``features.compute`` in ``config.yaml``
 with its name and parameters.
 """
 
+import json
 import logging
 import re
 
@@ -23,6 +24,7 @@ from . import (  # noqa: F401 (registration)
     time_domain,
 )
 from .fileio import atomic_output
+from .provenance import with_stage
 from .registry import FEATURES, WindowBatch
 
 log = logging.getLogger(__name__)
@@ -279,6 +281,9 @@ def compute_features(
             values[column][:] = np.nan
     if bad:
         log.info("features of bad channels %s set to NaN", sorted(bad))
+    info = window_table_info(table)
+    info["provenance"] = with_stage(info.get("provenance"), features=settings)
+    table = table.replace_schema_metadata({"eegflow": json.dumps(info)})
     for column, array in values.items():
         table = table.append_column(column, pa.array(array))
     with atomic_output(out_path) as tmp:

@@ -17,6 +17,8 @@ from .cleaning import (
     mark_bad_channels,
 )
 from .fileio import atomic_output, load_data, read_raw_lazily, write_record
+from .provenance import file_fingerprints, with_stage
+from .recordings import recording_files
 
 log = logging.getLogger(__name__)
 
@@ -297,7 +299,9 @@ def preprocess_recording(
         MNE's ``first_samp`` does not give for FIF files that start late),
         ``sfreq_original``, ``sfreq``, ``duration_s_original``, ``channels``,
         ``bad_channels`` ({name: reasons}), ``bad_channel_action``,
-        ``notch_hz``, ``projectors_applied``, ``anonymized``.
+        ``notch_hz``, ``projectors_applied``, ``anonymized``, and
+        ``provenance`` (:mod:`eegflow.provenance`: the source files' paths,
+        sizes and SHA-256, the config, the software versions).
     bad_channels : iterable of str
         Channels known to be bad beforehand (a recordings table's
         ``bad_channels`` column, names after renaming); channels the file marks bad (BIDS
@@ -392,6 +396,11 @@ def preprocess_recording(
         "units_scale": scale,
         "projectors_applied": projectors,
         "anonymized": settings["anonymize"],
+        "provenance": with_stage(
+            {"source_files": file_fingerprints(recording_files(str(raw_path)))},
+            preprocess=settings,
+            recording={"bad_channels": list(bad_channels), "units_scale": units_scale},
+        ),
     }
     with atomic_output(out_path) as tmp:
         raw.save(tmp, fmt="double", verbose="error")

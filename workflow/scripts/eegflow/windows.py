@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from . import UserError
 from .fileio import atomic_output, read_raw_lazily, read_record
+from .provenance import with_stage
 
 log = logging.getLogger(__name__)
 
@@ -395,6 +396,7 @@ def make_windows(
         "bad_channels": record.get("bad_channels", {}),  # {name: reasons}
         "bad_channel_action": record.get("bad_channel_action"),
         "label_counts": label_counts,
+        "provenance": with_stage(record.get("provenance"), windows=settings),
     }
     table = pa.table(columns).replace_schema_metadata(
         {"eegflow": json.dumps(schema_metadata)}
@@ -406,7 +408,7 @@ def make_windows(
 
 def window_table_info(table):
     """The window table's metadata: sfreq, ch_names, bad_channels ({name: reasons}),
-    bad_channel_action, label_counts."""
+    bad_channel_action, label_counts, provenance (:mod:`eegflow.provenance`)."""
     return json.loads(table.schema.metadata[b"eegflow"])
 
 

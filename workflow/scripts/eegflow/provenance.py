@@ -1,0 +1,72 @@
+"""Provenance carried inside every table: the config sections that shaped it, the
+software versions that made it, and the source files it came from (path, size and
+SHA-256, computed once, in the preprocess job that reads them).
+
+Read it back with ``json.loads(pyarrow.parquet.read_schema(path).metadata[b"eegflow"])
+["provenance"]``.
+"""
+
+import hashlib
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+from . import __version__
+
+HASH_CHUNK_BYTES = 1 << 20
+
+
+def git_commit():
+    """``git describe --always --dirty`` of the checkout holding the package, or None
+    (not a checkout, or git missing)."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(Path(__file__).parent), "describe", "--always", "--dirty",
+             "--abbrev=40"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
+
+
+def software_versions():
+    """Versions of eegflow (and its git commit), Python, MNE, NumPy and SciPy."""
+    import mne
+    import numpy
+    import scipy
+
+    return {
+        "eegflow": __version__,
+        "eegflow_git": git_commit(),
+        "python": platform.python_version(),
+        "mne": mne.__version__,
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+    }
+
+
+def file_fingerprints(paths):
+    """Per file: ``path``, size in ``bytes`` and ``sha256`` of its content."""
+    fingerprints = []
+    for path in paths:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            while chunk := handle.read(HASH_CHUNK_BYTES):
+                digest.update(chunk)
+        fingerprints.append(
+            {"path": str(path), "bytes": os.path.getsize(path), "sha256": digest.hexdigest()}
+        )
+    return fingerprints
+
+
+def with_stage(provenance, **sections):
+    """``provenance`` with these config ``sections`` added and this job's software
+    versions (the same environment runs every stage; the latest job's are kept)."""
+    provenance = dict(provenance or {})
+    provenance["config"] = {**provenance.get("config", {}), **sections}
+    provenance["software"] = software_versions()
+    return provenance
