@@ -266,3 +266,16 @@ def test_a_table_scales_the_one_recording_stored_in_the_wrong_unit(tmp_path):
     variance = features.groupby("recording")["variance_Cz"].mean()
     assert variance["microvolts"] == pytest.approx(variance["volts"], rel=1e-9)
     assert "units_scale" not in features.columns
+
+
+def test_average_reference_leaves_bad_channels_out(tmp_path):
+    raw = realistic_eeg(seconds=10, seed=10)
+    rng = np.random.default_rng(11)
+    raw._data[2] = rng.normal(0, 500e-6, raw.n_times)  # Pz: wild
+    good = [index for index in range(len(CHANNELS)) if index != 2]
+    clean, record = preprocessed(raw, tmp_path, reference="average",
+                                 bad_channels={"detect": ["nan", "flat", "deviation"]})
+    assert list(record["bad_channels"]) == ["Pz"]
+    data = raw.get_data()
+    expected = data[good] - data[good].mean(axis=0)  # the average of good channels only
+    np.testing.assert_allclose(clean.get_data()[good], expected, atol=1e-12)
