@@ -139,6 +139,21 @@ def test_code_edits_rerun_their_jobs_and_doc_edits_nothing(tmp_path):
         "features": 4, "combine": 1, "all": 1
     }
 
+    # a module the package did not have, imported by a stage's module: tracked at once
+    run_snakemake(tmp_path, snakefile=snakefile)
+    package = tmp_path / "workflow" / "scripts" / "eegflow"
+    (package / "line_helpers.py").write_text('"""Helpers."""\n\nMAINS_HZ = (50, 60)\n')
+    cleaning = package / "cleaning.py"
+    cleaning.write_text(cleaning.read_text().replace(
+        "from . import UserError\n", "from . import UserError\nfrom .line_helpers import MAINS_HZ  # noqa: F401\n"))
+    run_snakemake(tmp_path, snakefile=snakefile)
+    time.sleep(1)
+    helpers = package / "line_helpers.py"
+    helpers.write_text(helpers.read_text() + "# edited\n")
+    assert planned_jobs(tmp_path, snakefile=snakefile) == {
+        "preprocess": 4, "windows": 4, "features": 4, "combine": 1, "all": 1
+    }
+
 
 def test_failed_jobs_are_found_from_their_logs(tmp_path):
     from eegflow.failures import FAILED_BY_SNAKEMAKE, KILLED, failed_jobs

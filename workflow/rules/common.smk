@@ -1,4 +1,5 @@
 # Shared by every stage: validated config, the recordings table, resource estimates.
+import functools
 import os
 import sys
 import time
@@ -13,6 +14,7 @@ sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "scripts"))
 
 from eegflow import JOB_BASE_MB, UserError
 from eegflow.checks import check_config
+from eegflow.dependencies import package_modules
 from eegflow.failures import failed_jobs, format_failure_table, write_failure_table
 from eegflow.features import feature_job_mem_mb
 from eegflow.fileio import npy_shape
@@ -40,10 +42,12 @@ PACKAGE_DIR = os.path.relpath(
 )
 
 
-def package_code(*modules):
-    """The package modules a job script imports, as inputs; editing one reruns its jobs."""
-    modules = ("__init__", "fileio", "jobs", *modules)
-    return [os.path.join(PACKAGE_DIR, f"{module}.py") for module in modules]
+@functools.cache
+def package_code(script):
+    """The package modules job script ``script`` runs (its imports, followed through
+    the package), as inputs: editing one reruns its jobs, a new module included."""
+    path = os.path.join(os.path.dirname(PACKAGE_DIR), f"{script}.py")
+    return package_modules(path, PACKAGE_DIR)
 
 
 def recording_path(wildcards):

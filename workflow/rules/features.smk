@@ -3,15 +3,7 @@
 
 rule features:
     input:
-        code=package_code(
-            "features",
-            "windows",
-            "registry",
-            "time_domain",
-            "spectral",
-            "complexity",
-            "connectivity",
-        ),
+        code=package_code("features"),
         windows=rules.windows.output.windows,
         metadata=rules.windows.output.metadata,
     output:

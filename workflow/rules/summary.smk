@@ -3,7 +3,7 @@
 
 rule summary:
     input:
-        code=package_code("benchmarks"),
+        code=package_code("summary"),
         table=rules.combine.output.table,
     output:
         parquet="results/benchmarks.parquet",

@@ -3,7 +3,7 @@
 
 rule synthetic_recording:
     input:
-        code=package_code("synthetic"),
+        code=package_code("synthetic_recording"),
     output:
         fif=f"{SYNTHETIC_DIR}/synthetic-{{index}}_raw.fif",
     log:
