@@ -12,6 +12,7 @@ include: "workflow/rules/windows.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/combine.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/qc.smk"
 
 
 rule all:

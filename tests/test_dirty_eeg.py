@@ -154,6 +154,13 @@ def test_dirty_recording_end_to_end(tmp_path):
     info = window_table_info(pq.read_table(tmp_path / "results" / "windows" / "dirty.parquet"))
     assert (info["bad_channels"], info["bad_channel_action"]) == ({"Oz": ["flat"]}, "mark")
 
+    run_snakemake(tmp_path, "qc")  # the QC table sees the injected faults
+    qc = pd.read_parquet(tmp_path / "results" / "qc.parquet").iloc[0]
+    assert qc["line_noise_db_50"] > 10 and qc["line_noise_db_60"] < 3  # no 60 Hz peak
+    assert (qc["n_bad_channels"], qc["bad_channels"]) == (1, "Oz: flat")
+    assert (qc["windows"], qc["windows_rejected"], qc["notch_hz"]) == (20, 3, "50 100")
+    assert qc["amplitude_spread_uv_Oz"] == 0 and 10 < qc["amplitude_spread_uv_Fz"] < 40
+
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     config["windows"]["reject"] = {"ptp_uv": "auto", "action": "drop"}
     write_config(tmp_path, config)

@@ -58,6 +58,11 @@ def test_a_bad_recording_fails_alone_and_can_be_excluded(tmp_path):
     write_config(tmp_path, {"input": {**config["input"], "exclude": ["cut"]}})
     run_snakemake(tmp_path)
     assert not (tmp_path / "results" / "failed_jobs.tsv").exists()  # stale: removed
+    run_snakemake(tmp_path, "qc")
+    qc = pd.read_parquet(tmp_path / "results" / "qc.parquet")
+    assert qc[["recording", "status"]].values.tolist() == [
+        ["good0", "done"], ["good1", "done"], ["good2", "done"], ["cut", "excluded"]
+    ]
     table = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert sorted(set(table["recording"])) == ["good0", "good1", "good2"]
 

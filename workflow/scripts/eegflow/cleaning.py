@@ -42,6 +42,59 @@ def robust_spread(data):
     return 1.4826 * np.median(np.abs(data - median), axis=-1)
 
 
+def line_noise_db(raw, channels, mains=(50, 60)):
+    """How much mains interference a recording carries, per mains frequency.
+
+    For each of 50 and 60 Hz: per channel, the Welch power (2 s Hann segments,
+    0.5 Hz bins) at each harmonic below Nyquist against the median of the bins
+    1 to 3 Hz away, in dB, for the strongest harmonic; the median over
+    ``channels``. About 0 dB without line noise; 10 dB and more is a clear
+    peak. None where the frequency is not below Nyquist. One channel at a time
+    (bounded memory).
+
+    Returns
+    -------
+    dict
+        ``{"50": dB or None, "60": dB or None}``.
+    """
+    import scipy.signal
+
+    sfreq = raw.info["sfreq"]
+    spectra = []
+    for name in channels:
+        freqs, power = scipy.signal.welch(
+            raw.get_data(picks=[name])[0], fs=sfreq, nperseg=min(int(2 * sfreq), raw.n_times)
+        )
+        spectra.append(power)
+    result = {}
+    for base in mains:
+        harmonics = np.arange(base, sfreq / 2 - 3, base)
+        if not len(harmonics) or not spectra:
+            result[str(base)] = None
+            continue
+        ratios = []
+        for power in spectra:
+            per_harmonic = []
+            for freq in harmonics:
+                peak = power[np.argmin(np.abs(freqs - freq))]
+                distance = np.abs(freqs - freq)
+                neighbours = np.median(power[(distance >= 1) & (distance <= 3)])
+                per_harmonic.append(10 * np.log10(peak / neighbours) if neighbours > 0 else 0.0)
+            ratios.append(max(per_harmonic))
+        result[str(base)] = float(np.median(ratios))
+    return result
+
+
+def amplitude_statistics_uv(raw):
+    """Per channel: the median and the robust spread (1.4826 x MAD) in µV."""
+    statistics = {}
+    for index, name in enumerate(raw.ch_names):  # one channel copied at a time
+        row = raw.get_data(picks=[index])[0] * 1e6
+        statistics[name] = {"median": float(np.median(row)),
+                            "spread": float(robust_spread(row))}
+    return statistics
+
+
 def check_units(raw, settings, good, path):
     """Refuse EEG whose amplitudes cannot be in volts (e.g. microvolts stored as volts).
 

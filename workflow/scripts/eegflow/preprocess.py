@@ -10,9 +10,11 @@ import logging
 
 from . import UserError
 from .cleaning import (
+    amplitude_statistics_uv,
     check_units,
     detect_bad_channels,
     interpolate_bad_channels,
+    line_noise_db,
     line_noise_frequencies,
     mark_bad_channels,
 )
@@ -297,9 +299,12 @@ def preprocess_recording(
         Where to write the JSON record of what was done: ``start_offset_s``
         (time of the output's first sample from the file's first sample, which
         MNE's ``first_samp`` does not give for FIF files that start late),
-        ``sfreq_original``, ``sfreq``, ``duration_s_original``, ``channels``,
-        ``bad_channels`` ({name: reasons}), ``bad_channel_action``,
-        ``notch_hz``, ``projectors_applied``, ``anonymized``, and
+        ``sfreq_original``, ``sfreq``, ``duration_s_original``, ``duration_s``
+        (kept), ``channels``, ``bad_channels`` ({name: reasons}),
+        ``bad_channel_action``, ``line_noise_db`` (before the notch, see
+        :func:`eegflow.cleaning.line_noise_db`), ``notch_hz``, ``units_scale``,
+        ``projectors_applied``, ``anonymized``, ``amplitude_uv`` (per channel
+        median and robust spread of the output), and
         ``provenance`` (:mod:`eegflow.provenance`: the source files' paths,
         sizes and SHA-256, the config, the software versions).
     bad_channels : iterable of str
@@ -358,6 +363,7 @@ def preprocess_recording(
     bad = detect_bad_channels(raw, settings["bad_channels"], given, raw_path)
     mark_bad_channels(raw, bad)
     check_units(raw, settings["units"], set(raw.ch_names) - set(bad), raw_path)
+    mains = line_noise_db(raw, [name for name in raw.ch_names if name not in bad])
     projectors = _apply_projectors(raw, raw_path)
     _rereference(raw, settings["reference"], picked, raw_path)
     if settings["resample_sfreq"] and settings["resample_sfreq"] != raw.info["sfreq"]:
@@ -388,14 +394,17 @@ def preprocess_recording(
     record = {
         "start_offset_s": raw.first_samp / raw.info["sfreq"] - file_start_s,
         **original,
+        "duration_s": raw.duration,
         "sfreq": raw.info["sfreq"],
         "channels": raw.ch_names,
         "bad_channels": bad,
         "bad_channel_action": action,
+        "line_noise_db": mains,
         "notch_hz": notch,
         "units_scale": scale,
         "projectors_applied": projectors,
         "anonymized": settings["anonymize"],
+        "amplitude_uv": amplitude_statistics_uv(raw),
         "provenance": with_stage(
             {"source_files": file_fingerprints(recording_files(str(raw_path)))},
             preprocess=settings,
