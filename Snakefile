@@ -11,8 +11,8 @@ include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/windows.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/combine.smk"
-include: "workflow/rules/summary.smk"
 include: "workflow/rules/qc.smk"
+include: "workflow/rules/summary.smk"
 
 
 rule all:

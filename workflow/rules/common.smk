@@ -143,7 +143,7 @@ def synthetic_signal_settings():
 
 def run_jobs():
     """Every job a run can have: {key: {"rule", "recording", "log", "benchmark",
-    "outputs"}}, a key being "<rule>/<recording>" or "combine"."""
+    "outputs"}}, a key being "<rule>/<recording>", "combine" or "qc"."""
     jobs = {}
 
     def add(key, job_rule, **wildcards):
@@ -157,6 +157,7 @@ def run_jobs():
         }
 
     add("combine", rules.combine)
+    add("qc", rules.qc)
     for recording, entry in RECORDINGS.items():
         if entry["index"] is not None:  # a synthetic recording
             add(
