@@ -1,0 +1,87 @@
+"""Docs that cannot drift: the README's config table, the schema and config.yaml agree."""
+
+import re
+
+import yaml
+
+from conftest import ROOT
+
+SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+
+
+def schema_leaves(node=SCHEMA, prefix=""):
+    """{dotted key: its schema} for every setting (objects with properties are opened)."""
+    leaves = {}
+    for name, child in node.get("properties", {}).items():
+        key = f"{prefix}{name}"
+        if child.get("type") == "object" and "properties" in child:
+            leaves.update(schema_leaves(child, f"{key}."))
+        else:
+            leaves[key] = child
+    return leaves
+
+
+def readme_config_rows():
+    """[(keys, default cell)] of the README's configuration table; a row's later keys
+    (`.tmax`) are siblings of its first (`preprocess.crop.tmin`)."""
+    readme = (ROOT / "README.md").read_text()
+    table = readme.split("| key | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    rows = []
+    for line in table.strip().splitlines()[1:]:
+        key_cell, default_cell = line.split(" | ")[:2]
+        names = re.findall(r"`([^`]+)`", key_cell)
+        parent = names[0].rsplit(".", 1)[0]
+        keys = [names[0]] + [parent + name for name in names[1:]]
+        rows.append((keys, default_cell))
+    return rows
+
+
+def test_every_readme_key_is_in_the_schema_with_that_default():
+    leaves = schema_leaves()
+    for keys, default_cell in readme_config_rows():
+        if keys[0].endswith(".*"):  # a whole section described in prose
+            assert any(key.startswith(keys[0][:-1]) for key in leaves), keys
+            continue
+        # backticked values, or prose ("all") that is not compared; one value for all keys
+        defaults = [item.strip() for item in re.findall(r"`[^`]*`|[^,`]+", default_cell)]
+        defaults = [item for item in defaults if item]
+        if len(defaults) == 1:
+            defaults = defaults * len(keys)
+        for key, default in zip(keys, defaults):
+            assert key in leaves, f"README names {key}, which the schema lacks"
+            if default.startswith("`"):
+                written = yaml.safe_load(default.strip("`"))
+                assert written == leaves[key].get("default"), (key, written)
+
+
+def test_every_schema_key_is_in_the_readme_and_described():
+    documented = {key for keys, _ in readme_config_rows() for key in keys}
+    for key, schema in schema_leaves().items():
+        section = key.rsplit(".", 1)[0] + ".*"
+        assert key in documented or section in documented, f"{key} is not in the README"
+        assert "default" in schema, f"{key} has no default in the schema"
+
+
+def test_config_yaml_shows_the_schema_defaults():
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    leaves = schema_leaves()
+
+    def walk(node, prefix=""):
+        for name, value in node.items():
+            key = f"{prefix}{name}"
+            if key in leaves:
+                assert value == leaves[key]["default"], (key, value, leaves[key]["default"])
+            else:
+                walk(value, f"{key}.")
+
+    walk(config)
+
+
+def test_every_registered_feature_is_in_the_readme_feature_tables():
+    from eegflow.features import FEATURES
+
+    readme = (ROOT / "README.md").read_text()
+    features = readme.split("### Features", 1)[1].split("\n## ", 1)[0]
+    named = {name for line in features.splitlines() if line.startswith("| `")
+             for name in re.findall(r"`([a-z_]+)`", line.split(" | ")[0])}
+    assert sorted(set(FEATURES) - named) == []
