@@ -7,12 +7,15 @@ import pytest
 from conftest import (
     DURATION_S,
     N_RECORDINGS,
+    ROOT,
     WINDOW_S,
     edit,
     planned_jobs,
     run_snakemake,
     tiny_copy_of_default_config,
 )
+from eegflow import RECORDING_STAGES
+
 ALL_AFTER_PREPROCESS = {"preprocess": 4, "windows": 4, "features": 4, "combine": 1, "all": 1}
 
 
@@ -35,7 +38,7 @@ def test_combined_table(finished_run):
     assert table["recording"].is_monotonic_increasing
     alpha = table.filter(like="_alpha").mean(axis=1)
     assert alpha[table["target"] == 1].min() > alpha[table["target"] == 0].max()
-    for stage in ("preprocess", "windows", "features"):
+    for stage in RECORDING_STAGES:
         assert len(list((finished_run / "results" / "benchmarks" / stage).glob("*.tsv"))) == 4
         logs = list((finished_run / "results" / "logs" / stage).glob("*.log"))
         assert len(logs) == 4
@@ -114,3 +117,18 @@ def test_summary_table_plots_and_report(finished_run):
         assert (finished_run / "results" / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
     run_snakemake(finished_run, "--report", "report.html", "summary")
     assert "time_vs_memory.png" in (finished_run / "report.html").read_text()
+
+
+def test_stages_are_named_once():
+    """Every per-recording stage is a rule file included by the Snakefile and grouped
+    per recording by the SLURM profile (with the synthetic data it may start from)."""
+    import yaml
+
+    snakefile = (ROOT / "Snakefile").read_text()
+    for stage in RECORDING_STAGES:
+        assert (ROOT / "workflow" / "rules" / f"{stage}.smk").read_text().count(
+            f"rule {stage}:") == 1
+        assert f'include: "workflow/rules/{stage}.smk"' in snakefile
+    profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
+    assert profile["groups"] == [f"{rule}=recording" for rule in
+                                 ("synthetic_recording", *RECORDING_STAGES)]

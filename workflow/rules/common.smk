@@ -12,7 +12,7 @@ min_version("9.0")
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "scripts"))
 
-from eegflow import JOB_BASE_MB, UserError
+from eegflow import JOB_BASE_MB, RECORDING_STAGES, UserError
 from eegflow.checks import check_config
 from eegflow.dependencies import package_modules
 from eegflow.failures import failed_jobs, format_failure_table, write_failure_table
@@ -165,7 +165,7 @@ def run_jobs():
                 rules.synthetic_recording,
                 index=entry["index"],
             )
-        for rule_name in ("preprocess", "windows", "features"):
+        for rule_name in RECORDING_STAGES:
             add(
                 f"{rule_name}/{recording}",
                 getattr(rules, rule_name),

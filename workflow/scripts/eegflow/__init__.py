@@ -28,5 +28,9 @@ class UserError(Exception):
     """
 
 
+# The stages run once per recording, in order: each is a rule of the same name in
+# workflow/rules/<stage>.smk (tests check the Snakefile and the SLURM profile's groups).
+RECORDING_STAGES = ("preprocess", "windows", "features")
+
 # Memory of a job beyond its data: Python, NumPy, SciPy, MNE, pyarrow imported (MB).
 JOB_BASE_MB = 400
