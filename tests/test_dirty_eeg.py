@@ -286,3 +286,15 @@ def test_average_reference_leaves_bad_channels_out(tmp_path):
     data = raw.get_data()
     expected = data[good] - data[good].mean(axis=0)  # the average of good channels only
     np.testing.assert_allclose(clean.get_data()[good], expected, atol=1e-12)
+
+
+def test_whole_recording_statistics_sample_a_fixed_amount_spread_over_it():
+    from eegflow.cleaning import sample_segments
+
+    data = np.tile(np.arange(250 * 3600, dtype=float), (2, 1))  # values = sample index
+    raw = mne.io.RawArray(data, mne.create_info(["A", "B"], 250.0, "eeg"), verbose="error")
+    segments = sample_segments(raw, ["A", "B"])
+    assert segments.shape == (2, 300, 500)  # 10 min of a 1 h recording
+    assert segments[0, 0, 0] == 0 and segments[0, -1, -1] == 250 * 3600 - 1  # both ends
+    short = mne.io.RawArray(data[:, :2500], raw.info, verbose="error")
+    assert sample_segments(short, ["A"]).shape == (1, 5, 500)  # all of a short one

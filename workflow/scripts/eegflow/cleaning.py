@@ -21,6 +21,8 @@ PREP_CRITERIA = {
 }
 # seconds per segment when looking for flat stretches
 FLAT_SEGMENT_S = 1.0
+# 2 s segments sampled evenly for whole-recording statistics (10 minutes)
+SAMPLED_SEGMENTS = 300
 
 
 def line_noise_frequencies(settings, sfreq):
@@ -42,15 +44,37 @@ def robust_spread(data):
     return 1.4826 * np.median(np.abs(data - median), axis=-1)
 
 
+def sample_segments(raw, channels, segment_s=2.0, max_segments=SAMPLED_SEGMENTS):
+    """Segments of ``segment_s`` seconds spread evenly over the recording.
+
+    Statistics that describe a whole recording (line noise, amplitude) do not
+    need every sample: up to ``max_segments`` segments (10 minutes of 2 s
+    segments by default) keep their cost fixed however long the recording is.
+
+    Returns
+    -------
+    ndarray, shape (channels, segments, samples)
+    """
+    length = max(1, min(int(round(segment_s * raw.info["sfreq"])), raw.n_times))
+    available = raw.n_times // length
+    starts = np.linspace(0, (available - 1) * length, min(available, max_segments))
+    starts = np.unique(starts.astype(np.int64))
+    picks = list(channels)
+    return np.stack(  # one segment copied at a time, never the whole recording
+        [raw.get_data(picks=picks, start=start, stop=start + length) for start in starts],
+        axis=1,
+    )
+
+
 def line_noise_db(raw, channels, mains=(50, 60)):
     """How much mains interference a recording carries, per mains frequency.
 
-    For each of 50 and 60 Hz: per channel, the Welch power (2 s Hann segments,
-    0.5 Hz bins) at each harmonic below Nyquist against the median of the bins
-    1 to 3 Hz away, in dB, for the strongest harmonic; the median over
-    ``channels``. About 0 dB without line noise; 10 dB and more is a clear
-    peak. None where the frequency is not below Nyquist. One channel at a time
-    (bounded memory).
+    For each of 50 and 60 Hz: per channel, the power spectrum of 2 s Hann
+    segments (0.5 Hz bins, averaged over the segments of
+    :func:`sample_segments`) at each harmonic below Nyquist against the median
+    of the bins 1 to 3 Hz away, in dB, for the strongest harmonic; the median
+    over ``channels``. About 0 dB without line noise; 10 dB and more is a
+    clear peak. None where the frequency is not below Nyquist.
 
     Returns
     -------
@@ -60,46 +84,44 @@ def line_noise_db(raw, channels, mains=(50, 60)):
     import scipy.signal
 
     sfreq = raw.info["sfreq"]
-    spectra = []
-    for name in channels:
-        freqs, power = scipy.signal.welch(
-            raw.get_data(picks=[name])[0], fs=sfreq, nperseg=min(int(2 * sfreq), raw.n_times)
-        )
-        spectra.append(power)
-    result = {}
+    result = {str(base): None for base in mains}
+    if not channels:
+        return result
+    segments = sample_segments(raw, channels)
+    freqs, power = scipy.signal.periodogram(segments, fs=sfreq, window="hann", axis=-1)
+    power = power.mean(axis=1)  # (channels, freqs)
     for base in mains:
         harmonics = np.arange(base, sfreq / 2 - 3, base)
-        if not len(harmonics) or not spectra:
-            result[str(base)] = None
+        if not len(harmonics):
             continue
-        ratios = []
-        for power in spectra:
-            per_harmonic = []
-            for freq in harmonics:
-                peak = power[np.argmin(np.abs(freqs - freq))]
-                distance = np.abs(freqs - freq)
-                neighbours = np.median(power[(distance >= 1) & (distance <= 3)])
-                per_harmonic.append(10 * np.log10(peak / neighbours) if neighbours > 0 else 0.0)
-            ratios.append(max(per_harmonic))
-        result[str(base)] = float(np.median(ratios))
+        per_harmonic = []
+        for freq in harmonics:
+            distance = np.abs(freqs - freq)
+            peak = power[:, np.argmin(distance)]
+            neighbours = np.median(power[:, (distance >= 1) & (distance <= 3)], axis=1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                per_harmonic.append(np.where(neighbours > 0, 10 * np.log10(peak / neighbours), 0))
+        result[str(base)] = float(np.median(np.max(per_harmonic, axis=0)))
     return result
 
 
 def amplitude_statistics_uv(raw):
-    """Per channel: the median and the robust spread (1.4826 x MAD) in µV."""
-    statistics = {}
-    for index, name in enumerate(raw.ch_names):  # one channel copied at a time
-        row = raw.get_data(picks=[index])[0] * 1e6
-        statistics[name] = {"median": float(np.median(row)),
-                            "spread": float(robust_spread(row))}
-    return statistics
+    """Per channel: the median and the robust spread (1.4826 x MAD) in µV, of the
+    segments of :func:`sample_segments`."""
+    segments = sample_segments(raw, raw.ch_names).reshape(len(raw.ch_names), -1) * 1e6
+    medians, spreads = np.median(segments, axis=1), robust_spread(segments)
+    return {
+        name: {"median": float(median), "spread": float(spread)}
+        for name, median, spread in zip(raw.ch_names, medians, spreads)
+    }
 
 
 def check_units(raw, settings, good, path):
     """Refuse EEG whose amplitudes cannot be in volts (e.g. microvolts stored as volts).
 
     The median over good EEG-family channels of each channel's robust spread
-    must lie within config ``preprocess.units`` ``min_uv`` .. ``max_uv``.
+    (of the segments of :func:`sample_segments`) must lie within config
+    ``preprocess.units`` ``min_uv`` .. ``max_uv``.
     """
     eeg = [
         name
@@ -108,7 +130,7 @@ def check_units(raw, settings, good, path):
     ]
     if not eeg:
         return
-    spreads_uv = robust_spread(raw.get_data(picks=eeg)) * 1e6
+    spreads_uv = robust_spread(sample_segments(raw, eeg).reshape(len(eeg), -1)) * 1e6
     median_uv = float(np.median(spreads_uv))
     if settings["min_uv"] <= median_uv <= settings["max_uv"]:
         return
