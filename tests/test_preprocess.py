@@ -94,6 +94,10 @@ def test_nan_flat_and_dead_stretch_channels_are_marked_bad_not_fatal(tmp_path):
     result = mne.io.read_raw_fif(out, verbose="error")
     assert result.info["bads"] == ["Oz", "Cz", "Pz"] and np.isfinite(result.get_data()).all()
 
+    with pytest.raises(UserError, match=r"channel Oz holds NaN .* add nan to config "
+                                        r"preprocess.bad_channels.detect"):
+        preprocess_recording(path, out, settings(bad_channels={"detect": ["flat"]}))
+
     data[0] = np.nan  # no good channel left: the recording fails, naming them all
     mne.io.RawArray(data, raw.info, verbose="error").save(path, fmt="double",
                                                           overwrite=True, verbose="error")

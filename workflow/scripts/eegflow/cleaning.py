@@ -207,7 +207,13 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
     sfreq = raw.info["sfreq"]
     for index, name in enumerate(raw.ch_names):  # one channel copied at a time
         row = raw.get_data(picks=[index])[0]
-        if "nan" in detect and not np.isfinite(row).all():
+        if not np.isfinite(row).all():
+            if "nan" not in detect:  # NaN would spread into features unseen
+                raise UserError(
+                    f"{path}: channel {name} holds NaN or infinite values; add nan to "
+                    "config preprocess.bad_channels.detect (to mark or interpolate it) "
+                    "or leave it out with preprocess.picks"
+                )
             reasons[name].append("nan")
         elif "flat" in detect and np.ptp(row) == 0:
             reasons[name].append("flat")
