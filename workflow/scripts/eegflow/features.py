@@ -140,28 +140,24 @@ def feature_columns(settings, ch_names):
     [(feature, suffix, index, channels, column)].
 
     ``index`` is the channel's (or, for pairwise features, the pair's) position
-    in the feature's output; ``channels`` the channel names it depends on. Order: features in config order, then their
-    suffixes, then channels or pairs i < j.
+    in the feature's output; ``channels`` the channel names it depends on.
+    Order: features in config order, then their suffixes, then channels or
+    pairs i < j.
     """
     pairs = [
-        f"{ch_names[i]}-{ch_names[j]}"
-        for i in range(len(ch_names))
-        for j in range(i + 1, len(ch_names))
-    ]
-    pair_channels = [
         (ch_names[i], ch_names[j])
         for i in range(len(ch_names))
         for j in range(i + 1, len(ch_names))
     ]
+    singles = [(name,) for name in ch_names]
     columns = []
     for name, params in settings["compute"].items():
         feature = FEATURES[name]
-        labels = pairs if feature.pairwise else ch_names
-        channels = pair_channels if feature.pairwise else [(c,) for c in ch_names]
         for suffix in feature.suffixes(**feature.parameters(params)):
-            for index, label in enumerate(labels):
+            for index, channels in enumerate(pairs if feature.pairwise else singles):
+                label = "-".join(channels)
                 column = "_".join(filter(None, (name, label, suffix)))
-                columns.append((name, suffix, index, channels[index], column))
+                columns.append((name, suffix, index, channels, column))
     return columns
 
 

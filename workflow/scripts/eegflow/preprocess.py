@@ -61,7 +61,10 @@ def _pick(raw, picks, reference, path):
             f"types: {sorted(channel_types)}); name the channels or types to keep "
             "in preprocess.picks, e.g. [meg]"
         )
-    wanted = [kind for kind in EEG_FAMILY if kind in channel_types] if picks is None else list(picks)
+    if picks is None:
+        wanted = [kind for kind in EEG_FAMILY if kind in channel_types]
+    else:
+        wanted = list(picks)
     if channel_types & {"mag", "grad"}:
         channel_types.add("meg")  # MNE's name for both MEG types
     for key, names, allowed in (

@@ -359,7 +359,8 @@ def make_windows(
              len(starts), settings["reject"])
     if settings["reject"]["action"] == "drop" and rejected.any():
         kept = ~rejected
-        starts, reasons, rejected = starts[kept], [r for r, k in zip(reasons, kept) if k], rejected[kept]
+        starts, rejected = starts[kept], rejected[kept]
+        reasons = [reason for reason, keep in zip(reasons, kept) if keep]
         if descriptions is not None:
             descriptions = descriptions[kept]
     with atomic_output(windows_path) as tmp:
