@@ -293,8 +293,8 @@ def test_whole_recording_statistics_sample_a_fixed_amount_spread_over_it():
 
     data = np.tile(np.arange(250 * 3600, dtype=float), (2, 1))  # values = sample index
     raw = mne.io.RawArray(data, mne.create_info(["A", "B"], 250.0, "eeg"), verbose="error")
-    segments = sample_segments(raw, ["A", "B"])
-    assert segments.shape == (2, 300, 500)  # 10 min of a 1 h recording
-    assert segments[0, 0, 0] == 0 and segments[0, -1, -1] == 250 * 3600 - 1  # both ends
+    segments = sample_segments(raw, "B")
+    assert segments.shape == (300, 500)  # 10 min of a 1 h recording
+    assert segments[0, 0] == 0 and segments[-1, -1] == 250 * 3600 - 1  # both ends
     short = mne.io.RawArray(data[:, :2500], raw.info, verbose="error")
-    assert sample_segments(short, ["A"]).shape == (1, 5, 500)  # all of a short one
+    assert sample_segments(short, "A").shape == (5, 500)  # all of a short one

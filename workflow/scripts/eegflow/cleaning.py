@@ -44,54 +44,64 @@ def robust_spread(data):
     return 1.4826 * np.median(np.abs(data - median), axis=-1)
 
 
-def sample_segments(raw, channels, segment_s=2.0, max_segments=SAMPLED_SEGMENTS):
-    """Segments of ``segment_s`` seconds spread evenly over the recording.
+def sample_segments(raw, channel, segment_s=2.0, max_segments=SAMPLED_SEGMENTS):
+    """Segments of ``segment_s`` seconds of one channel, spread evenly over the recording.
 
-    Statistics that describe a whole recording (line noise, amplitude) do not
+    Statistics that describe a whole recording (spectra, amplitudes) do not
     need every sample: up to ``max_segments`` segments (10 minutes of 2 s
-    segments by default) keep their cost fixed however long the recording is.
+    segments by default) keep their cost fixed however long the recording is,
+    and one channel at a time keeps memory small however many channels.
 
     Returns
     -------
-    ndarray, shape (channels, segments, samples)
+    ndarray, shape (segments, samples)
     """
     length = max(1, min(int(round(segment_s * raw.info["sfreq"])), raw.n_times))
     available = raw.n_times // length
     starts = np.linspace(0, (available - 1) * length, min(available, max_segments))
-    starts = np.unique(starts.astype(np.int64))
-    picks = list(channels)
-    return np.stack(  # one segment copied at a time, never the whole recording
-        [raw.get_data(picks=picks, start=start, stop=start + length) for start in starts],
-        axis=1,
+    return np.stack(  # one segment copied at a time, never the whole channel
+        [
+            raw.get_data(picks=[channel], start=start, stop=start + length)[0]
+            for start in np.unique(starts.astype(int))
+        ]
     )
 
 
-def line_noise_db(raw, channels, mains=(50, 60)):
+def mean_spectra(raw):
+    """Per channel, the power spectrum (V²/Hz) of 2 s Hann segments averaged over the
+    segments of :func:`sample_segments`: (freqs, {channel: power})."""
+    import scipy.signal
+
+    spectra = {}
+    for name in raw.ch_names:
+        freqs, power = scipy.signal.periodogram(
+            sample_segments(raw, name), fs=raw.info["sfreq"], window="hann", axis=-1
+        )
+        spectra[name] = power.mean(axis=0)
+    return freqs, spectra
+
+
+def line_noise_db(freqs, spectra, mains=(50, 60)):
     """How much mains interference a recording carries, per mains frequency.
 
-    For each of 50 and 60 Hz: per channel, the power spectrum of 2 s Hann
-    segments (0.5 Hz bins, averaged over the segments of
-    :func:`sample_segments`) at each harmonic below Nyquist against the median
-    of the bins 1 to 3 Hz away, in dB, for the strongest harmonic; the median
-    over ``channels``. About 0 dB without line noise; 10 dB and more is a
-    clear peak. None where the frequency is not below Nyquist.
+    For each of 50 and 60 Hz: per channel of ``spectra`` (see
+    :func:`mean_spectra`), the power at each harmonic below the highest
+    frequency less 3 Hz against the median of the bins 1 to 3 Hz away, in dB,
+    for the strongest harmonic; the median over channels. About 0 dB without
+    line noise; 10 dB and more is a clear peak. None where there is no
+    harmonic, or no channel.
 
     Returns
     -------
     dict
         ``{"50": dB or None, "60": dB or None}``.
     """
-    import scipy.signal
-
-    sfreq = raw.info["sfreq"]
     result = {str(base): None for base in mains}
-    if not channels:
+    if not spectra:
         return result
-    segments = sample_segments(raw, channels)
-    freqs, power = scipy.signal.periodogram(segments, fs=sfreq, window="hann", axis=-1)
-    power = power.mean(axis=1)  # (channels, freqs)
+    power = np.array(list(spectra.values()))
     for base in mains:
-        harmonics = np.arange(base, sfreq / 2 - 3, base)
+        harmonics = np.arange(base, freqs[-1] - 3, base)
         if not len(harmonics):
             continue
         per_harmonic = []
@@ -105,15 +115,15 @@ def line_noise_db(raw, channels, mains=(50, 60)):
     return result
 
 
-def amplitude_statistics_uv(raw):
-    """Per channel: the median and the robust spread (1.4826 x MAD) in µV, of the
-    segments of :func:`sample_segments`."""
-    segments = sample_segments(raw, raw.ch_names).reshape(len(raw.ch_names), -1) * 1e6
-    medians, spreads = np.median(segments, axis=1), robust_spread(segments)
-    return {
-        name: {"median": float(median), "spread": float(spread)}
-        for name, median, spread in zip(raw.ch_names, medians, spreads)
-    }
+def amplitude_statistics_uv(raw, channels=None):
+    """Per channel (all, or ``channels``): the median and the robust spread
+    (1.4826 x MAD) in µV, of the segments of :func:`sample_segments`."""
+    statistics = {}
+    for name in raw.ch_names if channels is None else channels:
+        values = sample_segments(raw, name).ravel() * 1e6
+        statistics[name] = {"median": float(np.median(values)),
+                            "spread": float(robust_spread(values))}
+    return statistics
 
 
 def check_units(raw, settings, good, path):
@@ -130,7 +140,8 @@ def check_units(raw, settings, good, path):
     ]
     if not eeg:
         return
-    spreads_uv = robust_spread(sample_segments(raw, eeg).reshape(len(eeg), -1)) * 1e6
+    statistics = amplitude_statistics_uv(raw, eeg)
+    spreads_uv = np.array([statistics[name]["spread"] for name in eeg])
     median_uv = float(np.median(spreads_uv))
     if settings["min_uv"] <= median_uv <= settings["max_uv"]:
         return

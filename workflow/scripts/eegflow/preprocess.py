@@ -16,6 +16,7 @@ from .cleaning import (
     interpolate_bad_channels,
     line_noise_db,
     line_noise_frequencies,
+    mean_spectra,
     mark_bad_channels,
 )
 from .fileio import atomic_output, load_data, read_raw_lazily, write_record
@@ -166,6 +167,14 @@ def _anonymize(raw, path):
     log.info("%s: anonymised (subject info and dates)", path)
 
 
+def rounded_spectra(freqs, spectra):
+    """Spectra for the record, to 4 significant digits (enough for a plot in dB)."""
+    return {
+        "freqs": [float(f"{f:.4g}") for f in freqs],
+        "power": {name: [float(f"{v:.4g}") for v in power] for name, power in spectra.items()},
+    }
+
+
 def _set_montage(raw, montage, path):
     """Give channels positions from a standard montage (config preprocess.montage)."""
     try:
@@ -304,8 +313,9 @@ def preprocess_recording(
         MNE's ``first_samp`` does not give for FIF files that start late),
         ``sfreq_original``, ``sfreq``, ``duration_s_original``, ``duration_s``
         (kept), ``channels``, ``bad_channels`` ({name: reasons}),
-        ``bad_channel_action``, ``line_noise_db`` (before the notch, see
-        :func:`eegflow.cleaning.line_noise_db`), ``notch_hz``, ``units_scale``,
+        ``bad_channel_action``, ``line_noise_db`` and ``psd_before`` (before
+        the notch and filter, see :func:`eegflow.cleaning.line_noise_db`),
+        ``notch_hz``, ``units_scale``,
         ``projectors_applied``, ``anonymized``, ``amplitude_uv`` (per channel
         median and robust spread of the output), and
         ``provenance`` (:mod:`eegflow.provenance`: the source files' paths,
@@ -366,7 +376,8 @@ def preprocess_recording(
     bad = detect_bad_channels(raw, settings["bad_channels"], given, raw_path)
     mark_bad_channels(raw, bad)
     check_units(raw, settings["units"], set(raw.ch_names) - set(bad), raw_path)
-    mains = line_noise_db(raw, [name for name in raw.ch_names if name not in bad])
+    freqs, spectra = mean_spectra(raw)  # before notch and filter
+    mains = line_noise_db(freqs, {n: p for n, p in spectra.items() if n not in bad})
     projectors = _apply_projectors(raw, raw_path)
     _rereference(raw, settings["reference"], picked, raw_path)
     if settings["resample_sfreq"] and settings["resample_sfreq"] != raw.info["sfreq"]:
@@ -403,6 +414,7 @@ def preprocess_recording(
         "bad_channels": bad,
         "bad_channel_action": action,
         "line_noise_db": mains,
+        "psd_before": rounded_spectra(freqs, spectra),
         "notch_hz": notch,
         "units_scale": scale,
         "projectors_applied": projectors,
