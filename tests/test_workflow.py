@@ -103,6 +103,7 @@ def test_summary_table_plots_and_report(finished_run):
         "input_mib"
     ]
     counts = table["rule"].value_counts().to_dict()
+    counts.pop("qc", None)  # when test_qc_report ran first
     assert counts == {
         "synthetic_recording": 4, "preprocess": 4, "windows": 4, "features": 4, "combine": 1
     }
@@ -132,3 +133,22 @@ def test_stages_are_named_once():
     profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
     assert profile["groups"] == [f"{rule}=recording" for rule in
                                  ("synthetic_recording", *RECORDING_STAGES)]
+
+
+def test_qc_table_figures_and_report(finished_run):
+    run_snakemake(finished_run, "qc")
+    qc = pd.read_parquet(finished_run / "results" / "qc.parquet")
+    assert qc["recording"].tolist() == [f"synthetic-{i:02d}" for i in range(N_RECORDINGS)]
+    assert (qc["status"] == "done").all() and (qc["n_bad_channels"] == 0).all()
+    assert (qc["windows"] == DURATION_S // WINDOW_S).all()
+    assert (qc["line_noise_db_50"].abs() < 3).all()  # the synthetic data have no mains
+    figures = sorted((finished_run / "results" / "qc").glob("*.png"))
+    assert [f.stem for f in figures] == qc["recording"].tolist()
+    assert all(f.read_bytes()[:4] == b"\x89PNG" and f.stat().st_size < 200_000
+               for f in figures)
+    assert planned_jobs(finished_run) == {}  # qc is built only when asked for
+    run_snakemake(finished_run, "--report", "report.html", "qc")
+    report = (finished_run / "report.html").read_text()
+    for figure in figures:
+        assert f"results/qc/{figure.name}" in report
+    assert "results/qc.html" in report and "features_by_target.png" in report

@@ -1,4 +1,33 @@
-# One row per recording to sort before opening a plot: `snakemake --cores 4 qc`.
+# Quality control, built only when asked for: `snakemake --cores 4 qc`, and
+# `snakemake --report report.html qc` for the HTML report with the pictures.
+
+
+rule qc_figure:
+    input:
+        code=package_code("qc_figure"),
+        fif=rules.preprocess.output.fif,
+        record=rules.preprocess.output.record,
+        windows=rules.windows.output.metadata,
+    output:
+        png=report(
+            "results/qc/{recording}.png",
+            caption="../report/qc_recording.rst",
+            category="Quality control",
+            subcategory="Recordings",
+            labels={"recording": "{recording}"},
+        ),
+    log:
+        "results/logs/qc_figure/{recording}.log",
+    benchmark:
+        "results/benchmarks/qc_figure/{recording}.tsv"
+    conda:
+        "../../envs/eegflow.yaml"
+    threads: 1
+    resources:
+        mem_mb=mem_mb_per_input_mb(1),
+        runtime=runtime_per_input_mb(0.05),
+    script:
+        "../scripts/qc_figure.py"
 
 
 rule qc:
@@ -6,9 +35,25 @@ rule qc:
         code=package_code("qc"),
         records=expand(rules.preprocess.output.record, recording=sorted(RECORDINGS)),
         windows=expand(rules.windows.output.metadata, recording=sorted(RECORDINGS)),
+        figures=expand(rules.qc_figure.output.png, recording=sorted(RECORDINGS)),
+        features=rules.combine.output.table,
     output:
         parquet="results/qc.parquet",
         csv="results/qc.csv",
+        html=report(
+            "results/qc.html",
+            caption="../report/qc_table.rst",
+            category="Quality control",
+            subcategory="Run",
+            labels={"figure": "QC table"},
+        ),
+        by_target=report(
+            "results/plots/features_by_target.png",
+            caption="../report/features_by_target.rst",
+            category="Quality control",
+            subcategory="Run",
+            labels={"figure": "features by label"},
+        ),
     log:
         "results/logs/qc.log",
     benchmark:

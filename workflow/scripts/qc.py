@@ -9,5 +9,6 @@ with job_logging(snakemake.log[0]):
         snakemake.input.records,
         snakemake.input.windows,
         snakemake.params.excluded,
+        snakemake.input.features,
         snakemake.output,
     )

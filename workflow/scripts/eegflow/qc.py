@@ -1,17 +1,19 @@
-"""The quality-control table: one row per recording, to sort before opening a plot.
+"""Quality control: a table with one row per recording, and pictures.
 
 Built from what the stages recorded: the preprocessing record (rates, durations,
-bad channels and why, line noise, amplitudes) and the window table (windows per
-label, windows rejected). Recordings left out with ``input.exclude`` get a row
-with status "excluded".
+bad channels and why, line noise, amplitudes, spectra before preprocessing) and
+the window table (windows per label, windows rejected). Recordings left out with
+``input.exclude`` get a row with status "excluded". Figures are small PNGs for
+Snakemake's HTML report (``snakemake --report report.html qc``).
 """
 
 import logging
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from .fileio import atomic_output, read_record
+from .fileio import atomic_output, read_raw_lazily, read_record
 from .windows import window_table_info
 
 log = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ def qc_row(recording, source, record, windows):
     return row
 
 
-def write_qc_table(recordings, records, window_tables, excluded, outputs):
+def write_qc_table(recordings, records, window_tables, excluded, features, outputs):
     """Write the QC table (parquet and CSV) of a run.
 
     Parameters
@@ -59,8 +61,11 @@ def write_qc_table(recordings, records, window_tables, excluded, outputs):
         Each recording's preprocessing record and window table, in that order.
     excluded : list of str
         Ids left out with config ``input.exclude``.
+    features : path-like
+        The combined feature table, for the ``by_target`` figure.
     outputs : dict
-        ``parquet`` and ``csv`` paths.
+        Paths: ``parquet`` and ``csv`` (the table), ``html`` (the table as a
+        page that sorts on a click) and ``by_target`` (features by label).
     """
     rows = []
     for (recording, source), record, windows in zip(recordings.items(), records,
@@ -74,6 +79,139 @@ def write_qc_table(recordings, records, window_tables, excluded, outputs):
         table.to_parquet(tmp, index=False)
     with atomic_output(outputs["csv"]) as tmp:
         table.to_csv(tmp, index=False)
+    write_qc_html(outputs["parquet"], outputs["html"])
+    plot_features_by_target(features, outputs["by_target"])
     flagged = table[(table["status"] == "done") & (table["n_bad_channels"] > 0)]
     log.info("QC of %d recordings (%d excluded); %d with bad channels", len(recordings),
              len(excluded), len(flagged))
+
+
+# sort a column by clicking its header: the QC table in the report
+_SORTABLE = """<script>
+document.querySelectorAll("th").forEach((header, column) => header.addEventListener("click", () => {
+  const body = header.closest("table").tBodies[0];
+  const rows = Array.from(body.rows);
+  const key = row => { const text = row.cells[column].innerText; const n = parseFloat(text);
+                       return isNaN(n) ? text : n; };
+  const ascending = header.dataset.order !== "asc";
+  rows.sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b) ? -1 : 0) * (ascending ? 1 : -1));
+  header.dataset.order = ascending ? "asc" : "desc";
+  rows.forEach(row => body.appendChild(row));
+}));
+</script>"""
+
+
+def write_qc_html(table_path, out_path):
+    """The QC table as a small HTML page whose columns sort on a click."""
+    table = pd.read_parquet(table_path)
+    html = table.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
+    page = (
+        "<html><head><meta charset='utf-8'><style>table{border-collapse:collapse;"
+        "font:12px sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
+        "th{cursor:pointer;background:#eee}</style></head><body>"
+        f"<p>{len(table)} recordings; click a column to sort.</p>{html}{_SORTABLE}"
+        "</body></html>"
+    )
+    with atomic_output(out_path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_recording(preprocessed_path, record_path, windows_path, out_path, recording):
+    """One recording's QC figure: spectra before and after preprocessing, a 10 s
+    stretch of the preprocessed signal, and its windows over time.
+
+    The spectra are per channel (log scale; before in grey, bad channels in
+    red), with the filter edges (dashed) and notch frequencies (dotted)
+    marked; the windows strip shows one tick per window, by label for
+    annotation windows, rejected ones in red. About 60-120 KB.
+    """
+    from .cleaning import mean_spectra
+
+    plt = _pyplot()
+    record = read_record(record_path)
+    raw = read_raw_lazily(preprocessed_path)
+    sfreq, bad = raw.info["sfreq"], set(record["bad_channels"])
+    figure = plt.figure(figsize=(10, 6.5), layout="constrained")
+    grid = figure.add_gridspec(2, 2, height_ratios=[3, 1.2])
+    spectra, stretch, strip = (figure.add_subplot(grid[0, 0]),
+                               figure.add_subplot(grid[0, 1]), figure.add_subplot(grid[1, :]))
+
+    before = record["psd_before"]
+    for power in before["power"].values():
+        spectra.semilogy(before["freqs"], np.maximum(power, 1e-30), color="0.8", lw=0.6)
+    freqs, after = mean_spectra(raw)
+    for name, power in after.items():
+        spectra.semilogy(freqs, np.maximum(power, 1e-30), lw=0.8,
+                         color="tab:red" if name in bad else None)
+    shown = [p for n, p in after.items() if n not in bad] + list(before["power"].values())
+    positive = np.concatenate([np.asarray(p)[np.asarray(p) > 0] for p in shown] or [[1.0]])
+    spectra.set_ylim(positive.min() / 2, positive.max() * 2)  # a dead channel's 0 aside
+    settings = record["provenance"]["config"]["preprocess"]["filter"]
+    for edge in (settings["l_freq"], settings["h_freq"]):
+        if edge:
+            spectra.axvline(edge, ls="--", color="k", lw=0.8)
+    for freq in record["notch_hz"]:
+        spectra.axvline(freq, ls=":", color="tab:purple", lw=0.8)
+    spectra.set(xlabel="frequency (Hz)", ylabel="power (V²/Hz)",
+                title="Spectra: before (grey) and after preprocessing")
+
+    length = int(min(10 * sfreq, raw.n_times))
+    start = max(0, raw.n_times // 2 - length // 2)
+    data = raw.get_data(start=start, stop=start + length) * 1e6
+    spacing = 4 * max(np.median(np.std(data, axis=1)), 1e-3)
+    times = (start + np.arange(length)) / sfreq
+    for index, (name, row) in enumerate(zip(raw.ch_names, data)):
+        stretch.plot(times, row - np.mean(row) - index * spacing, lw=0.5,
+                     color="tab:red" if name in bad else "k")
+    stretch.set_yticks(-spacing * np.arange(len(raw.ch_names)), raw.ch_names, fontsize=7)
+    stretch.set(xlabel="time in the preprocessed recording (s)",
+                title=f"10 s of the signal (rows {spacing:.3g} µV apart)")
+
+    windows = pq.read_table(windows_path).to_pandas()
+    seconds = record["duration_s_original"]
+    unit, per = ("s", 1) if seconds < 600 else ("min", 60) if seconds < 3 * 3600 else ("h", 3600)
+    rows = windows["label"] if "label" in windows else pd.Series(["windows"] * len(windows))
+    categories = list(dict.fromkeys(rows))
+    positions = rows.map({label: index for index, label in enumerate(categories)})
+    colours = np.where(windows["rejected"], "tab:red", "tab:blue")
+    strip.scatter(windows["start_s"] / per, positions, marker="|", c=colours, s=80)
+    strip.set_yticks(range(len(categories)), categories, fontsize=7)
+    strip.set(xlabel=f"window start ({unit} from the file's first sample)",
+              title=f"{len(windows)} windows ({int(windows['rejected'].sum())} rejected, red)")
+    figure.suptitle(f"{recording}: {record['duration_s']:.0f} s at {sfreq:g} Hz, "
+                    f"{len(raw.ch_names)} channels, {len(bad)} bad")
+    with atomic_output(out_path) as tmp:
+        figure.savefig(tmp, format="png", dpi=72)
+    plt.close(figure)
+
+
+def plot_features_by_target(features_path, out_path, n_features=6):
+    """Distributions of the first few feature columns by label (or target)."""
+    plt = _pyplot()
+    table = pd.read_parquet(features_path)
+    columns = [c for c in table.columns if "_" in c and table[c].dtype.kind == "f"
+               and c not in ("start_s",)][:n_features]
+    group = "label" if "label" in table else "target" if "target" in table else None
+    figure, axes = plt.subplots(2, 3, figsize=(10, 5.5), layout="constrained")
+    for ax, column in zip(axes.flat, columns):
+        if group is None:
+            ax.hist(table[column].dropna(), bins=30)
+        else:
+            groups = {str(k): v[column].dropna() for k, v in table.groupby(group)}
+            ax.boxplot(list(groups.values()), tick_labels=list(groups), showfliers=False)
+            ax.set_xlabel(group)
+        ax.set_title(column, fontsize=8)
+    for ax in list(axes.flat)[len(columns):]:
+        ax.set_visible(False)
+    with atomic_output(out_path) as tmp:
+        figure.savefig(tmp, format="png", dpi=72)
+    plt.close(figure)
