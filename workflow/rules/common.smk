@@ -191,6 +191,10 @@ def clear_failure_table():
 def benchmark_job_inputs():
     """{job key: the data files the job reads}, for the input sizes of the summary."""
     inputs = {"combine": [str(path) for path in rules.combine.input.tables]}
+    qc = rules.qc.input
+    inputs["qc"] = [
+        str(path) for path in [*qc.records, *qc.windows, *qc.figures, qc.features]
+    ]
     for recording, entry in RECORDINGS.items():
         inputs[f"preprocess/{recording}"] = recording_files(entry["path"])
         inputs[f"windows/{recording}"] = expand(
