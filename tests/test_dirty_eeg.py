@@ -298,3 +298,13 @@ def test_whole_recording_statistics_sample_a_fixed_amount_spread_over_it():
     assert segments[0, 0] == 0 and segments[-1, -1] == 250 * 3600 - 1  # both ends
     short = mne.io.RawArray(data[:, :2500], raw.info, verbose="error")
     assert sample_segments(short, "A").shape == (5, 500)  # all of a short one
+
+
+def test_prep_criteria_that_cannot_run_are_recorded_not_silent(tmp_path, caplog):
+    raw = realistic_eeg(seconds=20, seed=12).pick(["Fz", "Cz"])  # 2 channels: too few
+    detect = ["nan", "flat", "deviation", "correlation"]
+    _, record = preprocessed(raw, tmp_path, bad_channels={"detect": detect})
+    assert record["bad_channels"] == {}
+    assert record["bad_channel_criteria_skipped"] == ["deviation", "correlation"]
+    assert "PREP criteria ['deviation', 'correlation'] need 3 or more good channels" \
+        in caplog.text

@@ -207,8 +207,11 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
 
     Returns
     -------
-    dict
+    bad : dict
         ``{channel: [reasons]}`` in channel order.
+    skipped : list of str
+        PREP criteria asked for but not applied (they need 3 or more good
+        channels), also logged.
     """
     detect = set(settings["detect"])
     reasons = {name: [] for name in raw.ch_names}
@@ -234,10 +237,12 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
                 reasons[name].append(f"flat for {stretch:g} s")
     prep = [criterion for criterion in PREP_CRITERIA if criterion in detect]
     candidates = [name for name in raw.ch_names if not reasons[name]]
+    skipped = []
     if prep and len(candidates) >= 3:
         for name, criteria in _prep_bad_channels(raw, candidates, prep, random_state).items():
             reasons[name].extend(criteria)
     elif prep:
+        skipped = prep
         log.warning(
             "%s: PREP criteria %s need 3 or more good channels; %d here: skipped",
             path, prep, len(candidates),
@@ -250,7 +255,7 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
         )
     for name, why in bad.items():
         log.warning("%s: bad channel %s (%s)", path, name, ", ".join(why))
-    return bad
+    return bad, skipped
 
 
 def _prep_bad_channels(raw, candidates, criteria, random_state):

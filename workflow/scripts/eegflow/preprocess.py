@@ -313,7 +313,8 @@ def preprocess_recording(
         MNE's ``first_samp`` does not give for FIF files that start late),
         ``sfreq_original``, ``sfreq``, ``duration_s_original``, ``duration_s``
         (kept), ``channels``, ``bad_channels`` ({name: reasons}),
-        ``bad_channel_action``, ``line_noise_db`` and ``psd_before`` (before
+        ``bad_channel_action``, ``bad_channel_criteria_skipped`` (PREP criteria
+        that needed more good channels than there were), ``line_noise_db`` and ``psd_before`` (before
         the notch and filter, see :func:`eegflow.cleaning.line_noise_db`),
         ``notch_hz``, ``units_scale``,
         ``projectors_applied``, ``anonymized``, ``amplitude_uv`` (per channel
@@ -373,7 +374,7 @@ def preprocess_recording(
     scale = settings["units"]["scale"] if units_scale is None else units_scale
     if scale != 1:
         raw.apply_function(lambda x: x * scale, picks="all")
-    bad = detect_bad_channels(raw, settings["bad_channels"], given, raw_path)
+    bad, skipped = detect_bad_channels(raw, settings["bad_channels"], given, raw_path)
     mark_bad_channels(raw, bad)
     check_units(raw, settings["units"], set(raw.ch_names) - set(bad), raw_path)
     freqs, spectra = mean_spectra(raw)  # before notch and filter
@@ -413,6 +414,7 @@ def preprocess_recording(
         "channels": raw.ch_names,
         "bad_channels": bad,
         "bad_channel_action": action,
+        "bad_channel_criteria_skipped": skipped,
         "line_noise_db": mains,
         "psd_before": rounded_spectra(freqs, spectra),
         "notch_hz": notch,

@@ -35,6 +35,7 @@ def qc_row(recording, source, record, windows):
         "n_bad_channels": len(bad),
         "bad_channels": "; ".join(f"{name}: {', '.join(why)}" for name, why in bad.items()),
         "bad_channel_action": record["bad_channel_action"],
+        "bad_channel_criteria_skipped": " ".join(record["bad_channel_criteria_skipped"]),
         "line_noise_db_50": record["line_noise_db"]["50"],
         "line_noise_db_60": record["line_noise_db"]["60"],
         "notch_hz": " ".join(f"{f:g}" for f in record["notch_hz"]),
