@@ -13,11 +13,14 @@ from . import UserError
 
 log = logging.getLogger(__name__)
 
-# PREP's criteria as pyprep's NoisyChannels implements them (Bigdely-Shamlo et al. 2015)
+# the channel types of EEG, scalp and intracranial (what picks: null keeps)
+EEG_FAMILY = ("eeg", "seeg", "ecog", "dbs")
+# PREP's criteria as pyprep's NoisyChannels implements them (Bigdely-Shamlo et al.
+# 2015): criterion -> (the method that applies it, the attribute listing its channels)
 PREP_CRITERIA = {
-    "deviation": "find_bad_by_deviation",
-    "correlation": "find_bad_by_correlation",
-    "hf_noise": "find_bad_by_hfnoise",
+    "deviation": ("find_bad_by_deviation", "bad_by_deviation"),
+    "correlation": ("find_bad_by_correlation", "bad_by_correlation"),
+    "hf_noise": ("find_bad_by_hfnoise", "bad_by_hf_noise"),
 }
 # seconds per segment when looking for flat stretches
 FLAT_SEGMENT_S = 1.0
@@ -136,7 +139,7 @@ def check_units(raw, settings, good, path):
     eeg = [
         name
         for name, kind in zip(raw.ch_names, raw.get_channel_types())
-        if name in good and kind in ("eeg", "seeg", "ecog", "dbs")
+        if name in good and kind in EEG_FAMILY
     ]
     if not eeg:
         return
@@ -269,15 +272,10 @@ def _prep_bad_channels(raw, candidates, criteria, random_state):
         noisy = NoisyChannels(subset, random_state=random_state, ransac=False)
         found = {}
         for criterion in criteria:
-            getattr(noisy, PREP_CRITERIA[criterion])()
-        for criterion, names in (
-            ("deviation", noisy.bad_by_deviation),
-            ("correlation", noisy.bad_by_correlation),
-            ("hf_noise", noisy.bad_by_hf_noise),
-        ):
-            if criterion in criteria:
-                for name in names:
-                    found.setdefault(name, []).append(criterion)
+            method, attribute = PREP_CRITERIA[criterion]
+            getattr(noisy, method)()
+            for name in getattr(noisy, attribute):
+                found.setdefault(name, []).append(criterion)
     return found
 
 

@@ -10,6 +10,7 @@ import logging
 
 from . import UserError
 from .cleaning import (
+    EEG_FAMILY,
     amplitude_statistics_uv,
     check_units,
     detect_bad_channels,
@@ -42,14 +43,10 @@ def check_filter_below_nyquist(filter_settings, sfreq, source):
             )
 
 
-# what ``picks: null`` keeps: the EEG family (scalp and intracranial), never MEG
-EEG_FAMILY = ("eeg", "seeg", "ecog", "dbs")
-
-
 def _pick(raw, picks, reference, path):
     """Pick channels by name or type, plus named reference channels.
 
-    ``picks`` None keeps the :data:`EEG_FAMILY` channels (an MEG+EEG file gives
+    ``picks`` None keeps the :data:`eegflow.cleaning.EEG_FAMILY` channels (an MEG+EEG file gives
     its EEG; MEG only when asked for by type or name) and logs what it leaves
     out. Unknown names are a UserError. Returns the picked channel names.
     """
@@ -294,7 +291,7 @@ def preprocess_recording(
     settings : dict
         Config ``preprocess``: ``rename`` and ``channel_types`` (maps by channel
         name), ``crop`` (tmin, tmax in s), ``picks`` (channel names/types, or
-        None for the EEG family, see :data:`EEG_FAMILY`), ``reference`` (None,
+        None for the EEG family, :data:`eegflow.cleaning.EEG_FAMILY`), ``reference`` (None,
         "average" or channel names), ``resample_sfreq`` (Hz or None),
         ``filter`` (l_freq, h_freq in Hz or None, method), ``notch``
         (``line_freq`` or ``freqs``), ``montage``, ``units`` (``scale``,
