@@ -165,7 +165,7 @@ def run_jobs():
                 rules.synthetic_recording,
                 index=entry["index"],
             )
-        for rule_name in RECORDING_STAGES:
+        for rule_name in (*RECORDING_STAGES, "qc_figure"):
             add(
                 f"{rule_name}/{recording}",
                 getattr(rules, rule_name),
@@ -202,6 +202,10 @@ def benchmark_job_inputs():
         )
         inputs[f"features/{recording}"] = expand(
             [rules.features.input.windows, rules.features.input.metadata],
+            recording=recording,
+        )
+        inputs[f"qc_figure/{recording}"] = expand(
+            [rules.qc_figure.input.fif, rules.qc_figure.input.windows],
             recording=recording,
         )
     return inputs

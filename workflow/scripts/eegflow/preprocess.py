@@ -311,8 +311,9 @@ def preprocess_recording(
         ``sfreq_original``, ``sfreq``, ``duration_s_original``, ``duration_s``
         (kept), ``channels``, ``bad_channels`` ({name: reasons}),
         ``bad_channel_action``, ``bad_channel_criteria_skipped`` (PREP criteria
-        that needed more good channels than there were), ``line_noise_db`` and ``psd_before`` (before
-        the notch and filter, see :func:`eegflow.cleaning.line_noise_db`),
+        that needed more good channels than there were), ``line_noise_db`` and
+        ``psd_before`` (before the notch and filter, see
+        :func:`eegflow.cleaning.line_noise_db`),
         ``notch_hz``, ``units_scale``,
         ``projectors_applied``, ``anonymized``, ``amplitude_uv`` (per channel
         median and robust spread of the output), and
