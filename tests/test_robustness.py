@@ -54,6 +54,16 @@ def test_a_bad_recording_fails_alone_and_can_be_excluded(tmp_path):
     assert failed["message"].item().startswith(
         "data/cut.edf: the header's length does not match the file size"
     )
+    # the QC table says it too, one row per recording, known without a plot
+    assert "QC table of this run (3 done, 1 failed): results/qc.csv" in output
+    qc = pd.read_csv(tmp_path / "results" / "qc.csv")
+    assert qc[["recording", "status", "failed_rule"]].fillna("").values.tolist() == [
+        ["cut", "failed", "preprocess"],
+        ["good0", "done", ""], ["good1", "done", ""], ["good2", "done", ""],
+    ]
+    assert qc["message"][0] == failed["message"].item()
+    assert qc["source"][0] == "data/cut.edf"
+    assert (qc["windows"][1:] == 5).all() and qc["sfreq"][1:].notna().all()
 
     write_config(tmp_path, {"input": {**config["input"], "exclude": ["cut"]}})
     run_snakemake(tmp_path)

@@ -180,6 +180,32 @@ def report_failed_jobs():
     if failed:
         write_failure_table(failed, FAILED_JOBS_TABLE)
         logger.error(format_failure_table(failed, FAILED_JOBS_TABLE))
+        write_failed_run_qc(failed)
+
+
+def write_failed_run_qc(failed):
+    """The QC table of a failed run: failed recordings with their message, the
+    others with what their finished stages recorded."""
+    from eegflow.qc import write_failed_run_qc_table  # pandas: only when needed
+
+    recordings = {
+        recording: {
+            "source": RECORDINGS[recording]["path"],
+            "record": expand(rules.preprocess.output.record, recording=recording)[0],
+            "windows": expand(rules.windows.output.metadata, recording=recording)[0],
+            "features": expand(rules.features.output.table, recording=recording)[0],
+        }
+        for recording in sorted(RECORDINGS)
+    }
+    outputs = {name: str(getattr(rules.qc.output, name)) for name in ("parquet", "csv", "html")}
+    table = write_failed_run_qc_table(
+        recordings, failed, config["input"]["exclude"], outputs
+    )
+    counts = table["status"].value_counts().to_dict()
+    logger.error(
+        f"QC table of this run ({', '.join(f'{n} {s}' for s, n in counts.items())}): "
+        f"{outputs['csv']}"
+    )
 
 
 def clear_failure_table():

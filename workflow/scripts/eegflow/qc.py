@@ -7,7 +7,9 @@ the window table (windows per label, windows rejected). Recordings left out with
 Snakemake's HTML report (``snakemake --report report.html qc``).
 """
 
+import contextlib
 import logging
+import os
 
 import numpy as np
 import pandas as pd
@@ -71,20 +73,84 @@ def write_qc_table(recordings, records, window_tables, excluded, features, outpu
     rows = []
     for (recording, source), record, windows in zip(recordings.items(), records,
                                                     window_tables):
-        table = pq.read_table(windows)
-        window_table_info(table)  # a window table of this workflow
-        rows.append(qc_row(recording, source, read_record(record), table.to_pandas()))
-    rows += [{"recording": recording, "status": "excluded"} for recording in excluded]
-    table = pd.DataFrame(rows)
-    with atomic_output(outputs["parquet"]) as tmp:
-        table.to_parquet(tmp, index=False)
-    with atomic_output(outputs["csv"]) as tmp:
-        table.to_csv(tmp, index=False)
+        rows.append(qc_row(recording, source, read_record(record),
+                           read_window_table(windows)))
+    table = _write_rows(rows, excluded, outputs)
     write_qc_html(outputs["parquet"], outputs["html"])
     plot_features_by_target(features, outputs["by_target"])
     flagged = table[(table["status"] == "done") & (table["n_bad_channels"] > 0)]
     log.info("QC of %d recordings (%d excluded); %d with bad channels", len(recordings),
              len(excluded), len(flagged))
+
+
+def write_failed_run_qc_table(recordings, failed, excluded, outputs):
+    """After a failed run: the QC table with a row for each recording, failed or not.
+
+    A recording is "failed" (with the failing rule and its one-line message)
+    if one of its jobs failed in this run, "done" if its feature table exists,
+    and "not run" otherwise (the run stopped first); the columns its finished
+    stages recorded are filled either way. The table's HTML page and figures
+    are not written, and the page is removed, so ``snakemake qc`` rebuilds
+    the whole table once every recording is through.
+
+    Parameters
+    ----------
+    recordings : dict
+        ``{recording id: {"source", "record", "windows", "features"}}``: its
+        source file and the paths of its record, window table and feature
+        table, in table order.
+    failed : list of dict
+        The failed jobs (:func:`eegflow.failures.failed_jobs`).
+    excluded : list of str
+        Ids left out with config ``input.exclude``.
+    outputs : dict
+        Paths: ``parquet``, ``csv`` and ``html``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table written.
+    """
+    failures = {job["recording"]: job for job in failed if job["recording"]}
+    rows = []
+    for recording, paths in recordings.items():
+        if os.path.exists(paths["record"]) and os.path.exists(paths["windows"]):
+            row = qc_row(recording, paths["source"], read_record(paths["record"]),
+                         read_window_table(paths["windows"]))
+        else:
+            row = {"recording": recording, "source": paths["source"]}
+        if recording in failures:
+            row.update(status="failed", failed_rule=failures[recording]["rule"],
+                       message=failures[recording]["message"])
+        elif not os.path.exists(paths["features"]):
+            row["status"] = "not run"
+        rows.append(row)
+    table = _write_rows(rows, excluded, outputs)
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(outputs["html"])  # incomplete outputs: the qc job runs next time
+    return table
+
+
+def read_window_table(path):
+    """A window table of this workflow (checked) as a pandas data frame."""
+    table = pq.read_table(path)
+    window_table_info(table)
+    return table.to_pandas()
+
+
+def _write_rows(rows, excluded, outputs):
+    """Write QC rows plus one per excluded recording as parquet and CSV."""
+    rows = rows + [{"recording": recording, "status": "excluded"}
+                   for recording in excluded]
+    table = pd.DataFrame(rows)
+    columns = ["recording", "status", "source", "failed_rule", "message"]
+    table = table[[c for c in columns if c in table]
+                  + [c for c in table if c not in columns]]
+    with atomic_output(outputs["parquet"]) as tmp:
+        table.to_parquet(tmp, index=False)
+    with atomic_output(outputs["csv"]) as tmp:
+        table.to_csv(tmp, index=False)
+    return table
 
 
 # sort a column by clicking its header: the QC table in the report
