@@ -12,6 +12,7 @@ include: "workflow/rules/windows.smk"
 include: "workflow/rules/features.smk"
 include: "workflow/rules/combine.smk"
 include: "workflow/rules/qc.smk"
+include: "workflow/rules/derivatives.smk"
 include: "workflow/rules/summary.smk"
 
 
@@ -19,6 +20,7 @@ rule all:
     default_target: True
     input:
         rules.combine.output.table,
+        bids_derivative_targets(),
 
 
 onsuccess:

@@ -123,7 +123,8 @@ def test_summary_table_plots_and_report(finished_run):
 
 def test_stages_are_named_once():
     """Every per-recording stage is a rule file included by the Snakefile and grouped
-    per recording by the SLURM profile (with the synthetic data it may start from)."""
+    per recording by the SLURM profile (with the synthetic data it may start from and
+    the per-recording jobs built when asked for)."""
     import yaml
 
     snakefile = (ROOT / "Snakefile").read_text()
@@ -133,7 +134,8 @@ def test_stages_are_named_once():
         assert f'include: "workflow/rules/{stage}.smk"' in snakefile
     profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
     assert profile["groups"] == [f"{rule}=recording" for rule in
-                                 ("synthetic_recording", *RECORDING_STAGES)]
+                                 ("synthetic_recording", *RECORDING_STAGES, "qc_figure",
+                                  "bids_derivatives")]
 
 
 def test_qc_table_figures_and_report(finished_run):

@@ -34,6 +34,7 @@ except UserError as error:
 
 wildcard_constraints:
     recording=r"[A-Za-z0-9_][A-Za-z0-9_.-]*",
+    bids_path=r"sub-[^/]+/(ses-[^/]+/)?[a-z]+/sub-[^/]+",
     index=r"\d+",
 
 
@@ -82,6 +83,35 @@ def bids_sidecars(wildcards):
 def recording_bids_root(wildcards):
     """The BIDS root of a recording read with mne-bids, or "" for plain files."""
     return RECORDINGS[wildcards.recording]["bids_root"] or ""
+
+
+# a BIDS recording's path in the data set, without suffix and extension -> its id
+BIDS_PATHS = {
+    entry["bids_path"]: rid for rid, entry in RECORDINGS.items() if entry["bids_path"]
+}
+
+
+def of_bids_recording(pattern):
+    """An input function: output ``pattern`` of the recording at ``{bids_path}``."""
+    return lambda wildcards: expand(pattern, recording=BIDS_PATHS[wildcards.bids_path])[
+        0
+    ]
+
+
+def bids_source(recording):
+    """A BIDS recording's main file, relative to its data set's root."""
+    entry = RECORDINGS[recording]
+    return os.path.relpath(entry["path"], entry["bids_root"])
+
+
+def bids_derivative_targets():
+    """With config input.bids.derivatives: every BIDS derivative file; else none."""
+    if not config["input"]["bids"]["derivatives"]:
+        return []
+    return [
+        *rules.bids_dataset_description.output,
+        *expand(list(rules.bids_derivatives.output), bids_path=sorted(BIDS_PATHS)),
+    ]
 
 
 def recording_overrides(wildcards):
@@ -158,6 +188,7 @@ def run_jobs():
 
     add("combine", rules.combine)
     add("qc", rules.qc)
+    add("bids_dataset_description", rules.bids_dataset_description)
     for recording, entry in RECORDINGS.items():
         if entry["index"] is not None:  # a synthetic recording
             add(
@@ -170,6 +201,12 @@ def run_jobs():
                 f"{rule_name}/{recording}",
                 getattr(rules, rule_name),
                 recording=recording,
+            )
+        if entry["bids_path"]:
+            add(
+                f"bids_derivatives/{recording}",
+                rules.bids_derivatives,
+                bids_path=entry["bids_path"],
             )
     return jobs
 
@@ -197,7 +234,9 @@ def write_failed_run_qc(failed):
         }
         for recording in sorted(RECORDINGS)
     }
-    outputs = {name: str(getattr(rules.qc.output, name)) for name in ("parquet", "csv", "html")}
+    outputs = {
+        name: str(getattr(rules.qc.output, name)) for name in ("parquet", "csv", "html")
+    }
     table = write_failed_run_qc_table(
         recordings, failed, config["input"]["exclude"], outputs
     )

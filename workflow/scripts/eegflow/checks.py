@@ -27,6 +27,11 @@ def check_config(config):
             f"h_freq={h_freq} Hz (set l_freq: null for a low-pass filter)"
         )
     check_steps(preprocess["steps"])
+    if config["input"]["bids"]["derivatives"] and config["input"]["source"] != "bids":
+        raise UserError(
+            "config input.bids.derivatives: true needs input.source: bids (BIDS names "
+            f"come from a BIDS data set; the source is {config['input']['source']})"
+        )
     tmin, tmax = preprocess["crop"]["tmin"], preprocess["crop"]["tmax"]
     if tmax is not None and tmax <= tmin:
         raise UserError(

@@ -1,9 +1,10 @@
 """Find the recordings named in ``config.yaml`` and give each a safe, unique id.
 
-Each recording is ``{"path", "metadata", "annotations", "bids_root", "index",
-"preprocess"}``: its main file, the columns it adds to every window's row, the
-annotations file paired with it (or None), for a BIDS data set the root (read
-with mne-bids), for a synthetic recording its index (the ``{index}`` of its
+Each recording is ``{"path", "metadata", "annotations", "bids_root", "bids_path",
+"index", "preprocess"}``: its main file, the columns it adds to every window's row,
+the annotations file paired with it (or None), for a BIDS data set the root (read
+with mne-bids) and its path in BIDS without datatype suffix and extension
+(``sub-01/ses-1/eeg/sub-01_ses-1_task-rest``), for a synthetic recording its index (the ``{index}`` of its
 rule's output), and its own preprocessing (a recordings table's
 ``bad_channels`` and ``units_scale`` columns).
 Kept free of MNE/NumPy imports (mne-bids only for a BIDS source): the Snakefile
@@ -116,12 +117,14 @@ def recording_files(path):
     return files
 
 
-def _entry(path, metadata, annotations=None, bids_root=None, index=None, overrides=None):
+def _entry(path, metadata, annotations=None, bids_root=None, bids_path=None, index=None,
+           overrides=None):
     return {
         "path": str(path),
         "metadata": metadata,
         "annotations": annotations,
         "bids_root": bids_root,
+        "bids_path": bids_path,
         "index": index,
         "preprocess": overrides or {"bad_channels": [], "units_scale": None},
     }
@@ -329,10 +332,19 @@ def bids_recordings(bids):
         entities = {name: getattr(bids_path, name) for name in BIDS_ENTITIES.values()}
         metadata = {name: value for name, value in entities.items() if value is not None}
         metadata.update(participants.get(bids_path.subject, {}))
-        rid = recording_id(bids_path.basename.removesuffix(bids_path.extension))
-        rid = rid.removesuffix(f"_{bids['datatype']}")
-        entry = _entry(bids_path.fpath, metadata, bids_root=str(root))
+        name = bids_path.basename.removesuffix(bids_path.extension)
+        name = name.removesuffix(f"_{bids['datatype']}")
+        folder = Path(bids_path.fpath).parent.relative_to(root)
+        entry = _entry(bids_path.fpath, metadata, bids_root=str(root),
+                       bids_path=(folder / name).as_posix())
+        rid = recording_id(name)
         _add(recordings, rid, entry, "config input.bids")
+    # an entity some recordings lack (a session) is an empty cell, not a missing
+    # column: every recording's table has the same columns
+    present = [name for name in BIDS_ENTITIES.values()
+               if any(name in entry["metadata"] for entry in recordings.values())]
+    for entry in recordings.values():
+        entry["metadata"] = {**dict.fromkeys(present), **entry["metadata"]}
     return recordings
 
 
