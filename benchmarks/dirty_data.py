@@ -30,8 +30,27 @@ from conftest import config_section  # noqa: E402
 from eegflow.preprocess import preprocess_recording  # noqa: E402
 from eegflow.windows import make_windows  # noqa: E402
 
-NAMES = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8",
-         "P7", "P3", "Pz", "P4", "P8", "O1", "O2"]
+NAMES = [
+    "Fp1",
+    "Fp2",
+    "F7",
+    "F3",
+    "Fz",
+    "F4",
+    "F8",
+    "T7",
+    "C3",
+    "Cz",
+    "C4",
+    "T8",
+    "P7",
+    "P3",
+    "Pz",
+    "P4",
+    "P8",
+    "O1",
+    "O2",
+]
 
 
 def dirty_recording(path, hours, n_channels, sfreq):
@@ -39,13 +58,15 @@ def dirty_recording(path, hours, n_channels, sfreq):
     rng = np.random.default_rng(0)
     n = int(hours * 3600 * sfreq)
     names = (NAMES * (n_channels // len(NAMES) + 1))[:n_channels]
-    names = [f"{name}" if i < len(NAMES) else f"{name}{i}" for i, name in enumerate(names)]
+    names = [
+        f"{name}" if i < len(NAMES) else f"{name}{i}" for i, name in enumerate(names)
+    ]
     data = np.empty((n_channels, n), dtype=np.float64)
     common = rng.normal(size=n)
     for index in range(n_channels):  # one channel at a time: bounded memory
         data[index] = (0.8 * common + 0.4 * rng.normal(size=n)) * 20e-6
     data += 30e-6 * np.sin(2 * np.pi * 50 * np.arange(n) / sfreq)
-    data[:, int(100 * sfreq):int(100.5 * sfreq)] += 2e-3
+    data[:, int(100 * sfreq) : int(100.5 * sfreq)] += 2e-3
     data[3] = 0.0
     raw = mne.io.RawArray(data, mne.create_info(names, sfreq, "eeg"), verbose="error")
     raw.set_annotations(mne.Annotations([200.0], [2.0], ["BAD_pop"]))
@@ -73,16 +94,23 @@ def main():
     source = folder / "dirty_raw.fif"
     dirty_recording(source, args.hours, args.channels, args.sfreq)
 
-    no_detection = {"bad_channels": {"detect": []},
-                    "filter": {"l_freq": 0.5, "h_freq": 40}}
+    no_detection = {
+        "bad_channels": {"detect": []},
+        "filter": {"l_freq": 0.5, "h_freq": 40},
+    }
     variants = {
         "baseline (read, filter, write)": {},
         "+ notch 50 Hz and harmonics": {"notch": {"line_freq": 50}},
         "+ bad channels: nan, flat": {"bad_channels": {"detect": ["nan", "flat"]}},
-        "+ bad channels: PREP (pyprep)": {"bad_channels": {
-            "detect": ["nan", "flat", "deviation", "correlation", "hf_noise"]}},
-        "+ nan, flat, interpolate": {"montage": "standard_1020", "bad_channels": {
-            "detect": ["nan", "flat"], "action": "interpolate"}},
+        "+ bad channels: PREP (pyprep)": {
+            "bad_channels": {
+                "detect": ["nan", "flat", "deviation", "correlation", "hf_noise"]
+            }
+        },
+        "+ nan, flat, interpolate": {
+            "montage": "standard_1020",
+            "bad_channels": {"detect": ["nan", "flat"], "action": "interpolate"},
+        },
     }
     out, record = folder / "out_raw.fif", folder / "out.json"
     warm_up = config_section("preprocess", **no_detection)  # imports, MNE's caches
@@ -90,12 +118,19 @@ def main():
     rows, baseline = [], None
     for name, changes in variants.items():
         settings = config_section("preprocess", **{**no_detection, **changes})
-        seconds = best_of(args.repeats, lambda: preprocess_recording(
-            source, out, settings, record_path=record))
+        seconds = best_of(
+            args.repeats,
+            lambda: preprocess_recording(source, out, settings, record_path=record),
+        )
         baseline = baseline or seconds
-        rows.append({"step": f"preprocess {name}", "s": seconds,
-                     "s/hour": seconds / args.hours, "extra s/hour": (seconds - baseline)
-                     / args.hours})
+        rows.append(
+            {
+                "step": f"preprocess {name}",
+                "s": seconds,
+                "s/hour": seconds / args.hours,
+                "extra s/hour": (seconds - baseline) / args.hours,
+            }
+        )
 
     window_variants = {
         "no rejection": {"ptp_uv": None, "flat_uv": None, "bad_annotations": False},
@@ -105,14 +140,31 @@ def main():
     baseline = None
     for name, reject in window_variants.items():
         settings = config_section("windows", window_s=2, reject=reject)
-        seconds = best_of(args.repeats, lambda: make_windows(
-            out, folder / "w.npy", folder / "w.parquet", settings, "dirty", {},
-            record_path=record))
+        seconds = best_of(
+            args.repeats,
+            lambda: make_windows(
+                out,
+                folder / "w.npy",
+                folder / "w.parquet",
+                settings,
+                "dirty",
+                {},
+                record_path=record,
+            ),
+        )
         baseline = baseline or seconds
-        rows.append({"step": f"windows {name}", "s": seconds, "s/hour": seconds / args.hours,
-                     "extra s/hour": (seconds - baseline) / args.hours})
-    print(f"{args.hours:g} h, {args.channels} channels at {args.sfreq:g} Hz, 1 core, "
-          f"best of {args.repeats}")
+        rows.append(
+            {
+                "step": f"windows {name}",
+                "s": seconds,
+                "s/hour": seconds / args.hours,
+                "extra s/hour": (seconds - baseline) / args.hours,
+            }
+        )
+    print(
+        f"{args.hours:g} h, {args.channels} channels at {args.sfreq:g} Hz, 1 core, "
+        f"best of {args.repeats}"
+    )
     print_table(rows, ["step", "s", "s/hour", "extra s/hour"])
 
 

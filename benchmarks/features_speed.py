@@ -26,8 +26,15 @@ from eegflow.features import FEATURES  # noqa: E402
 from eegflow.registry import WindowBatch  # noqa: E402
 from eegflow.synthetic import synthetic_raw  # noqa: E402
 
-SYNTHETIC = {"channels": ["O1", "Oz", "O2", "Cz", "Pz", "POz"], "sfreq": 128, "duration_s": 240,
-             "noise_uv": 10, "alpha_hz": 10, "alpha_uv": 10, "seed": 42}
+SYNTHETIC = {
+    "channels": ["O1", "Oz", "O2", "Cz", "Pz", "POz"],
+    "sfreq": 128,
+    "duration_s": 240,
+    "noise_uv": 10,
+    "alpha_hz": 10,
+    "alpha_uv": 10,
+    "seed": 42,
+}
 WELCH = {"segment_s": 1.0, "overlap": 0.5}
 BANDS = {"alpha": [8, 12], "beta": [12, 30]}
 RECIPE = {
@@ -61,9 +68,13 @@ def theirs(windows):
     from mne_features.feature_extraction import extract_features
 
     extract_features(
-        windows, 128.0, ["variance", "samp_entropy", "pow_freq_bands"],
-        funcs_params={"pow_freq_bands__freq_bands": np.array([[8, 12], [12, 30]]),
-                      "pow_freq_bands__normalize": False},
+        windows,
+        128.0,
+        ["variance", "samp_entropy", "pow_freq_bands"],
+        funcs_params={
+            "pow_freq_bands__freq_bands": np.array([[8, 12], [12, 30]]),
+            "pow_freq_bands__normalize": False,
+        },
         n_jobs=1,
     )
 
@@ -84,8 +95,12 @@ def main():
     rows = []
     for name in sorted(FEATURES):
         seconds = timed(lambda w: ours(w, {name: PARAMS.get(name, {})}), recordings, 1)
-        rows.append({"feature": name, "seconds": seconds, "windows_per_s": n_windows / seconds})
-    print(f"{n_windows} windows (16 recordings x 120 x 6 channels x 256 samples), 1 core:")
+        rows.append(
+            {"feature": name, "seconds": seconds, "windows_per_s": n_windows / seconds}
+        )
+    print(
+        f"{n_windows} windows (16 recordings x 120 x 6 channels x 256 samples), 1 core:"
+    )
     print_table(rows, ["feature", "seconds", "windows_per_s"])
 
     rows = []
@@ -95,9 +110,18 @@ def main():
         timed(lambda w: (ours(w, RECIPE), theirs(w)), small, cores)
         ours_s = timed(lambda w: ours(w, RECIPE), recordings, cores)
         theirs_s = timed(theirs, recordings, cores)
-        rows.append({"cores": cores, "ours_s": ours_s, "ours_windows_per_s": n_windows / ours_s,
-                     "mne_features_s": theirs_s, "speedup_vs_mne_features": theirs_s / ours_s})
-    print("\nrecipe mix (variance + multiscale entropy scales 1-2 + alpha/beta band power):")
+        rows.append(
+            {
+                "cores": cores,
+                "ours_s": ours_s,
+                "ours_windows_per_s": n_windows / ours_s,
+                "mne_features_s": theirs_s,
+                "speedup_vs_mne_features": theirs_s / ours_s,
+            }
+        )
+    print(
+        "\nrecipe mix (variance + multiscale entropy scales 1-2 + alpha/beta band power):"
+    )
     print_table(rows, list(rows[0]))
 
 

@@ -41,7 +41,12 @@ def run_measured(command, cwd, env=None):
     """
     start = time.perf_counter()
     process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     peak = [0.0]
 
@@ -62,7 +67,14 @@ def run_measured(command, cwd, env=None):
 
 def snakemake(*args):
     """The snakemake command line on this repository's Snakefile."""
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"), *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(ROOT / "Snakefile"),
+        *args,
+    ]
 
 
 def print_table(rows, columns):

@@ -38,7 +38,9 @@ def write_recordings(folder, n_recordings, hours):
         rng = np.random.default_rng(index)
         data = rng.normal(0, 20e-6, size=(len(CHANNELS), n_times))
         raw = mne.io.RawArray(data, info, verbose="error")
-        mne.export.export_raw(folder / f"SC4{index:03d}E0-PSG.edf", raw, verbose="error")
+        mne.export.export_raw(
+            folder / f"SC4{index:03d}E0-PSG.edf", raw, verbose="error"
+        )
 
 
 def reference(paths, n_jobs):
@@ -99,20 +101,23 @@ def main():
         rows = []
         for cores in args.cores:
             ref_wall, ref_peak = run_measured(
-                [sys.executable, __file__, "--reference-run", str(cores), *paths], workdir
+                [sys.executable, __file__, "--reference-run", str(cores), *paths],
+                workdir,
             )
             wf_wall, wf_peak = run_measured(
                 snakemake("--cores", str(cores), "-q", "--forceall", *targets), workdir
             )
-            rows.append({
-                "cores": cores,
-                "reference_s": ref_wall,
-                "workflow_s": wf_wall,
-                "time_ratio": wf_wall / ref_wall,
-                "reference_peak_mib": ref_peak,
-                "workflow_peak_mib": wf_peak,
-                "memory_ratio": wf_peak / ref_peak,
-            })
+            rows.append(
+                {
+                    "cores": cores,
+                    "reference_s": ref_wall,
+                    "workflow_s": wf_wall,
+                    "time_ratio": wf_wall / ref_wall,
+                    "reference_peak_mib": ref_peak,
+                    "workflow_peak_mib": wf_peak,
+                    "memory_ratio": wf_peak / ref_peak,
+                }
+            )
         float64_mib = args.hours * 3600 * SFREQ * len(CHANNELS) * 8 / 2**20
         print(
             f"{args.recordings} recordings x {args.hours:g} h, {len(CHANNELS)} channels at "
@@ -120,8 +125,10 @@ def main():
             "ratios are workflow / reference"
         )
         print_table(rows, list(rows[0]))
-        print("\nlargest job per rule (peak RSS, interpreter and imports included), against "
-              "one recording's float64 size (target: at most 3x):")
+        print(
+            "\nlargest job per rule (peak RSS, interpreter and imports included), against "
+            "one recording's float64 size (target: at most 3x):"
+        )
         print_table(
             [
                 {

@@ -27,14 +27,22 @@ def job_benchmarks(workdir):
     rows = []
     for path in glob.glob(f"{workdir}/results/benchmarks/**/*.tsv", recursive=True):
         measured = pd.read_csv(path, sep="\t").iloc[-1]
-        rule = Path(path).parent.name if Path(path).parent.name != "benchmarks" else Path(path).stem
+        rule = (
+            Path(path).parent.name
+            if Path(path).parent.name != "benchmarks"
+            else Path(path).stem
+        )
         rows.append((rule, float(measured["s"]), float(measured["max_rss"])))
     return rows
 
 
 def startup_s():
     """Seconds a job script spends starting Python and importing what a job imports."""
-    command = [sys.executable, "-c", "import snakemake.script, mne, scipy.signal, pyarrow.parquet"]
+    command = [
+        sys.executable,
+        "-c",
+        "import snakemake.script, mne, scipy.signal, pyarrow.parquet",
+    ]
     runs = [run_measured(command, ROOT)[0] for _ in range(3)]
     return statistics.median(runs)
 
@@ -52,10 +60,18 @@ def main():
         wall_one_core = None
         for cores in sorted(args.cores):
             with tempfile.TemporaryDirectory(prefix="eegflow-bench-") as workdir:
-                config = {"input": {"synthetic": {"n_recordings": n_recordings,
-                                                  "duration_s": args.duration_s}}}
+                config = {
+                    "input": {
+                        "synthetic": {
+                            "n_recordings": n_recordings,
+                            "duration_s": args.duration_s,
+                        }
+                    }
+                }
                 Path(workdir, "config.yaml").write_text(yaml.safe_dump(config))
-                wall, tree_peak = run_measured(snakemake("--cores", str(cores), "-q"), workdir)
+                wall, tree_peak = run_measured(
+                    snakemake("--cores", str(cores), "-q"), workdir
+                )
                 noop_start = time.perf_counter()
                 run_measured(snakemake("--cores", str(cores), "-q"), workdir)
                 noop = time.perf_counter() - noop_start
@@ -63,25 +79,34 @@ def main():
             wall_one_core = wall_one_core or (wall if cores == 1 else None)
             busy = sum(job_wall for _, job_wall, _ in jobs)
             features = [w for rule, w, _ in jobs if rule == "features"]
-            rows.append({
-                "recordings": n_recordings,
-                "cores": cores,
-                "jobs": len(jobs),
-                "wall_s": wall,
-                "speedup": wall_one_core / wall if wall_one_core else float("nan"),
-                "run_peak_mib": tree_peak,
-                "largest_job_mib": max(rss for _, _, rss in jobs),
-                "feature_job_s": statistics.median(features),
-                "gap_per_job_s": (wall * cores - busy) / len(jobs),
-                "noop_rerun_s": noop,
-            })
-            print(f"done: {n_recordings} recordings on {cores} cores in {wall:.1f} s", flush=True)
+            rows.append(
+                {
+                    "recordings": n_recordings,
+                    "cores": cores,
+                    "jobs": len(jobs),
+                    "wall_s": wall,
+                    "speedup": wall_one_core / wall if wall_one_core else float("nan"),
+                    "run_peak_mib": tree_peak,
+                    "largest_job_mib": max(rss for _, _, rss in jobs),
+                    "feature_job_s": statistics.median(features),
+                    "gap_per_job_s": (wall * cores - busy) / len(jobs),
+                    "noop_rerun_s": noop,
+                }
+            )
+            print(
+                f"done: {n_recordings} recordings on {cores} cores in {wall:.1f} s",
+                flush=True,
+            )
     print()
     print(f"synthetic recordings: 6 channels, 128 Hz, {args.duration_s:g} s each")
     print_table(rows, list(rows[0]))
     print(f"\nstart-up of one job script (python + imports): {startup_s():.2f} s")
-    print("gap_per_job_s: (wall x cores - sum of job wall times) / jobs, i.e. time a core")
-    print("is not running a job (Snakemake scheduling, process spawn, idle cores at the end).")
+    print(
+        "gap_per_job_s: (wall x cores - sum of job wall times) / jobs, i.e. time a core"
+    )
+    print(
+        "is not running a job (Snakemake scheduling, process spawn, idle cores at the end)."
+    )
 
 
 if __name__ == "__main__":

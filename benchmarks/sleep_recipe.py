@@ -25,8 +25,14 @@ from scaling import job_benchmarks
 
 SFREQ = 100.0
 CYCLE = [("1", 5), ("2", 25), ("3", 15), ("4", 15), ("2", 10), ("R", 20)]  # minutes
-RHYTHM = {"W": (10, 20), "1": (6, 20), "2": (13, 20), "3": (2, 50), "4": (1.5, 60),
-          "R": (7, 15)}
+RHYTHM = {
+    "W": (10, 20),
+    "1": (6, 20),
+    "2": (13, 20),
+    "3": (2, 50),
+    "4": (1.5, 60),
+    "R": (7, 15),
+}
 
 
 def hypnogram(hours):
@@ -54,15 +60,21 @@ def write_night(folder, number, hours, seed):
     info = mne.create_info(["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal"], SFREQ, "eeg")
     raw = mne.io.RawArray(data, info, verbose="error")
     mne.export.export_raw(folder / f"SC4{number:03d}E0-PSG.edf", raw, verbose="error")
-    annotations = [edfio.EdfAnnotation(onset, duration, f"Sleep stage {stage}")
-                   for stage, onset, duration in stages]
-    edfio.Edf([], annotations=annotations).write(folder / f"SC4{number:03d}EC-Hypnogram.edf")
+    annotations = [
+        edfio.EdfAnnotation(onset, duration, f"Sleep stage {stage}")
+        for stage, onset, duration in stages
+    ]
+    edfio.Edf([], annotations=annotations).write(
+        folder / f"SC4{number:03d}EC-Hypnogram.edf"
+    )
     return data.nbytes / 2**20
 
 
 def readme_recipe():
     text = (ROOT / "README.md").read_text()
-    start = text.index("```yaml\n", text.index("### Sleep-EDF recipe")) + len("```yaml\n")
+    start = text.index("```yaml\n", text.index("### Sleep-EDF recipe")) + len(
+        "```yaml\n"
+    )
     return text[start : text.index("```", start)]
 
 
@@ -75,19 +87,31 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="eegflow-sleep-") as data_dir:
         folder = Path(data_dir)
-        night_mib = [write_night(folder, i, args.hours, seed=i) for i in range(args.nights)]
-        print(f"{args.nights} nights of {args.hours:g} h: {night_mib[0]:.0f} MiB each as float64")
+        night_mib = [
+            write_night(folder, i, args.hours, seed=i) for i in range(args.nights)
+        ]
+        print(
+            f"{args.nights} nights of {args.hours:g} h: {night_mib[0]:.0f} MiB each as float64"
+        )
         rows = []
         for cores in args.cores:
             with tempfile.TemporaryDirectory(prefix="eegflow-bench-") as workdir:
                 (Path(workdir) / "data").symlink_to(folder)
                 recipe = readme_recipe().replace("data/physionet-sleep-data/", "data/")
                 Path(workdir, "config.yaml").write_text(recipe)
-                wall, tree_peak = run_measured(snakemake("--cores", str(cores), "-q"), workdir)
+                wall, tree_peak = run_measured(
+                    snakemake("--cores", str(cores), "-q"), workdir
+                )
                 table = pd.read_parquet(Path(workdir) / "results" / "features.parquet")
-                jobs = pd.DataFrame(job_benchmarks(workdir), columns=["rule", "s", "rss"])
-                row = {"cores": cores, "wall_s": wall, "run_peak_MiB": tree_peak,
-                       "windows": len(table)}
+                jobs = pd.DataFrame(
+                    job_benchmarks(workdir), columns=["rule", "s", "rss"]
+                )
+                row = {
+                    "cores": cores,
+                    "wall_s": wall,
+                    "run_peak_MiB": tree_peak,
+                    "windows": len(table),
+                }
                 for rule in ("preprocess", "windows", "features"):
                     of_rule = jobs[jobs["rule"] == rule]
                     row[f"{rule}_max_s"] = of_rule["s"].max()

@@ -14,19 +14,36 @@ sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 # A tiny synthetic data set: 4 recordings x 6 channels x 30 s at 128 Hz.
 N_RECORDINGS, DURATION_S, WINDOW_S = 4, 30, 2
-TINY_CONFIG = {"input": {"synthetic": {"n_recordings": N_RECORDINGS, "duration_s": DURATION_S}}}
+TINY_CONFIG = {
+    "input": {"synthetic": {"n_recordings": N_RECORDINGS, "duration_s": DURATION_S}}
+}
 
 
 def synthetic_settings(channels, duration_s, seed):
     """Settings of eegflow.synthetic for a small test recording (128 Hz, 10 µV)."""
-    return {"channels": channels, "sfreq": 128, "duration_s": duration_s,
-            "noise_uv": 10, "alpha_hz": 10, "alpha_uv": 10, "seed": seed}
+    return {
+        "channels": channels,
+        "sfreq": 128,
+        "duration_s": duration_s,
+        "noise_uv": 10,
+        "alpha_hz": 10,
+        "alpha_uv": 10,
+        "seed": seed,
+    }
 
 
 def snakemake_command(*args, snakefile=ROOT / "Snakefile"):
     """The real snakemake CLI on this repository's Snakefile (2 cores unless args say)."""
-    return [sys.executable, "-m", "snakemake", "--snakefile", str(snakefile),
-            "--cores", "2", *args]
+    return [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "--snakefile",
+        str(snakefile),
+        "--cores",
+        "2",
+        *args,
+    ]
 
 
 def run_snakemake(workdir, *args, check=True, snakefile=ROOT / "Snakefile"):
@@ -103,7 +120,11 @@ def config_section(name, **changes):
     from snakemake.utils import validate
 
     config = {name: changes}
-    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+    validate(
+        config,
+        str(ROOT / "workflow" / "schemas" / "config.schema.yaml"),
+        set_default=True,
+    )
     return config[name]
 
 

@@ -12,32 +12,80 @@ from conftest import TINY_CONFIG, run_snakemake, write_config
         ({"windwos": {"window_s": 2}}, "'windwos' was unexpected"),
         ({"windows": {"window_s": -2}}, "-2 is less than or equal to the minimum of 0"),
         ({"windows": {"stride_s": 0}}, "0 is less than or equal to the minimum of 0"),
-        ({"features": {"compute": {"varience": {}}}}, "features.compute.varience: unknown feature"),
-        ({"preprocess": {"filter": {"h_freq": 64}}}, "preprocess.filter.h_freq=64 Hz is not below the Nyquist"),
-        ({"preprocess": {"filter": {"l_freq": 30, "h_freq": 10}}}, "l_freq=30 Hz must be below"),
-        ({"windows": {"window_s": 40}}, "windows.window_s=40 s is longer than the synthetic recordings"),
-        ({"preprocess": {"crop": {"tmin": 25}}, "windows": {"window_s": 10}}, "after cropping (5 s"),
-        ({"input": {"source": "files", "files": ["nowhere/*.edf"]}}, "no file matches ['nowhere/*.edf']"),
-        ({"input": {"source": "table"}}, "input.table is empty while input.source is 'table'"),
-        ({"input": {"source": "bids", "bids": {"root": "nowhere"}}}, "input.bids.root=nowhere: not a folder"),
-        ({"windows": {"annotations": {"mapping": {"W": 0}, "crop_wake_mins": 30}}},
-         "crop_wake_mins needs windows.annotations.wake"),
-        ({"windows": {"annotations": {"mapping": {"W": 0}, "wake": ["Wake"]}}},
-         "windows.annotations.wake: ['Wake'] are not in windows.annotations.mapping"),
-        ({"preprocess": {"reference": "averge"}}, "On instance['preprocess']['reference']"),
-        ({"combine": {"mismatched_columns": "keep"}}, "'keep' is not one of ['error', 'drop']"),
-        ({"preprocess": {"notch": {"freqs": [50, 100]}}},
-         "preprocess.notch.freqs [100] Hz are not below the Nyquist frequency 64 Hz"),
-        ({"preprocess": {"steps": [{"filtr": {"l_freq": 1}}]}},
-         "preprocess.steps[0]: 'filtr' is not a method of mne.io.Raw"),
-        ({"preprocess": {"bad_channels": {"detect": ["noisy"]}}}, "'noisy' is not one of"),
-        ({"windows": {"reject": {"ptp_uv": "automatic"}}}, "On instance['windows']['reject']"),
-        ({"windows": {"annotations": {"missing_label": "ignore"}}},
-         "'ignore' is not one of ['error', 'warn']"),
+        (
+            {"features": {"compute": {"varience": {}}}},
+            "features.compute.varience: unknown feature",
+        ),
+        (
+            {"preprocess": {"filter": {"h_freq": 64}}},
+            "preprocess.filter.h_freq=64 Hz is not below the Nyquist",
+        ),
+        (
+            {"preprocess": {"filter": {"l_freq": 30, "h_freq": 10}}},
+            "l_freq=30 Hz must be below",
+        ),
+        (
+            {"windows": {"window_s": 40}},
+            "windows.window_s=40 s is longer than the synthetic recordings",
+        ),
+        (
+            {"preprocess": {"crop": {"tmin": 25}}, "windows": {"window_s": 10}},
+            "after cropping (5 s",
+        ),
+        (
+            {"input": {"source": "files", "files": ["nowhere/*.edf"]}},
+            "no file matches ['nowhere/*.edf']",
+        ),
+        (
+            {"input": {"source": "table"}},
+            "input.table is empty while input.source is 'table'",
+        ),
+        (
+            {"input": {"source": "bids", "bids": {"root": "nowhere"}}},
+            "input.bids.root=nowhere: not a folder",
+        ),
+        (
+            {"windows": {"annotations": {"mapping": {"W": 0}, "crop_wake_mins": 30}}},
+            "crop_wake_mins needs windows.annotations.wake",
+        ),
+        (
+            {"windows": {"annotations": {"mapping": {"W": 0}, "wake": ["Wake"]}}},
+            "windows.annotations.wake: ['Wake'] are not in windows.annotations.mapping",
+        ),
+        (
+            {"preprocess": {"reference": "averge"}},
+            "On instance['preprocess']['reference']",
+        ),
+        (
+            {"combine": {"mismatched_columns": "keep"}},
+            "'keep' is not one of ['error', 'drop']",
+        ),
+        (
+            {"preprocess": {"notch": {"freqs": [50, 100]}}},
+            "preprocess.notch.freqs [100] Hz are not below the Nyquist frequency 64 Hz",
+        ),
+        (
+            {"preprocess": {"steps": [{"filtr": {"l_freq": 1}}]}},
+            "preprocess.steps[0]: 'filtr' is not a method of mne.io.Raw",
+        ),
+        (
+            {"preprocess": {"bad_channels": {"detect": ["noisy"]}}},
+            "'noisy' is not one of",
+        ),
+        (
+            {"windows": {"reject": {"ptp_uv": "automatic"}}},
+            "On instance['windows']['reject']",
+        ),
+        (
+            {"windows": {"annotations": {"missing_label": "ignore"}}},
+            "'ignore' is not one of ['error', 'warn']",
+        ),
     ],
 )
 def test_bad_config_is_refused_before_any_job(tmp_path, config, message):
-    write_config(tmp_path, {**TINY_CONFIG, **config} if "input" not in config else config)
+    write_config(
+        tmp_path, {**TINY_CONFIG, **config} if "input" not in config else config
+    )
     result = run_snakemake(tmp_path, check=False)
     assert result.returncode != 0
     assert message in result.stdout + result.stderr

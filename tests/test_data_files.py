@@ -58,31 +58,41 @@ def test_folder_recordings_and_fif_splits_list_their_files(tmp_path):
         str(folder / name) for name in ("events.xml", "info.xml", "signal1/signal1.bin")
     ]
     raw = synthetic_raw(0, synthetic_settings(["O1", "Oz"], duration_s=3000, seed=1))
-    raw.save(tmp_path / "long_raw.fif", split_size="2MB", verbose="error")  # 3 MB in all
+    raw.save(
+        tmp_path / "long_raw.fif", split_size="2MB", verbose="error"
+    )  # 3 MB in all
     assert recording_files(str(tmp_path / "long_raw.fif")) == [
-        str(tmp_path / name) for name in ("long_raw.fif", "long_raw-1.fif", "long_raw-2.fif")
+        str(tmp_path / name)
+        for name in ("long_raw.fif", "long_raw-1.fif", "long_raw-2.fif")
     ]
-    assert mne.io.read_raw_fif(tmp_path / "long_raw.fif", verbose="error").n_times == \
-        raw.n_times  # MNE reads the splits as one recording
+    assert (
+        mne.io.read_raw_fif(tmp_path / "long_raw.fif", verbose="error").n_times
+        == raw.n_times
+    )  # MNE reads the splits as one recording
 
 
 def test_editing_any_file_of_a_recording_reruns_it(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    mne.export.export_raw(data / "bv.vhdr", synthetic_raw(0, SYNTHETIC), verbose="error")
+    mne.export.export_raw(
+        data / "bv.vhdr", synthetic_raw(0, SYNTHETIC), verbose="error"
+    )
     write_eeglab_with_fdt(data / "lab.set", synthetic_raw(1, SYNTHETIC))
     synthetic_raw(2, SYNTHETIC).save(data / "plain_raw.fif", verbose="error")
     assert recording_files(str(data / "bv.vhdr")) == [
         str(data / name) for name in ("bv.vhdr", "bv.eeg", "bv.vmrk")
     ]
     assert recording_files(str(data / "lab.set")) == [
-        str(data / "lab.set"), str(data / "lab.fdt")
+        str(data / "lab.set"),
+        str(data / "lab.fdt"),
     ]
     patterns = ["data/*.vhdr", "data/*.set", "data/*.fif"]
     write_config(tmp_path, {"input": {"source": "files", "files": patterns}})
     run_snakemake(tmp_path)
     assert planned_jobs(tmp_path) == {}
-    assert (tmp_path / "results" / "preprocessed" / "plain_raw.fif").exists()  # no _raw_raw
+    assert (
+        tmp_path / "results" / "preprocessed" / "plain_raw.fif"
+    ).exists()  # no _raw_raw
 
     # the samples of the BrainVision .eeg change (the .vhdr is untouched)
     edit_later()

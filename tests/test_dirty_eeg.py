@@ -25,7 +25,9 @@ def realistic_eeg(seconds=60, seed=0):
     common = rng.normal(size=n)
     mixing = rng.uniform(0.6, 1.0, size=(len(CHANNELS), 1))
     data = (mixing * common + 0.4 * rng.normal(size=(len(CHANNELS), n))) * 20e-6
-    return mne.io.RawArray(data, mne.create_info(CHANNELS, SFREQ, "eeg"), verbose="error")
+    return mne.io.RawArray(
+        data, mne.create_info(CHANNELS, SFREQ, "eeg"), verbose="error"
+    )
 
 
 def settings(**changes):
@@ -40,7 +42,11 @@ def power_db(data, sfreq, freq):
 
 def preprocessed(raw, tmp_path, **changes):
     """Save ``raw``, preprocess it with ``changes``; (output Raw, record)."""
-    source, out, record = tmp_path / "in_raw.fif", tmp_path / "out_raw.fif", tmp_path / "r.json"
+    source, out, record = (
+        tmp_path / "in_raw.fif",
+        tmp_path / "out_raw.fif",
+        tmp_path / "r.json",
+    )
     raw.save(source, fmt="double", overwrite=True, verbose="error")
     preprocess_recording(source, out, settings(**changes), record_path=record)
     return mne.io.read_raw_fif(out, verbose="error"), read_record(record)
@@ -49,7 +55,9 @@ def preprocessed(raw, tmp_path, **changes):
 def test_notch_removes_injected_mains_and_leaves_neighbours(tmp_path):
     raw = realistic_eeg()
     times = raw.times
-    mains = 30e-6 * np.sin(2 * np.pi * 50 * times) + 10e-6 * np.sin(2 * np.pi * 100 * times)
+    mains = 30e-6 * np.sin(2 * np.pi * 50 * times) + 10e-6 * np.sin(
+        2 * np.pi * 100 * times
+    )
     raw._data += mains
     clean, record = preprocessed(raw, tmp_path, notch={"line_freq": 50})
     assert record["notch_hz"] == [50.0, 100.0]  # harmonics below Nyquist (125 Hz)
@@ -57,7 +65,9 @@ def test_notch_removes_injected_mains_and_leaves_neighbours(tmp_path):
     for freq in (50, 100):
         assert power_db(before, SFREQ, freq) - power_db(after, SFREQ, freq) >= 20
         for neighbour in (freq - 1, freq + 1):
-            change = power_db(after, SFREQ, neighbour) - power_db(before, SFREQ, neighbour)
+            change = power_db(after, SFREQ, neighbour) - power_db(
+                before, SFREQ, neighbour
+            )
             assert abs(change) < 1, (neighbour, change)
 
 
@@ -65,17 +75,25 @@ def test_notch_on_edfbrowsers_50_hz_channel(tmp_path):
     source = edfbrowser_file("test_generator.edf")
     raw = mne.io.read_raw(source, verbose="error").load_data()
     out, record = tmp_path / "out_raw.fif", tmp_path / "r.json"
-    preprocess_recording(source, out, settings(notch={"line_freq": 50},
-                                               picks=["sine 50 Hz", "noise"]),
-                         record_path=record)
+    preprocess_recording(
+        source,
+        out,
+        settings(notch={"line_freq": 50}, picks=["sine 50 Hz", "noise"]),
+        record_path=record,
+    )
     clean = mne.io.read_raw_fif(out, verbose="error")
     assert read_record(record)["notch_hz"] == [50.0]  # 100 Hz is Nyquist at 200 Hz
     sine_before = raw.get_data(picks=["sine 50 Hz"])
     sine_after = clean.get_data(picks=["sine 50 Hz"])
     assert power_db(sine_before, 200, 50) - power_db(sine_after, 200, 50) >= 20
-    noise_before, noise_after = raw.get_data(picks=["noise"]), clean.get_data(picks=["noise"])
+    noise_before, noise_after = (
+        raw.get_data(picks=["noise"]),
+        clean.get_data(picks=["noise"]),
+    )
     for neighbour in (49, 51):
-        change = power_db(noise_after, 200, neighbour) - power_db(noise_before, 200, neighbour)
+        change = power_db(noise_after, 200, neighbour) - power_db(
+            noise_before, 200, neighbour
+        )
         assert abs(change) < 1
 
 
@@ -95,22 +113,29 @@ def test_interpolation_restores_a_bad_channel_from_its_neighbours(tmp_path):
     raw = realistic_eeg(seed=2)
     truth = raw.get_data(picks=["Cz"])[0].copy()
     raw._data[1] = 0.0  # Cz dead
-    clean, record = preprocessed(raw, tmp_path, montage="standard_1020",
-                                 bad_channels={"action": "interpolate"})
-    assert record["bad_channel_action"] == "interpolate" and list(record["bad_channels"]) == ["Cz"]
+    clean, record = preprocessed(
+        raw, tmp_path, montage="standard_1020", bad_channels={"action": "interpolate"}
+    )
+    assert record["bad_channel_action"] == "interpolate" and list(
+        record["bad_channels"]
+    ) == ["Cz"]
     assert clean.info["bads"] == []
     # the shared source carries ~80 % of each channel's variance, the rest is the lost
     # channel's own noise: the interpolated Cz follows the lost one (a dead one: 0)
     assert np.corrcoef(clean.get_data(picks=["Cz"])[0], truth)[0, 1] > 0.6
 
-    with pytest.raises(UserError, match=r"action=interpolate needs channel positions.*Fz"):
+    with pytest.raises(
+        UserError, match=r"action=interpolate needs channel positions.*Fz"
+    ):
         preprocessed(raw, tmp_path, bad_channels={"action": "interpolate"})
 
 
 def test_microvolts_stored_as_volts_are_refused_and_a_scale_fixes_them(tmp_path):
     raw = realistic_eeg()
     raw._data *= 1e6  # the values of µV, labelled V
-    with pytest.raises(UserError, match=r"implausible EEG amplitudes.*units.scale: 1e-6"):
+    with pytest.raises(
+        UserError, match=r"implausible EEG amplitudes.*units.scale: 1e-6"
+    ):
         preprocessed(raw, tmp_path)
     clean, _ = preprocessed(raw, tmp_path, units={"scale": 1e-6})
     np.testing.assert_allclose(clean.get_data(), raw.get_data() * 1e-6, rtol=1e-12)
@@ -121,19 +146,28 @@ def test_dirty_recording_end_to_end(tmp_path):
     workflow with the README's "Dirty data" settings: exact channels and windows."""
     raw = realistic_eeg(seconds=40, seed=3)
     raw._data += 30e-6 * np.sin(2 * np.pi * 50 * raw.times)
-    raw._data[:, int(10.75 * SFREQ):int(11.25 * SFREQ)] += 2e-3  # 2 mV movement, 0.5 s
+    raw._data[:, int(10.75 * SFREQ) : int(11.25 * SFREQ)] += (
+        2e-3  # 2 mV movement, 0.5 s
+    )
     raw._data[3] = 0.0  # Oz dead
     raw.set_annotations(mne.Annotations([25.5], [1.0], ["BAD_electrode_pop"]))
     (tmp_path / "data").mkdir()
     raw.save(tmp_path / "data" / "dirty_raw.fif", fmt="double", verbose="error")
-    write_config(tmp_path, {
-        "input": {"source": "files", "files": ["data/*.fif"]},
-        "preprocess": {"notch": {"line_freq": 50}, "filter": {"h_freq": 40},
-                       "bad_channels": {"action": "mark"}},
-        "windows": {"window_s": 2, "reject": {"ptp_uv": 500, "action": "flag"}},
-        "features": {"compute": {"variance": {},
-                                 "band_power": {"bands": {"alpha": [8, 12]}}}},
-    })
+    write_config(
+        tmp_path,
+        {
+            "input": {"source": "files", "files": ["data/*.fif"]},
+            "preprocess": {
+                "notch": {"line_freq": 50},
+                "filter": {"h_freq": 40},
+                "bad_channels": {"action": "mark"},
+            },
+            "windows": {"window_s": 2, "reject": {"ptp_uv": 500, "action": "flag"}},
+            "features": {
+                "compute": {"variance": {}, "band_power": {"bands": {"alpha": [8, 12]}}}
+            },
+        },
+    )
     run_snakemake(tmp_path)
     table = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert len(table) == 20  # flagged, not dropped
@@ -141,9 +175,14 @@ def test_dirty_recording_end_to_end(tmp_path):
     assert rejected["start_s"].tolist() == [10.0, 24.0, 26.0]
     # every good channel moved; Oz is bad (marked), so it is not judged
     assert rejected["reject_reason"].tolist()[0] == (
-        "amplitude above 500 µV: Fz, Cz, Pz, C3, C4, P3, P4")
-    assert rejected["reject_reason"].tolist()[1:] == ["annotation BAD_electrode_pop"] * 2
-    assert table["variance_Oz"].isna().all() and table["band_power_Oz_alpha"].isna().all()
+        "amplitude above 500 µV: Fz, Cz, Pz, C3, C4, P3, P4"
+    )
+    assert (
+        rejected["reject_reason"].tolist()[1:] == ["annotation BAD_electrode_pop"] * 2
+    )
+    assert (
+        table["variance_Oz"].isna().all() and table["band_power_Oz_alpha"].isna().all()
+    )
     assert table["variance_Fz"].notna().all()
     record = read_record(tmp_path / "results" / "preprocessed" / "dirty.json")
     assert record["bad_channels"] == {"Oz": ["flat"]}
@@ -151,8 +190,13 @@ def test_dirty_recording_end_to_end(tmp_path):
 
     from eegflow.windows import window_table_info
 
-    info = window_table_info(pq.read_table(tmp_path / "results" / "windows" / "dirty.parquet"))
-    assert (info["bad_channels"], info["bad_channel_action"]) == ({"Oz": ["flat"]}, "mark")
+    info = window_table_info(
+        pq.read_table(tmp_path / "results" / "windows" / "dirty.parquet")
+    )
+    assert (info["bad_channels"], info["bad_channel_action"]) == (
+        {"Oz": ["flat"]},
+        "mark",
+    )
 
     run_snakemake(tmp_path, "qc")  # the QC table sees the injected faults
     qc = pd.read_parquet(tmp_path / "results" / "qc.parquet").iloc[0]
@@ -166,7 +210,10 @@ def test_dirty_recording_end_to_end(tmp_path):
     write_config(tmp_path, config)
     run_snakemake(tmp_path)
     dropped = pd.read_parquet(tmp_path / "results" / "features.parquet")
-    assert 10.0 not in dropped["start_s"].tolist() and 24.0 not in dropped["start_s"].tolist()
+    assert (
+        10.0 not in dropped["start_s"].tolist()
+        and 24.0 not in dropped["start_s"].tolist()
+    )
     assert not dropped["rejected"].any()
 
 
@@ -179,15 +226,25 @@ def test_known_bad_channels_from_a_table_and_from_the_file(tmp_path):
     first.save(tmp_path / "data" / "a_raw.fif", verbose="error")
     second.save(tmp_path / "data" / "b_raw.fif", verbose="error")
     table = tmp_path / "recordings.tsv"
-    table.write_text("path\tbad_channels\tgroup\ndata/a_raw.fif\tC3; P4\tx\n"
-                     "data/b_raw.fif\t\ty\n")
-    write_config(tmp_path, {"input": {"source": "table", "table": "recordings.tsv"},
-                            "preprocess": {"filter": {"h_freq": 40}}})
+    table.write_text(
+        "path\tbad_channels\tgroup\ndata/a_raw.fif\tC3; P4\tx\ndata/b_raw.fif\t\ty\n"
+    )
+    write_config(
+        tmp_path,
+        {
+            "input": {"source": "table", "table": "recordings.tsv"},
+            "preprocess": {"filter": {"h_freq": 40}},
+        },
+    )
     run_snakemake(tmp_path)
-    records = {rid: read_record(tmp_path / "results" / "preprocessed" / f"{rid}.json")
-               for rid in ("a", "b")}
-    assert records["a"]["bad_channels"] == {"C3": ["listed in the recordings table"],
-                                            "P4": ["listed in the recordings table"]}
+    records = {
+        rid: read_record(tmp_path / "results" / "preprocessed" / f"{rid}.json")
+        for rid in ("a", "b")
+    }
+    assert records["a"]["bad_channels"] == {
+        "C3": ["listed in the recordings table"],
+        "P4": ["listed in the recordings table"],
+    }
     assert records["b"]["bad_channels"] == {"Oz": ["marked bad in the file"]}
     features = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert "bad_channels" not in features.columns  # not a metadata column
@@ -198,7 +255,11 @@ def test_known_bad_channels_from_a_table_and_from_the_file(tmp_path):
 
     table.write_text(table.read_text().replace("C3; P4", "C3"))
     assert planned_jobs(tmp_path) == {
-        "preprocess": 1, "windows": 1, "features": 1, "combine": 1, "all": 1
+        "preprocess": 1,
+        "windows": 1,
+        "features": 1,
+        "combine": 1,
+        "all": 1,
     }
 
 
@@ -209,12 +270,19 @@ def test_real_edf_and_bdf_files_are_not_called_dirty(tmp_path):
 
     out, record = tmp_path / "o_raw.fif", tmp_path / "r.json"
     for name in ("test_generator.edf", "test_generator.bdf"):
-        preprocess_recording(edfbrowser_file(name), out, config_section("preprocess"),
-                             record_path=record)
+        preprocess_recording(
+            edfbrowser_file(name), out, config_section("preprocess"), record_path=record
+        )
         assert read_record(record)["bad_channels"] == {}
-        make_windows(out, tmp_path / "w.npy", tmp_path / "w.parquet",
-                     config_section("windows", reject={"ptp_uv": "auto"}), "x", {},
-                     record_path=record)
+        make_windows(
+            out,
+            tmp_path / "w.npy",
+            tmp_path / "w.parquet",
+            config_section("windows", reject={"ptp_uv": "auto"}),
+            "x",
+            {},
+            record_path=record,
+        )
         rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
         flagged = rows[rows["rejected"]]
         if name.endswith(".bdf"):
@@ -238,13 +306,21 @@ def test_bids_bad_channels_are_used_as_bad(tmp_path):
     realistic_eeg(seconds=20, seed=8).save(source, verbose="error")
     root = tmp_path / "bids"
     path = mne_bids.BIDSPath(subject="01", task="rest", datatype="eeg", root=root)
-    mne_bids.write_raw_bids(mne.io.read_raw_fif(source, verbose="error"), path,
-                            verbose="error")
-    mne_bids.mark_channels(path, ch_names=["P3"], status="bad",
-                           descriptions=["electrode bridged"], verbose="error")
+    mne_bids.write_raw_bids(
+        mne.io.read_raw_fif(source, verbose="error"), path, verbose="error"
+    )
+    mne_bids.mark_channels(
+        path,
+        ch_names=["P3"],
+        status="bad",
+        descriptions=["electrode bridged"],
+        verbose="error",
+    )
     write_config(tmp_path, {"input": {"source": "bids", "bids": {"root": str(root)}}})
     run_snakemake(tmp_path)
-    record = read_record(tmp_path / "results" / "preprocessed" / "sub-01_task-rest.json")
+    record = read_record(
+        tmp_path / "results" / "preprocessed" / "sub-01_task-rest.json"
+    )
     assert record["bad_channels"] == {"P3": ["marked bad in BIDS channels.tsv"]}
     table = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert table["variance_P3"].isna().all() and table["variance_P4"].notna().all()
@@ -258,16 +334,22 @@ def test_a_table_scales_the_one_recording_stored_in_the_wrong_unit(tmp_path):
     wrong._data *= 1e6  # the same recording, microvolt values labelled volts
     wrong.save(tmp_path / "data" / "microvolts_raw.fif", fmt="double", verbose="error")
     table = tmp_path / "recordings.tsv"
-    table.write_text("path\nvolts_raw.fif\nmicrovolts_raw.fif\n".replace("\nv", "\ndata/v")
-                     .replace("\nm", "\ndata/m"))
+    table.write_text(
+        "path\nvolts_raw.fif\nmicrovolts_raw.fif\n".replace("\nv", "\ndata/v").replace(
+            "\nm", "\ndata/m"
+        )
+    )
     write_config(tmp_path, {"input": {"source": "table", "table": "recordings.tsv"}})
     result = run_snakemake(tmp_path, "--keep-going", check=False)
     assert result.returncode != 0
-    assert ("data/microvolts_raw.fif: implausible EEG amplitudes" in result.stderr
-            and "units_scale column of 1e-6" in result.stderr)
+    assert (
+        "data/microvolts_raw.fif: implausible EEG amplitudes" in result.stderr
+        and "units_scale column of 1e-6" in result.stderr
+    )
 
-    table.write_text("path\tunits_scale\ndata/volts_raw.fif\t\n"
-                     "data/microvolts_raw.fif\t1e-6\n")
+    table.write_text(
+        "path\tunits_scale\ndata/volts_raw.fif\t\ndata/microvolts_raw.fif\t1e-6\n"
+    )
     run_snakemake(tmp_path)
     features = pd.read_parquet(tmp_path / "results" / "features.parquet")
     variance = features.groupby("recording")["variance_Cz"].mean()
@@ -280,8 +362,12 @@ def test_average_reference_leaves_bad_channels_out(tmp_path):
     rng = np.random.default_rng(11)
     raw._data[2] = rng.normal(0, 500e-6, raw.n_times)  # Pz: wild
     good = [index for index in range(len(CHANNELS)) if index != 2]
-    clean, record = preprocessed(raw, tmp_path, reference="average",
-                                 bad_channels={"detect": ["nan", "flat", "deviation"]})
+    clean, record = preprocessed(
+        raw,
+        tmp_path,
+        reference="average",
+        bad_channels={"detect": ["nan", "flat", "deviation"]},
+    )
     assert list(record["bad_channels"]) == ["Pz"]
     data = raw.get_data()
     expected = data[good] - data[good].mean(axis=0)  # the average of good channels only
@@ -292,7 +378,9 @@ def test_whole_recording_statistics_sample_a_fixed_amount_spread_over_it():
     from eegflow.cleaning import sample_segments
 
     data = np.tile(np.arange(250 * 3600, dtype=float), (2, 1))  # values = sample index
-    raw = mne.io.RawArray(data, mne.create_info(["A", "B"], 250.0, "eeg"), verbose="error")
+    raw = mne.io.RawArray(
+        data, mne.create_info(["A", "B"], 250.0, "eeg"), verbose="error"
+    )
     segments = sample_segments(raw, "B")
     assert segments.shape == (300, 500)  # 10 min of a 1 h recording
     assert segments[0, 0] == 0 and segments[-1, -1] == 250 * 3600 - 1  # both ends
@@ -306,5 +394,7 @@ def test_prep_criteria_that_cannot_run_are_recorded_not_silent(tmp_path, caplog)
     _, record = preprocessed(raw, tmp_path, bad_channels={"detect": detect})
     assert record["bad_channels"] == {}
     assert record["bad_channel_criteria_skipped"] == ["deviation", "correlation"]
-    assert "PREP criteria ['deviation', 'correlation'] need 3 or more good channels" \
+    assert (
+        "PREP criteria ['deviation', 'correlation'] need 3 or more good channels"
         in caplog.text
+    )

@@ -6,7 +6,9 @@ import yaml
 
 from conftest import ROOT
 
-SCHEMA = yaml.safe_load((ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text())
+SCHEMA = yaml.safe_load(
+    (ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text()
+)
 
 
 def schema_leaves(node=SCHEMA, prefix=""):
@@ -43,7 +45,9 @@ def test_every_readme_key_is_in_the_schema_with_that_default():
             assert any(key.startswith(keys[0][:-1]) for key in leaves), keys
             continue
         # backticked values, or prose ("all") that is not compared; one value for all keys
-        defaults = [item.strip() for item in re.findall(r"`[^`]*`|[^,`]+", default_cell)]
+        defaults = [
+            item.strip() for item in re.findall(r"`[^`]*`|[^,`]+", default_cell)
+        ]
         defaults = [item for item in defaults if item]
         if len(defaults) == 1:
             defaults = defaults * len(keys)
@@ -70,7 +74,11 @@ def test_config_yaml_shows_the_schema_defaults():
         for name, value in node.items():
             key = f"{prefix}{name}"
             if key in leaves:
-                assert value == leaves[key]["default"], (key, value, leaves[key]["default"])
+                assert value == leaves[key]["default"], (
+                    key,
+                    value,
+                    leaves[key]["default"],
+                )
             else:
                 walk(value, f"{key}.")
 
@@ -82,6 +90,10 @@ def test_every_registered_feature_is_in_the_readme_feature_tables():
 
     readme = (ROOT / "README.md").read_text()
     features = readme.split("### Features", 1)[1].split("\n## ", 1)[0]
-    named = {name for line in features.splitlines() if line.startswith("| `")
-             for name in re.findall(r"`([a-z_]+)`", line.split(" | ")[0])}
+    named = {
+        name
+        for line in features.splitlines()
+        if line.startswith("| `")
+        for name in re.findall(r"`([a-z_]+)`", line.split(" | ")[0])
+    }
     assert sorted(set(FEATURES) - named) == []

@@ -69,7 +69,9 @@ def test_quantiles_match_numpy(noise):
         ("decorrelation_time", lambda x: mne_features.compute_decorr_time(SFREQ, x)),
         (
             "zero_crossings",  # ours counts sign changes of the window minus its mean
-            lambda x: mne_features.compute_zero_crossings(x - x.mean(axis=-1, keepdims=True)),
+            lambda x: mne_features.compute_zero_crossings(
+                x - x.mean(axis=-1, keepdims=True)
+            ),
         ),
     ],
 )
@@ -85,7 +87,9 @@ def test_hjorth_of_a_sine_is_textbook():
     freq = 7.0  # 4096 samples hold 224 whole periods
     x = sine(freq, n=4096)[None, None]
     omega = 2 * np.pi * freq / SFREQ
-    assert compute("hjorth_mobility", x)[""][0, 0] == pytest.approx(2 * np.sin(omega / 2), rel=1e-3)
+    assert compute("hjorth_mobility", x)[""][0, 0] == pytest.approx(
+        2 * np.sin(omega / 2), rel=1e-3
+    )
     assert compute("hjorth_complexity", x)[""][0, 0] == pytest.approx(1.0, rel=1e-3)
 
 
@@ -113,7 +117,9 @@ def test_zero_crossings_of_a_sine():
     # strictly between the first and the last sample
     freq, phase, n = 10.0, 0.3, 512
     last_t = (n - 1) / SFREQ
-    expected = sum(0 < (k * np.pi - phase) / (2 * np.pi * freq) < last_t for k in range(200))
+    expected = sum(
+        0 < (k * np.pi - phase) / (2 * np.pi * freq) < last_t for k in range(200)
+    )
     assert expected == 79
     x = sine(freq, n=n, phase=phase)[None, None]
     assert compute("zero_crossings", x)[""][0, 0] == expected
@@ -122,20 +128,50 @@ def test_zero_crossings_of_a_sine():
 @pytest.mark.parametrize(
     "name, params, theirs",
     [
-        ("permutation_entropy", {"order": 3, "delay": 1}, lambda x: antropy.perm_entropy(x, order=3)),
-        ("permutation_entropy", {"order": 4, "delay": 2, "normalize": True},
-         lambda x: antropy.perm_entropy(x, order=4, delay=2, normalize=True)),
-        ("svd_entropy", {"order": 3, "delay": 1}, lambda x: antropy.svd_entropy(x, order=3)),
-        ("svd_entropy", {"order": 5, "delay": 2, "normalize": True},
-         lambda x: antropy.svd_entropy(x, order=5, delay=2, normalize=True)),
+        (
+            "permutation_entropy",
+            {"order": 3, "delay": 1},
+            lambda x: antropy.perm_entropy(x, order=3),
+        ),
+        (
+            "permutation_entropy",
+            {"order": 4, "delay": 2, "normalize": True},
+            lambda x: antropy.perm_entropy(x, order=4, delay=2, normalize=True),
+        ),
+        (
+            "svd_entropy",
+            {"order": 3, "delay": 1},
+            lambda x: antropy.svd_entropy(x, order=3),
+        ),
+        (
+            "svd_entropy",
+            {"order": 5, "delay": 2, "normalize": True},
+            lambda x: antropy.svd_entropy(x, order=5, delay=2, normalize=True),
+        ),
         ("petrosian_fd", {}, antropy.petrosian_fd),
         ("katz_fd", {}, antropy.katz_fd),
         ("higuchi_fd", {"kmax": 10}, lambda x: antropy.higuchi_fd(x, kmax=10)),
-        ("sample_entropy", {"m": 2, "r": 0.2}, lambda x: antropy.sample_entropy(x, order=2)),
-        ("sample_entropy", {"m": 3, "r": 0.2}, lambda x: antropy.sample_entropy(x, order=3)),
+        (
+            "sample_entropy",
+            {"m": 2, "r": 0.2},
+            lambda x: antropy.sample_entropy(x, order=2),
+        ),
+        (
+            "sample_entropy",
+            {"m": 3, "r": 0.2},
+            lambda x: antropy.sample_entropy(x, order=3),
+        ),
         ("detrended_fluctuation", {}, antropy.detrended_fluctuation),
-        ("lempel_ziv", {}, lambda x: antropy.lziv_complexity(x > np.median(x), normalize=True)),
-        ("lempel_ziv", {"normalize": False}, lambda x: antropy.lziv_complexity(x > np.median(x))),
+        (
+            "lempel_ziv",
+            {},
+            lambda x: antropy.lziv_complexity(x > np.median(x), normalize=True),
+        ),
+        (
+            "lempel_ziv",
+            {"normalize": False},
+            lambda x: antropy.lziv_complexity(x > np.median(x)),
+        ),
     ],
 )
 def test_complexity_matches_antropy(noise, name, params, theirs):
@@ -151,7 +187,8 @@ def reference_approximate_entropy(x, m, r):
     def phi(length):
         templates = [x[i : i + length] for i in range(len(x) - length + 1)]
         fractions = [
-            sum(max(abs(a - b) for a, b in zip(t, u)) <= r for u in templates) / len(templates)
+            sum(max(abs(a - b) for a, b in zip(t, u)) <= r for u in templates)
+            / len(templates)
             for t in templates
         ]
         return sum(np.log(f) for f in fractions) / len(templates)
@@ -164,8 +201,12 @@ def test_approximate_entropy_matches_its_definition_and_antropy(noise):
     for c in range(noise.shape[1]):
         x = noise[0, c, :120]
         short = compute("approximate_entropy", x[None, None], m=2, r=0.2)[""][0, 0]
-        assert short == pytest.approx(reference_approximate_entropy(list(x), 2, 0.2 * x.std()), rel=1e-12)
-        assert ours[0, c] == pytest.approx(antropy.app_entropy(noise[0, c], order=2), rel=1e-9)
+        assert short == pytest.approx(
+            reference_approximate_entropy(list(x), 2, 0.2 * x.std()), rel=1e-12
+        )
+        assert ours[0, c] == pytest.approx(
+            antropy.app_entropy(noise[0, c], order=2), rel=1e-9
+        )
 
 
 def test_permutation_entropy_by_hand():
@@ -181,7 +222,9 @@ def test_higuchi_fd_of_noise_and_of_a_smooth_curve():
     # Higuchi (1988): white noise has dimension 2, a smooth curve 1
     noise = np.random.default_rng(4).normal(size=(1, 1, 4096))
     assert compute("higuchi_fd", noise)[""][0, 0] == pytest.approx(2.0, abs=0.03)
-    assert compute("higuchi_fd", sine(1.0, n=4096)[None, None])[""][0, 0] == pytest.approx(1.0, abs=0.01)
+    assert compute("higuchi_fd", sine(1.0, n=4096)[None, None])[""][
+        0, 0
+    ] == pytest.approx(1.0, abs=0.01)
 
 
 def welch(x):
@@ -222,12 +265,17 @@ def test_spectral_edge_frequency_by_cumulative_power(noise):
         for c in range(noise.shape[1]):
             freqs, psd = welch(noise[w, c])
             running, total = 0.0, sum(psd)
-            for f, p in zip(freqs, psd):  # the first bin where the running sum reaches 95 %
+            for f, p in zip(
+                freqs, psd
+            ):  # the first bin where the running sum reaches 95 %
                 running += p
                 if running >= 0.95 * total:
                     break
             assert values["sef95"][w, c] == f
-    assert compute("spectral_edge_frequency", sine(10.0)[None, None])["sef50"][0, 0] == 10.0
+    assert (
+        compute("spectral_edge_frequency", sine(10.0)[None, None])["sef50"][0, 0]
+        == 10.0
+    )
 
 
 def test_peak_frequency_finds_the_sine():
@@ -243,7 +291,9 @@ def test_spectral_hjorth_from_welch_moments(noise):
         for c in range(noise.shape[1]):
             freqs, psd = welch(noise[w, c])
             m0, m2, m4 = (sum(f**k * p for f, p in zip(freqs, psd)) for k in (0, 2, 4))
-            assert values["mobility"][w, c] == pytest.approx(np.sqrt(m2 / m0), rel=1e-12)
+            assert values["mobility"][w, c] == pytest.approx(
+                np.sqrt(m2 / m0), rel=1e-12
+            )
             assert values["complexity"][w, c] == pytest.approx(
                 np.sqrt(m4 / m2) / np.sqrt(m2 / m0), rel=1e-12
             )
@@ -288,14 +338,25 @@ def test_every_feature_declares_its_columns_and_survives_a_constant(noise, name)
 
 
 def test_feature_columns_are_known_before_computing():
-    compute = {"quantiles": {"q": [0.5]}, "band_power": PARAMS["band_power"],
-               "peak_frequency": PARAMS["peak_frequency"]}
-    columns = [column for *_, column in feature_columns({"compute": compute}, ["O1", "O2"])]
+    compute = {
+        "quantiles": {"q": [0.5]},
+        "band_power": PARAMS["band_power"],
+        "peak_frequency": PARAMS["peak_frequency"],
+    }
+    columns = [
+        column for *_, column in feature_columns({"compute": compute}, ["O1", "O2"])
+    ]
     assert columns == [
-        "quantiles_O1_q50", "quantiles_O2_q50",
-        "band_power_O1_alpha", "band_power_O2_alpha", "band_power_O1_beta", "band_power_O2_beta",
-        "peak_frequency_O1_alpha", "peak_frequency_O2_alpha",
-        "peak_frequency_O1_beta", "peak_frequency_O2_beta",
+        "quantiles_O1_q50",
+        "quantiles_O2_q50",
+        "band_power_O1_alpha",
+        "band_power_O2_alpha",
+        "band_power_O1_beta",
+        "band_power_O2_beta",
+        "peak_frequency_O1_alpha",
+        "peak_frequency_O2_alpha",
+        "peak_frequency_O1_beta",
+        "peak_frequency_O2_beta",
     ]
 
 
@@ -309,14 +370,31 @@ def test_the_whole_catalogue_in_one_feature_table(tmp_path):
     fif = tmp_path / "rec_raw.fif"
     synthetic_raw(1, synthetic_settings(["O1", "Oz"], duration_s=20, seed=4)).save(fif)
     windows_config = window_settings()
-    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", windows_config, "rec", {})
-    settings = {"welch": WELCH, "compute": {name: PARAMS.get(name, {}) for name in FEATURES}}
-    compute_features(tmp_path / "w.npy", tmp_path / "w.parquet", tmp_path / "f.parquet",
-                     settings, batch_size=3)
+    make_windows(
+        fif, tmp_path / "w.npy", tmp_path / "w.parquet", windows_config, "rec", {}
+    )
+    settings = {
+        "welch": WELCH,
+        "compute": {name: PARAMS.get(name, {}) for name in FEATURES},
+    }
+    compute_features(
+        tmp_path / "w.npy",
+        tmp_path / "w.parquet",
+        tmp_path / "f.parquet",
+        settings,
+        batch_size=3,
+    )
     table = pq.read_table(tmp_path / "f.parquet").to_pandas()
     planned = [column for *_, column in feature_columns(settings, ["O1", "Oz"])]
-    assert list(table.columns) == ["recording", "window_index", "start_sample", "start_s",
-                                   "rejected", "reject_reason", *planned]
+    assert list(table.columns) == [
+        "recording",
+        "window_index",
+        "start_sample",
+        "start_s",
+        "rejected",
+        "reject_reason",
+        *planned,
+    ]
     assert len(table) == 10 and not table.isna().any().any()
 
 
@@ -330,7 +408,9 @@ def test_lempel_ziv_parsing_of_kaspar_and_schuster_example():
 
 def test_svd_fisher_information_matches_mne_features(noise):
     ours = compute("svd_fisher_information", noise, order=10, delay=2)[""]
-    theirs = np.array([mne_features.compute_svd_fisher_info(w, tau=2, emb=10) for w in noise])
+    theirs = np.array(
+        [mne_features.compute_svd_fisher_info(w, tau=2, emb=10) for w in noise]
+    )
     np.testing.assert_allclose(ours, theirs, rtol=1e-9)
 
 
@@ -374,7 +454,9 @@ def test_spectral_moments_from_welch(noise):
 def test_wavelet_energy_matches_mne_features_and_finds_the_band(noise):
     x = noise[..., :256]
     values = compute("wavelet_energy", x, wavelet="db4", levels=5)
-    theirs = np.array([mne_features.compute_wavelet_coef_energy(w, "db4").reshape(3, 5) for w in x])
+    theirs = np.array(
+        [mne_features.compute_wavelet_coef_energy(w, "db4").reshape(3, 5) for w in x]
+    )
     for j in range(1, 6):
         np.testing.assert_allclose(values[f"d{j}"], theirs[..., j - 1], rtol=1e-12)
     # a 24 Hz sine at 128 Hz lies in level 2's band (16-32 Hz); db4 is not an ideal
@@ -406,10 +488,13 @@ def band_mean(freqs, values, low, high):
 def test_coherence_matches_scipy(coupled):
     values = compute("coherence", coupled, bands=BANDS)
     for pair, (i, j) in enumerate([(0, 1), (0, 2), (1, 2)]):
-        freqs, msc = scipy.signal.coherence(coupled[:, i], coupled[:, j], fs=SFREQ, nperseg=128)
+        freqs, msc = scipy.signal.coherence(
+            coupled[:, i], coupled[:, j], fs=SFREQ, nperseg=128
+        )
         for band, (low, high) in BANDS.items():
-            np.testing.assert_allclose(values[band][:, pair], band_mean(freqs, msc, low, high),
-                                       rtol=1e-12)
+            np.testing.assert_allclose(
+                values[band][:, pair], band_mean(freqs, msc, low, high), rtol=1e-12
+            )
     assert values["alpha"][:, 0].mean() > 0.3 > values["alpha"][:, 1].mean()
 
 
@@ -424,11 +509,17 @@ def test_imaginary_coherence_by_its_definition_and_of_a_quarter_period_lag():
     np.testing.assert_allclose(values["alpha"][:, 0], expected, rtol=1e-12)
     # a 10 Hz sine and the same sine a quarter period later: |imaginary coherence| = 1
     t = np.arange(512) / SFREQ
-    lagged = np.stack([np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 10 * (t - 0.025))])
+    lagged = np.stack(
+        [np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 10 * (t - 0.025))]
+    )
     quarter = compute("imaginary_coherence", lagged[None], bands={"ten": [10, 10.5]})
     assert abs(quarter["ten"][0, 0]) == pytest.approx(1.0, abs=1e-6)
-    same = compute("imaginary_coherence", lagged[None, [0, 0]], bands={"ten": [10, 10.5]})
-    assert same["ten"][0, 0] == pytest.approx(0.0, abs=1e-12)  # zero lag: no imaginary part
+    same = compute(
+        "imaginary_coherence", lagged[None, [0, 0]], bands={"ten": [10, 10.5]}
+    )
+    assert same["ten"][0, 0] == pytest.approx(
+        0.0, abs=1e-12
+    )  # zero lag: no imaginary part
 
 
 def test_correlations_match_numpy(coupled):
@@ -436,29 +527,39 @@ def test_correlations_match_numpy(coupled):
     spectral = compute("spectral_correlation", coupled)[""]
     _, psd = scipy.signal.welch(coupled, fs=SFREQ, nperseg=128)
     for w in range(len(coupled)):
-        np.testing.assert_allclose(time[w], np.corrcoef(coupled[w])[np.triu_indices(3, 1)],
-                                   rtol=1e-12)
-        np.testing.assert_allclose(spectral[w], np.corrcoef(psd[w])[np.triu_indices(3, 1)],
-                                   rtol=1e-12)
+        np.testing.assert_allclose(
+            time[w], np.corrcoef(coupled[w])[np.triu_indices(3, 1)], rtol=1e-12
+        )
+        np.testing.assert_allclose(
+            spectral[w], np.corrcoef(psd[w])[np.triu_indices(3, 1)], rtol=1e-12
+        )
 
 
 def test_phase_locking_value_matches_mne_features_and_locks_in_band(coupled):
     ours = compute("phase_locking_value", coupled)[""]
-    theirs = np.array([mne_features_bivariate.compute_phase_lock_val(w) for w in coupled])
+    theirs = np.array(
+        [mne_features_bivariate.compute_phase_lock_val(w) for w in coupled]
+    )
     np.testing.assert_allclose(ours, theirs, rtol=1e-12)
     # 10 Hz with a fixed phase lag under independent broadband noise: locked in alpha only
     rng = np.random.default_rng(5)
     t = np.arange(512) / SFREQ
     x = np.stack([np.sin(2 * np.pi * 10 * t), np.sin(2 * np.pi * 10 * t + 1.0)])
     x = x + 0.5 * rng.normal(size=(2, 512))
-    values = compute("phase_locking_value", x[None], bands={"alpha": [8, 12], "high": [30, 60]})
+    values = compute(
+        "phase_locking_value", x[None], bands={"alpha": [8, 12], "high": [30, 60]}
+    )
     assert values["alpha"][0, 0] > 0.9 > 0.5 > values["high"][0, 0]
 
 
 def test_pairwise_columns_name_both_channels():
     settings = {"welch": WELCH, "compute": {"coherence": {"bands": {"alpha": [8, 12]}}}}
     columns = [column for *_, column in feature_columns(settings, ["O1", "Oz", "O2"])]
-    assert columns == ["coherence_O1-Oz_alpha", "coherence_O1-O2_alpha", "coherence_Oz-O2_alpha"]
+    assert columns == [
+        "coherence_O1-Oz_alpha",
+        "coherence_O1-O2_alpha",
+        "coherence_Oz-O2_alpha",
+    ]
 
 
 def test_pairwise_feature_of_a_single_channel_recording_gives_no_columns(tmp_path):
@@ -471,7 +572,14 @@ def test_pairwise_feature_of_a_single_channel_recording_gives_no_columns(tmp_pat
     fif = tmp_path / "rec_raw.fif"
     synthetic_raw(1, synthetic_settings(["O1"], duration_s=10, seed=4)).save(fif)
     windows_config = window_settings()
-    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", windows_config, "rec", {})
-    settings = {"welch": WELCH, "compute": {"variance": {}, "coherence": PARAMS["coherence"]}}
-    compute_features(tmp_path / "w.npy", tmp_path / "w.parquet", tmp_path / "f.parquet", settings)
+    make_windows(
+        fif, tmp_path / "w.npy", tmp_path / "w.parquet", windows_config, "rec", {}
+    )
+    settings = {
+        "welch": WELCH,
+        "compute": {"variance": {}, "coherence": PARAMS["coherence"]},
+    }
+    compute_features(
+        tmp_path / "w.npy", tmp_path / "w.parquet", tmp_path / "f.parquet", settings
+    )
     assert pq.read_table(tmp_path / "f.parquet").column_names[-1] == "variance_O1"

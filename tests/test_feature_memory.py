@@ -19,12 +19,17 @@ BANDS = {"alpha": [8, 12], "beta": [12, 30]}
 def configured(name):
     """``name`` with the parameters it needs (bands where required)."""
     required = inspect.signature(FEATURES[name].function).parameters
-    return {"bands": BANDS} if "bands" in required and required["bands"].default is \
-        inspect.Parameter.empty else {}
+    return (
+        {"bands": BANDS}
+        if "bands" in required and required["bands"].default is inspect.Parameter.empty
+        else {}
+    )
 
 
-@pytest.mark.parametrize("n_channels, n_samples, sfreq", [(4, 256, 128), (16, 256, 128),
-                                                          (16, 1024, 512), (32, 512, 256)])
+@pytest.mark.parametrize(
+    "n_channels, n_samples, sfreq",
+    [(4, 256, 128), (16, 256, 128), (16, 1024, 512), (32, 512, 256)],
+)
 def test_estimate_covers_every_features_measured_peak(n_channels, n_samples, sfreq):
     rng = np.random.default_rng(0)
     n_windows = 8
@@ -58,15 +63,25 @@ def test_batches_shrink_to_fit_the_jobs_memory():
 
 def test_fifty_channels_at_2khz_with_coherence_stay_within_the_request(tmp_path):
     channels = [f"E{i:02d}" for i in range(50)]
-    write_config(tmp_path, {
-        "input": {"synthetic": {"n_recordings": 1, "channels": channels, "sfreq": 2000,
-                                "duration_s": 32}},
-        "features": {"compute": {"coherence": {"bands": BANDS}}},
-    })
+    write_config(
+        tmp_path,
+        {
+            "input": {
+                "synthetic": {
+                    "n_recordings": 1,
+                    "channels": channels,
+                    "sfreq": 2000,
+                    "duration_s": 32,
+                }
+            },
+            "features": {"compute": {"coherence": {"bands": BANDS}}},
+        },
+    )
     run_snakemake(tmp_path)
     log = (tmp_path / "results" / "logs" / "features" / "synthetic-00.log").read_text()
-    requested = int(re.search(r"batches of (\d+) windows within the job's (\d+) MB",
-                              log).group(2))
+    requested = int(
+        re.search(r"batches of (\d+) windows within the job's (\d+) MB", log).group(2)
+    )
     batch = int(re.search(r"batches of (\d+) windows", log).group(1))
     peak_mib = float(re.search(r"peak RSS of this job: ([0-9.]+) MiB", log).group(1))
     assert 1 < batch < 16  # not all 16 windows at once (that would be ~5.6 GB)

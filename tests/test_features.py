@@ -59,7 +59,8 @@ def test_band_power_of_a_sine_is_half_its_squared_amplitude():
     times = np.arange(4 * 128) / SFREQ
     sine = 3.0 * np.sin(2 * np.pi * 10 * times)
     values = FEATURES["band_power"].function(
-        WindowBatch(sine[None, None], SFREQ, WELCH), {"alpha": [8, 12], "beta": [12, 30]}
+        WindowBatch(sine[None, None], SFREQ, WELCH),
+        {"alpha": [8, 12], "beta": [12, 30]},
     )
     assert values["alpha"][0, 0] == pytest.approx(3.0**2 / 2, rel=1e-3)
     assert values["beta"][0, 0] < 1e-6
@@ -135,29 +136,57 @@ SETTINGS = {
         ({"variance": {"ddof": 1}}, "features.compute.variance: bad parameters"),
         ({"band_power": {"bands": {"alpha": [12, 8]}}}, "bands.alpha=[12, 8]"),
         ({"band_power": {"bands": {"gamma": [30, 80]}}}, "above the Nyquist"),
-        ({"multiscale_entropy": {"scales": [0, 2]}}, "multiscale_entropy.scales=[0, 2]: expected positive"),
-        ({"multiscale_entropy": {"r": -1}}, "multiscale_entropy.r=-1: expected a number > 0"),
-        ({"approximate_entropy": {"m": 0}}, "approximate_entropy.m=0: expected a positive integer"),
-        ({"permutation_entropy": {"order": 2.5}}, "permutation_entropy.order=2.5: expected a positive"),
-        ({"wavelet_energy": {"levels": True}}, "wavelet_energy.levels=True: expected a positive"),
-        ({"coherence": {"bands": {"alpha": [8, 80]}}}, "coherence.bands.alpha=[8, 80]: high edge above"),
-        ({"band_power": {"bands": {"a": [8, 12], "b": [10, 30]}}}, "a=[8, 12] and b=[10, 30] overlap"),
+        (
+            {"multiscale_entropy": {"scales": [0, 2]}},
+            "multiscale_entropy.scales=[0, 2]: expected positive",
+        ),
+        (
+            {"multiscale_entropy": {"r": -1}},
+            "multiscale_entropy.r=-1: expected a number > 0",
+        ),
+        (
+            {"approximate_entropy": {"m": 0}},
+            "approximate_entropy.m=0: expected a positive integer",
+        ),
+        (
+            {"permutation_entropy": {"order": 2.5}},
+            "permutation_entropy.order=2.5: expected a positive",
+        ),
+        (
+            {"wavelet_energy": {"levels": True}},
+            "wavelet_energy.levels=True: expected a positive",
+        ),
+        (
+            {"coherence": {"bands": {"alpha": [8, 80]}}},
+            "coherence.bands.alpha=[8, 80]: high edge above",
+        ),
+        (
+            {"band_power": {"bands": {"a": [8, 12], "b": [10, 30]}}},
+            "a=[8, 12] and b=[10, 30] overlap",
+        ),
         ({"band_power": {"bands": {"al/pha": [8, 12]}}}, "letters and digits only"),
     ],
 )
 def test_bad_feature_settings_name_the_key(change, message):
     settings = {"welch": WELCH, "compute": {**SETTINGS["compute"], **change}}
-    with pytest.raises(UserError, match=message.replace("[", r"\[").replace("]", r"\]")):
+    with pytest.raises(
+        UserError, match=message.replace("[", r"\[").replace("]", r"\]")
+    ):
         validate_feature_settings(settings, window_s=2, sfreq=SFREQ)
 
 
 def test_welch_segment_longer_than_window_is_refused():
-    settings = {"welch": {"segment_s": 4, "overlap": 0.5}, "compute": SETTINGS["compute"]}
+    settings = {
+        "welch": {"segment_s": 4, "overlap": 0.5},
+        "compute": SETTINGS["compute"],
+    }
     with pytest.raises(UserError, match="features.welch.segment_s=4"):
         validate_feature_settings(settings, window_s=2, sfreq=SFREQ)
 
 
 def test_scales_that_are_not_a_list_are_refused():
     settings = {"welch": WELCH, "compute": {"multiscale_entropy": {"scales": 3}}}
-    with pytest.raises(UserError, match="multiscale_entropy.scales=3: expected positive"):
+    with pytest.raises(
+        UserError, match="multiscale_entropy.scales=3: expected positive"
+    ):
         validate_feature_settings(settings, window_s=2, sfreq=SFREQ)

@@ -7,7 +7,13 @@ from conftest import run_snakemake, write_config, synthetic_settings
 from eegflow.synthetic import synthetic_raw
 
 SYNTHETIC = synthetic_settings(["O1", "Oz", "Cz"], duration_s=12, seed=5)
-FILES = ["edf/rec.edf", "bdf/alpha.bdf", "vhdr/rec-bv.vhdr", "set/alpha-eeglab.set", "fif/x_raw.fif"]
+FILES = [
+    "edf/rec.edf",
+    "bdf/alpha.bdf",
+    "vhdr/rec-bv.vhdr",
+    "set/alpha-eeglab.set",
+    "fif/x_raw.fif",
+]
 
 
 def test_every_main_format_runs_through(tmp_path):
@@ -19,13 +25,22 @@ def test_every_main_format_runs_through(tmp_path):
             raw.save(path, verbose="error")
         else:
             mne.export.export_raw(path, raw, verbose="error")
-    patterns = ["data/**/*.edf", "data/**/*.bdf", "data/**/*.vhdr", "data/**/*.set",
-                "data/**/*.fif"]
+    patterns = [
+        "data/**/*.edf",
+        "data/**/*.bdf",
+        "data/**/*.vhdr",
+        "data/**/*.set",
+        "data/**/*.fif",
+    ]
     write_config(tmp_path, {"input": {"source": "files", "files": patterns}})
     run_snakemake(tmp_path)
     table = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert sorted(set(table["recording"])) == [
-        "alpha", "alpha-eeglab", "rec", "rec-bv", "x"
+        "alpha",
+        "alpha-eeglab",
+        "rec",
+        "rec-bv",
+        "x",
     ]
     assert len(table) == 5 * 12 // 2 and not table.isna().any().any()
     alpha = table.groupby("recording")["band_power_O1_alpha"].mean()

@@ -1,6 +1,7 @@
 """The project's own checks, run by pytest so that CI (the README's test command) runs
-them: Snakemake's linter, snakefmt, and ruff's pyflakes rules (unused or undefined names,
-syntax errors) on the package, job scripts, tests and benchmarks."""
+them: Snakemake's linter, snakefmt, and ruff (pyflakes rules, syntax errors, line
+length; the formatter) on the package, job scripts, tests and benchmarks, as
+``.ruff.toml`` configures it."""
 
 import subprocess
 import sys
@@ -24,9 +25,11 @@ def test_snakefmt_would_change_nothing():
     assert code == 0, output
 
 
-def test_ruff_finds_no_unused_or_undefined_names():
-    # job scripts get `snakemake` from Snakemake, as a builtin
-    code, output = run(sys.executable, "-m", "ruff", "check", "--select", "F,E9",
-                       "--config", "builtins = ['snakemake']",
-                       "workflow/scripts", "tests", "benchmarks")
+def test_ruff_finds_no_unused_or_undefined_names_or_long_lines():
+    code, output = run(sys.executable, "-m", "ruff", "check", ".")  # .ruff.toml
+    assert code == 0, output
+
+
+def test_ruff_format_would_change_nothing():
+    code, output = run(sys.executable, "-m", "ruff", "format", "--check", ".")
     assert code == 0, output

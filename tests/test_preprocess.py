@@ -34,7 +34,9 @@ def test_crop_pick_filter_match_mne(edf, tmp_path):
     result = mne.io.read_raw_fif(out, verbose="error")
     assert result.ch_names == ["O1", "Cz"]
     assert result.first_samp == 256
-    np.testing.assert_allclose(result.get_data(), expected.get_data(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        result.get_data(), expected.get_data(), rtol=0, atol=1e-12
+    )
 
 
 def test_resample_then_filter(edf, tmp_path):
@@ -47,12 +49,18 @@ def test_resample_then_filter(edf, tmp_path):
 @pytest.mark.parametrize(
     "changes, message",
     [
-        ({"crop": {"tmin": 50.0, "tmax": None}}, r"preprocess.crop.tmin=50.0 s is beyond"),
+        (
+            {"crop": {"tmin": 50.0, "tmax": None}},
+            r"preprocess.crop.tmin=50.0 s is beyond",
+        ),
         ({"picks": ["O1", "T7"]}, r"preprocess.picks asks for \['T7'\]"),
         ({"filter": {"l_freq": None, "h_freq": 64, "method": "fir"}}, r"h_freq=64 Hz"),
         ({"resample_sfreq": 50.0}, r"Nyquist frequency 25 Hz"),
         ({"channel_types": {"Oz": "brain"}}, r"preprocess.channel_types"),
-        ({"rename": {"O1": "T7", "T7": "X"}, "picks": ["X"]}, r"picks asks for \['X'\]"),
+        (
+            {"rename": {"O1": "T7", "T7": "X"}, "picks": ["X"]},
+            r"picks asks for \['X'\]",
+        ),
         ({"reference": ["A1"]}, r"preprocess.reference asks for \['A1'\]"),
     ],
 )
@@ -64,7 +72,8 @@ def test_bad_settings_name_file_and_key(edf, tmp_path, changes, message):
 
 
 @pytest.mark.parametrize(
-    "content, message", [(b"", "file is empty"), (b"not an EDF at all" * 20, "could not read")]
+    "content, message",
+    [(b"", "file is empty"), (b"not an EDF at all" * 20, "could not read")],
 )
 def test_unreadable_files_name_the_file(tmp_path, content, message):
     bad = tmp_path / "bad.edf"
@@ -75,7 +84,9 @@ def test_unreadable_files_name_the_file(tmp_path, content, message):
 
 def test_missing_file(tmp_path):
     with pytest.raises(UserError, match="gone.edf: file not found"):
-        preprocess_recording(tmp_path / "gone.edf", tmp_path / "out_raw.fif", settings())
+        preprocess_recording(
+            tmp_path / "gone.edf", tmp_path / "out_raw.fif", settings()
+        )
 
 
 def test_nan_flat_and_dead_stretch_channels_are_marked_bad_not_fatal(tmp_path):
@@ -85,22 +96,33 @@ def test_nan_flat_and_dead_stretch_channels_are_marked_bad_not_fatal(tmp_path):
     data[2] = 1e-6  # Cz: constant (a dead electrode)
     data[3, 128 * 100 : 128 * 170] = 2e-6  # Pz: dead for 70 s of 200
     path = tmp_path / "spoilt_raw.fif"
-    mne.io.RawArray(data, raw.info, verbose="error").save(path, fmt="double", verbose="error")
+    mne.io.RawArray(data, raw.info, verbose="error").save(
+        path, fmt="double", verbose="error"
+    )
     out, record = tmp_path / "out_raw.fif", tmp_path / "out.json"
     preprocess_recording(path, out, settings(), record_path=record)
     assert read_record(record)["bad_channels"] == {
-        "Oz": ["nan"], "Cz": ["flat"], "Pz": ["flat for 70 s"]
+        "Oz": ["nan"],
+        "Cz": ["flat"],
+        "Pz": ["flat for 70 s"],
     }
     result = mne.io.read_raw_fif(out, verbose="error")
-    assert result.info["bads"] == ["Oz", "Cz", "Pz"] and np.isfinite(result.get_data()).all()
+    assert (
+        result.info["bads"] == ["Oz", "Cz", "Pz"]
+        and np.isfinite(result.get_data()).all()
+    )
 
-    with pytest.raises(UserError, match=r"channel Oz holds NaN .* add nan to config "
-                                        r"preprocess.bad_channels.detect"):
+    with pytest.raises(
+        UserError,
+        match=r"channel Oz holds NaN .* add nan to config "
+        r"preprocess.bad_channels.detect",
+    ):
         preprocess_recording(path, out, settings(bad_channels={"detect": ["flat"]}))
 
     data[0] = np.nan  # no good channel left: the recording fails, naming them all
-    mne.io.RawArray(data, raw.info, verbose="error").save(path, fmt="double",
-                                                          overwrite=True, verbose="error")
+    mne.io.RawArray(data, raw.info, verbose="error").save(
+        path, fmt="double", overwrite=True, verbose="error"
+    )
     with pytest.raises(UserError, match=r"spoilt_raw.fif: every channel is bad"):
         preprocess_recording(path, out, settings())
 
@@ -115,16 +137,26 @@ def test_truncated_edf_is_refused(edf, tmp_path):
 
 def test_rename_type_and_average_reference_match_mne(edf, tmp_path):
     out = tmp_path / "rec_raw.fif"
-    changes = {"rename": {"Oz": "OZ"}, "channel_types": {"Cz": "eog"}, "reference": "average",
-               "picks": ["eeg", "eog"]}
+    changes = {
+        "rename": {"Oz": "OZ"},
+        "channel_types": {"Cz": "eog"},
+        "reference": "average",
+        "picks": ["eeg", "eog"],
+    }
     preprocess_recording(edf, out, settings(**changes))
     expected = mne.io.read_raw(edf, preload=True, verbose="error")
     expected.rename_channels({"Oz": "OZ"}).set_channel_types({"Cz": "eog"})
-    expected.crop(tmin=2.0).pick(["eeg", "eog"]).set_eeg_reference("average", verbose="error")
+    expected.crop(tmin=2.0).pick(["eeg", "eog"]).set_eeg_reference(
+        "average", verbose="error"
+    )
     expected.filter(None, 30, verbose="error")
     result = mne.io.read_raw_fif(out, verbose="error")
-    assert result.ch_names == ["O1", "OZ", "Cz"] and result.get_channel_types()[2] == "eog"
-    np.testing.assert_allclose(result.get_data(), expected.get_data(), rtol=0, atol=1e-12)
+    assert (
+        result.ch_names == ["O1", "OZ", "Cz"] and result.get_channel_types()[2] == "eog"
+    )
+    np.testing.assert_allclose(
+        result.get_data(), expected.get_data(), rtol=0, atol=1e-12
+    )
     eeg = result.get_data(picks="eeg")
     np.testing.assert_allclose(eeg.sum(axis=0), 0, atol=1e-12)  # average of EEG = 0
 
@@ -133,13 +165,16 @@ def test_reference_to_a_channel_not_picked_drops_it(edf, tmp_path):
     out = tmp_path / "rec_raw.fif"
     preprocess_recording(edf, out, settings(picks=["O1", "Oz"], reference=["Cz"]))
     raw = mne.io.read_raw(edf, preload=True, verbose="error").crop(tmin=2.0)
-    expected = (raw.get_data(["O1", "Oz"]) - raw.get_data(["Cz"]))  # before the low-pass
+    expected = raw.get_data(["O1", "Oz"]) - raw.get_data(["Cz"])  # before the low-pass
     result = mne.io.read_raw_fif(out, verbose="error")
     assert result.ch_names == ["O1", "Oz"]
     unfiltered = tmp_path / "unfiltered_raw.fif"
     no_filter = {"l_freq": None, "h_freq": None, "method": "fir"}
-    preprocess_recording(edf, unfiltered, settings(picks=["O1", "Oz"], reference=["Cz"],
-                                                   filter=no_filter))
+    preprocess_recording(
+        edf,
+        unfiltered,
+        settings(picks=["O1", "Oz"], reference=["Cz"], filter=no_filter),
+    )
     got = mne.io.read_raw_fif(unfiltered, verbose="error").get_data()
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
 
@@ -159,8 +194,12 @@ def test_annotations_file_is_attached_and_cropped_with_the_data(edf, tmp_path):
 def test_unreadable_annotations_file_is_named(edf, tmp_path):
     bad = tmp_path / "hypnogram.edf"
     bad.write_bytes(b"not an EDF")
-    with pytest.raises(UserError, match="hypnogram.edf: (MNE could not read|no) annotations"):
-        preprocess_recording(edf, tmp_path / "out_raw.fif", settings(), annotations_path=bad)
+    with pytest.raises(
+        UserError, match="hypnogram.edf: (MNE could not read|no) annotations"
+    ):
+        preprocess_recording(
+            edf, tmp_path / "out_raw.fif", settings(), annotations_path=bad
+        )
 
 
 def test_picks_null_keeps_eeg_not_meg_and_applies_projectors(tmp_path):
@@ -169,15 +208,21 @@ def test_picks_null_keeps_eeg_not_meg_and_applies_projectors(tmp_path):
     rng = np.random.default_rng(4)
     names = ["MEG0111", "MEG0112", "MEG0113", "EEG001", "EEG002", "EEG003", "STI101"]
     kinds = ["mag", "grad", "grad", "eeg", "eeg", "eeg", "stim"]
-    data = rng.normal(0, 1, (7, 2000)) * np.array([1e-13] * 3 + [1e-5] * 3 + [0])[:, None]
+    data = (
+        rng.normal(0, 1, (7, 2000)) * np.array([1e-13] * 3 + [1e-5] * 3 + [0])[:, None]
+    )
     data[3:6] += 5e-5  # a common offset that the average reference removes
     raw = mne.io.RawArray(data, mne.create_info(names, 200.0, kinds), verbose="error")
     raw.set_eeg_reference("average", projection=True, verbose="error")
     path = tmp_path / "meg_raw.fif"
     raw.save(path, verbose="error")
     out, record = tmp_path / "out_raw.fif", tmp_path / "out.json"
-    preprocess_recording(path, out, settings(crop={"tmin": 0.0}, filter={"h_freq": None}),
-                         record_path=record)
+    preprocess_recording(
+        path,
+        out,
+        settings(crop={"tmin": 0.0}, filter={"h_freq": None}),
+        record_path=record,
+    )
     result = mne.io.read_raw_fif(out, verbose="error")
     assert result.ch_names == ["EEG001", "EEG002", "EEG003"]
     expected = data[3:6] - data[3:6].mean(axis=0)
@@ -201,30 +246,49 @@ def test_damaged_samples_name_the_file(tmp_path):
     write_eeglab_with_fdt(tmp_path / "cut.set", synthetic_raw(0, SYNTHETIC))
     fdt = tmp_path / "cut.fdt"
     fdt.write_bytes(fdt.read_bytes()[: fdt.stat().st_size // 2])
-    with pytest.raises(UserError, match=r"cut.set: MNE opened this recording but could not "
-                                        r"read its samples \(RuntimeError"):
+    with pytest.raises(
+        UserError,
+        match=r"cut.set: MNE opened this recording but could not "
+        r"read its samples \(RuntimeError",
+    ):
         preprocess_recording(tmp_path / "cut.set", tmp_path / "out_raw.fif", settings())
 
 
 def test_any_mne_step_in_order_equals_mnes_own_calls(edf, tmp_path):
-    steps = [{"notch_filter": {"freqs": [50], "notch_widths": 2}},
-             {"crop": {"tmax": 10.0}},
-             {"set_eeg_reference": {"ref_channels": ["Cz"]}}]
+    steps = [
+        {"notch_filter": {"freqs": [50], "notch_widths": 2}},
+        {"crop": {"tmax": 10.0}},
+        {"set_eeg_reference": {"ref_channels": ["Cz"]}},
+    ]
     out = tmp_path / "out_raw.fif"
     preprocess_recording(edf, out, settings(steps=steps, filter={"h_freq": None}))
     expected = mne.io.read_raw(edf, preload=True, verbose="error").crop(tmin=2.0)
     expected.notch_filter([50], notch_widths=2, verbose="error")
     expected.crop(tmax=10.0).set_eeg_reference(["Cz"], verbose="error")
     result = mne.io.read_raw_fif(out, verbose="error")
-    np.testing.assert_allclose(result.get_data(), expected.get_data(), rtol=1e-12, atol=1e-20)
+    np.testing.assert_allclose(
+        result.get_data(), expected.get_data(), rtol=1e-12, atol=1e-20
+    )
 
 
-@pytest.mark.parametrize("steps, message", [
-    ([{"notch_filtre": {"freqs": [50]}}], r"steps\[0\]: 'notch_filtre' is not a method"),
-    ([{"filter": {"l_freq": 1, "hfreq": 30}}], r"steps\[0\]: raw.filter has no keyword \['hfreq'\]; it takes \['l_freq', 'h_freq'"),
-    ([{"crop": {}}, {"save": {"fname": "x_raw.fif"}}], r"steps\[1\]: 'save' is not a method"),
-    ([{"crop": {}, "filter": {}}], r"steps\[0\]=.*expected one method"),
-])
+@pytest.mark.parametrize(
+    "steps, message",
+    [
+        (
+            [{"notch_filtre": {"freqs": [50]}}],
+            r"steps\[0\]: 'notch_filtre' is not a method",
+        ),
+        (
+            [{"filter": {"l_freq": 1, "hfreq": 30}}],
+            r"steps\[0\]: raw.filter has no keyword \['hfreq'\]; it takes \['l_freq', 'h_freq'",
+        ),
+        (
+            [{"crop": {}}, {"save": {"fname": "x_raw.fif"}}],
+            r"steps\[1\]: 'save' is not a method",
+        ),
+        ([{"crop": {}, "filter": {}}], r"steps\[0\]=.*expected one method"),
+    ],
+)
 def test_bad_steps_are_refused_at_start_naming_them(steps, message):
     from eegflow.preprocess import check_steps
 
@@ -233,5 +297,9 @@ def test_bad_steps_are_refused_at_start_naming_them(steps, message):
 
 
 def test_a_step_failing_on_a_recording_names_file_and_step(edf, tmp_path):
-    with pytest.raises(UserError, match=r"rec.edf: config preprocess.steps\[0\] raw.crop"):
-        preprocess_recording(edf, tmp_path / "o_raw.fif", settings(steps=[{"crop": {"tmin": 99}}]))
+    with pytest.raises(
+        UserError, match=r"rec.edf: config preprocess.steps\[0\] raw.crop"
+    ):
+        preprocess_recording(
+            edf, tmp_path / "o_raw.fif", settings(steps=[{"crop": {"tmin": 99}}])
+        )

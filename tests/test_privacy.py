@@ -10,23 +10,33 @@ import numpy as np
 from conftest import run_snakemake, write_config
 
 NAME, HOSPITAL_ID, TECHNICIAN = ("Jane", "Doe"), "MRN4711", "DrWho"
-BIRTHDAY, RECORDED = datetime.date(1971, 3, 14), datetime.datetime(2024, 5, 6, 13, 45, 12)
+BIRTHDAY, RECORDED = (
+    datetime.date(1971, 3, 14),
+    datetime.datetime(2024, 5, 6, 13, 45, 12),
+)
 
 
 def write_identified_edf(path):
     """An EDF+ whose header holds a name, a hospital id, a birthday and a start date."""
     rng = np.random.default_rng(0)
     signals = [
-        edfio.EdfSignal(rng.normal(0, 10, 128 * 20), sampling_frequency=128, label=name,
-                        physical_dimension="uV", physical_range=(-500, 500))
+        edfio.EdfSignal(
+            rng.normal(0, 10, 128 * 20),
+            sampling_frequency=128,
+            label=name,
+            physical_dimension="uV",
+            physical_range=(-500, 500),
+        )
         for name in ("Fz", "Cz", "Pz")
     ]
     edf = edfio.Edf(
         signals,
-        patient=edfio.Patient(code=HOSPITAL_ID, sex="F", birthdate=BIRTHDAY,
-                              name="_".join(NAME)),
-        recording=edfio.Recording(startdate=RECORDED.date(),
-                                  investigator_technician_code=TECHNICIAN),
+        patient=edfio.Patient(
+            code=HOSPITAL_ID, sex="F", birthdate=BIRTHDAY, name="_".join(NAME)
+        ),
+        recording=edfio.Recording(
+            startdate=RECORDED.date(), investigator_technician_code=TECHNICIAN
+        ),
         starttime=RECORDED.time(),
     )
     edf.write(path)
@@ -37,8 +47,9 @@ def identifying_bytes():
     texts = [*NAME, HOSPITAL_ID, TECHNICIAN, "1971-03-14", "2024-05-06", "14.03.71"]
     seconds = int(RECORDED.replace(tzinfo=datetime.timezone.utc).timestamp())
     julian_birthday = BIRTHDAY.toordinal() + 1721425  # FIF's birthday: a Julian day
-    return [t.encode() for t in texts] + [struct.pack(">i", v)
-                                          for v in (seconds, julian_birthday)]
+    return [t.encode() for t in texts] + [
+        struct.pack(">i", v) for v in (seconds, julian_birthday)
+    ]
 
 
 def traces(folder):
@@ -65,16 +76,24 @@ def test_identity_leaves_no_trace_in_outputs_or_logs(tmp_path):
     assert traces(tmp_path / ".snakemake") == {}
     output = (result.stdout + result.stderr).encode()
     assert not [token for token in identifying_bytes() if token in output]
-    info = mne.io.read_info(tmp_path / "results" / "preprocessed" / "night_raw.fif",
-                            verbose="error")
-    assert info["meas_date"] == datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc)
+    info = mne.io.read_info(
+        tmp_path / "results" / "preprocessed" / "night_raw.fif", verbose="error"
+    )
+    assert info["meas_date"] == datetime.datetime(
+        2000, 1, 1, tzinfo=datetime.timezone.utc
+    )
     # MNE shifts the birthday with the date: the age at recording is kept
     age = (RECORDED.date() - BIRTHDAY).days
     assert (datetime.date(2000, 1, 1) - info["subject_info"]["birthday"]).days == age
 
     # the check can see a trace: with anonymize off, names, id and both dates are there
-    write_config(tmp_path, {"input": {"source": "files", "files": ["data/*.edf"]},
-                            "preprocess": {"anonymize": False}})
+    write_config(
+        tmp_path,
+        {
+            "input": {"source": "files", "files": ["data/*.edf"]},
+            "preprocess": {"anonymize": False},
+        },
+    )
     run_snakemake(tmp_path)
     found = traces(tmp_path / "results")["preprocessed/night_raw.fif"]
     tokens = identifying_bytes()

@@ -23,28 +23,44 @@ def test_tables_carry_config_versions_and_source_hashes(tmp_path):
     (tmp_path / "data").mkdir()
     settings = synthetic_settings(["O1", "Oz"], duration_s=12, seed=1)
     for index, name in enumerate(("a", "b")):
-        mne.export.export_raw(tmp_path / "data" / f"{name}.vhdr", synthetic_raw(index, settings),
-                              verbose="error")
-    config = {"input": {"source": "files", "files": ["data/*.vhdr"]},
-              "windows": {"window_s": 3}}
+        mne.export.export_raw(
+            tmp_path / "data" / f"{name}.vhdr",
+            synthetic_raw(index, settings),
+            verbose="error",
+        )
+    config = {
+        "input": {"source": "files", "files": ["data/*.vhdr"]},
+        "windows": {"window_s": 3},
+    }
     write_config(tmp_path, config)
     run_snakemake(tmp_path)
 
     combined = provenance_of(tmp_path / "results" / "features.parquet")
     assert combined["software"] == {
-        "eegflow": __version__, "eegflow_git": combined["software"]["eegflow_git"],
-        "python": platform.python_version(), "mne": mne.__version__,
-        "numpy": np.__version__, "scipy": scipy.__version__,
+        "eegflow": __version__,
+        "eegflow_git": combined["software"]["eegflow_git"],
+        "python": platform.python_version(),
+        "mne": mne.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
     }
-    assert set(combined["config"]) == {"preprocess", "recording", "windows", "features",
-                                       "combine"}
+    assert set(combined["config"]) == {
+        "preprocess",
+        "recording",
+        "windows",
+        "features",
+        "combine",
+    }
     assert combined["config"]["windows"]["window_s"] == 3
     assert combined["config"]["preprocess"]["filter"]["h_freq"] == 30  # a default
     # every file of each recording, hashed independently here
     for name in ("a", "b"):
         files = combined["recordings"][name]
         assert [f["path"] for f in files] == [
-            f"data/{name}.vhdr", f"data/{name}.eeg", f"data/{name}.vmrk"]
+            f"data/{name}.vhdr",
+            f"data/{name}.eeg",
+            f"data/{name}.vmrk",
+        ]
         for entry in files:
             content = (tmp_path / entry["path"]).read_bytes()
             assert entry["bytes"] == len(content)

@@ -44,7 +44,9 @@ def test_files_are_found_sorted_with_ids(tmp_path, monkeypatch):
     for name in ["b/rec2.edf", "a/rec1.bdf", "a/rec1.bdf.txt"]:
         (tmp_path / name).parent.mkdir(exist_ok=True)
         (tmp_path / name).write_text("x")
-    found = discover_recordings(input_config(source="files", files=["**/*.edf", "**/*.bdf"]))
+    found = discover_recordings(
+        input_config(source="files", files=["**/*.edf", "**/*.bdf"])
+    )
     assert {rid: entry["path"] for rid, entry in found.items()} == {
         "rec1": "a/rec1.bdf",
         "rec2": "b/rec2.edf",
@@ -55,7 +57,11 @@ def test_files_are_found_sorted_with_ids(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "names, patterns, message",
     [
-        (["a/rec.edf", "b/rec.edf"], ["**/*.edf"], "'rec' is shared by a/rec.edf and b/rec.edf"),
+        (
+            ["a/rec.edf", "b/rec.edf"],
+            ["**/*.edf"],
+            "'rec' is shared by a/rec.edf and b/rec.edf",
+        ),
         (["a/rec.xyz"], ["**/*"], "a/rec.xyz: unsupported file type"),
         ([], ["**/*.edf"], "no file matches"),
         ([], [], "input.files is empty"),
@@ -74,7 +80,9 @@ def test_exclude_leaves_out_recordings_and_catches_typos():
     config = {"source": "synthetic", "synthetic": {"n_recordings": 3}}
     kept = discover_recordings(input_config(**config, exclude=["synthetic-01"]))
     assert list(kept) == ["synthetic-00", "synthetic-02"]
-    with pytest.raises(UserError, match=r"input.exclude: \['synthetic-1'\] name no recording"):
+    with pytest.raises(
+        UserError, match=r"input.exclude: \['synthetic-1'\] name no recording"
+    ):
         discover_recordings(input_config(**config, exclude=["synthetic-1"]))
 
 
@@ -96,8 +104,16 @@ def test_table_gives_paths_ids_metadata_and_annotations(tmp_path):
     assert list(found) == ["n1", "night-two"]
     assert found["n1"]["path"] == str(tmp_path / "data/n1.edf")
     assert found["n1"]["annotations"] == str(tmp_path / "data/n1-hyp.csv")
-    assert found["n1"]["metadata"] == {"subject": "01", "age": 31.5, "target": "patient"}
-    assert found["night-two"]["metadata"] == {"subject": "sub2", "age": None, "target": "control"}
+    assert found["n1"]["metadata"] == {
+        "subject": "01",
+        "age": 31.5,
+        "target": "patient",
+    }
+    assert found["night-two"]["metadata"] == {
+        "subject": "sub2",
+        "age": None,
+        "target": "control",
+    }
     assert found["night-two"]["annotations"] is None
 
 
@@ -106,8 +122,14 @@ def test_table_gives_paths_ids_metadata_and_annotations(tmp_path):
     [
         ("file\ndata/n1.edf\n", "needs a 'path' column"),
         ("path\ndata/gone.edf\n", "line 2: .*gone.edf does not exist"),
-        ("path,annotations\ndata/n1.edf,nope.csv\n", "line 2: annotations file .*nope.csv"),
-        ("path,start_s\ndata/n1.edf,3\n", r"metadata columns \['start_s'\] would replace"),
+        (
+            "path,annotations\ndata/n1.edf,nope.csv\n",
+            "line 2: annotations file .*nope.csv",
+        ),
+        (
+            "path,start_s\ndata/n1.edf,3\n",
+            r"metadata columns \['start_s'\] would replace",
+        ),
     ],
 )
 def test_table_errors_name_the_line(tmp_path, content, message):
@@ -119,23 +141,38 @@ def test_table_errors_name_the_line(tmp_path, content, message):
 
 def test_hypnograms_are_paired_by_key(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    touch(tmp_path, "psg/SC4001E0-PSG.edf", "psg/SC4002E0-PSG.edf", "hyp/SC4001EC-Hypnogram.edf")
-    found = discover_recordings(input_config(
-        source="files", files=["psg/*.edf"],
-        annotations={"files": ["hyp/*-Hypnogram.edf"], "key": r"^(SC4\d{3})"},
-    ))
+    touch(
+        tmp_path,
+        "psg/SC4001E0-PSG.edf",
+        "psg/SC4002E0-PSG.edf",
+        "hyp/SC4001EC-Hypnogram.edf",
+    )
+    found = discover_recordings(
+        input_config(
+            source="files",
+            files=["psg/*.edf"],
+            annotations={"files": ["hyp/*-Hypnogram.edf"], "key": r"^(SC4\d{3})"},
+        )
+    )
     assert found["SC4001E0-PSG"]["annotations"] == "hyp/SC4001EC-Hypnogram.edf"
     assert found["SC4002E0-PSG"]["annotations"] is None
     touch(tmp_path, "hyp/SC4001EH-Hypnogram.edf")
     with pytest.raises(UserError, match="share the key 'SC4001'"):
-        discover_recordings(input_config(
-            source="files", files=["psg/*.edf"],
-            annotations={"files": ["hyp/*-Hypnogram.edf"], "key": r"^(SC4\d{3})"},
-        ))
+        discover_recordings(
+            input_config(
+                source="files",
+                files=["psg/*.edf"],
+                annotations={"files": ["hyp/*-Hypnogram.edf"], "key": r"^(SC4\d{3})"},
+            )
+        )
     with pytest.raises(UserError, match="input.annotations.key='\\(': not a regular"):
-        discover_recordings(input_config(
-            source="files", files=["psg/*.edf"], annotations={"files": ["hyp/*"], "key": "("}
-        ))
+        discover_recordings(
+            input_config(
+                source="files",
+                files=["psg/*.edf"],
+                annotations={"files": ["hyp/*"], "key": "("},
+            )
+        )
 
 
 @pytest.fixture(scope="module")
@@ -148,28 +185,52 @@ def bids_root(tmp_path_factory):
     for subject, run in (("01", "1"), ("02", "1"), ("02", "2")):
         raw = mne.io.read_raw(edfbrowser_file("test_generator.edf"), verbose="error")
         raw.set_annotations(mne.Annotations([10, 40], [30, 30], ["rest", "task"]))
-        path = mne_bids.BIDSPath(subject=subject, task="sleep", run=run, datatype="eeg",
-                                 root=root)
+        path = mne_bids.BIDSPath(
+            subject=subject, task="sleep", run=run, datatype="eeg", root=root
+        )
         mne_bids.write_raw_bids(raw, path, verbose="error", overwrite=True)
     participants = root / "participants.tsv"
     rows = participants.read_text().splitlines()
-    participants.write_text("\n".join([rows[0] + "\tgroup"] + [
-        row + ("\tpatient" if row.startswith("sub-01") else "\tcontrol") for row in rows[1:]
-    ]) + "\n")
+    participants.write_text(
+        "\n".join(
+            [rows[0] + "\tgroup"]
+            + [
+                row + ("\tpatient" if row.startswith("sub-01") else "\tcontrol")
+                for row in rows[1:]
+            ]
+        )
+        + "\n"
+    )
     return root
 
 
 def test_bids_recordings_carry_entities_and_participants(bids_root):
-    found = discover_recordings(input_config(source="bids", bids={"root": str(bids_root)}))
-    assert list(found) == ["sub-01_task-sleep_run-1", "sub-02_task-sleep_run-1",
-                           "sub-02_task-sleep_run-2"]
+    found = discover_recordings(
+        input_config(source="bids", bids={"root": str(bids_root)})
+    )
+    assert list(found) == [
+        "sub-01_task-sleep_run-1",
+        "sub-02_task-sleep_run-1",
+        "sub-02_task-sleep_run-2",
+    ]
     entry = found["sub-02_task-sleep_run-2"]
     assert entry["bids_root"] == str(bids_root)
     assert entry["metadata"]["subject"] == "02" and entry["metadata"]["run"] == "2"
-    assert entry["metadata"]["task"] == "sleep" and entry["metadata"]["group"] == "control"
-    selected = discover_recordings(input_config(
-        source="bids", bids={"root": str(bids_root), "subjects": ["02"], "runs": ["2"]}))
+    assert (
+        entry["metadata"]["task"] == "sleep" and entry["metadata"]["group"] == "control"
+    )
+    selected = discover_recordings(
+        input_config(
+            source="bids",
+            bids={"root": str(bids_root), "subjects": ["02"], "runs": ["2"]},
+        )
+    )
     assert list(selected) == ["sub-02_task-sleep_run-2"]
-    with pytest.raises(UserError, match="no eeg recording in .* matches {'subjects': \\['03'\\]}"):
-        discover_recordings(input_config(
-            source="bids", bids={"root": str(bids_root), "subjects": ["03"]}))
+    with pytest.raises(
+        UserError, match="no eeg recording in .* matches {'subjects': \\['03'\\]}"
+    ):
+        discover_recordings(
+            input_config(
+                source="bids", bids={"root": str(bids_root), "subjects": ["03"]}
+            )
+        )

@@ -13,16 +13,26 @@ import pytest
 from conftest import N_RECORDINGS, ROOT, run_snakemake
 
 CHROMIUM_FLAGS = [  # headless, as root, on a machine whose network is closed
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--virtual-time-budget=5000", "--window-size=1400,900",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=5000",
+    "--window-size=1400,900",
 ]
 
 
 @pytest.fixture(scope="module")
 def chromium():
-    result = subprocess.run(["bash", str(ROOT / "tests" / "chromium" / "install.sh")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        ["bash", str(ROOT / "tests" / "chromium" / "install.sh")],
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         pytest.skip(f"Chromium unavailable: {result.stderr.strip()[-300:]}")
     return result.stdout.strip().splitlines()[-1]
@@ -44,11 +54,20 @@ def opened(chromium, report, figure, out_dir, mode):
     command = [chromium, *CHROMIUM_FLAGS, f"--user-data-dir={out_dir / 'profile'}"]
     if mode == "--screenshot":
         shot = out_dir / f"{figure.split('/')[-1]}"
-        subprocess.run([*command, f"--screenshot={shot}", page.as_uri()],
-                       capture_output=True, timeout=120, check=True)
+        subprocess.run(
+            [*command, f"--screenshot={shot}", page.as_uri()],
+            capture_output=True,
+            timeout=120,
+            check=True,
+        )
         return shot
-    return subprocess.run([*command, "--dump-dom", page.as_uri()], capture_output=True,
-                          text=True, timeout=120, check=True).stdout
+    return subprocess.run(
+        [*command, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
 
 
 def test_each_recordings_figure_is_in_the_report(chromium, finished_run, tmp_path):
@@ -57,9 +76,16 @@ def test_each_recordings_figure_is_in_the_report(chromium, finished_run, tmp_pat
     report = finished_run / "report.html"
     recordings = [f"synthetic-{i:02d}" for i in range(N_RECORDINGS)]
     for recording in recordings:
-        dom = opened(chromium, report, f"results/qc/{recording}.png", tmp_path, "--dump-dom")
+        dom = opened(
+            chromium, report, f"results/qc/{recording}.png", tmp_path, "--dump-dom"
+        )
         # the recordings listed in the rendered menu, and this one's figure shown
         assert all(f">{name}<" in dom for name in recordings)
-        assert f'<img src="data:image/png;charset=utf8;filename={recording}.png;base64,' in dom
-    shot = opened(chromium, report, "results/qc/synthetic-01.png", tmp_path, "--screenshot")
+        assert (
+            f'<img src="data:image/png;charset=utf8;filename={recording}.png;base64,'
+            in dom
+        )
+    shot = opened(
+        chromium, report, "results/qc/synthetic-01.png", tmp_path, "--screenshot"
+    )
     assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000

@@ -30,7 +30,9 @@ def test_a_bad_recording_fails_alone_and_can_be_excluded(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     for index in range(3):
-        mne.export.export_raw(data / f"good{index}.edf", synthetic_raw(index, SYNTHETIC))
+        mne.export.export_raw(
+            data / f"good{index}.edf", synthetic_raw(index, SYNTHETIC)
+        )
     whole = (data / "good0.edf").read_bytes()
     (data / "cut.edf").write_bytes(whole[: len(whole) // 2])  # header lies about length
     config = {"input": {"source": "files", "files": ["data/*.edf"]}}
@@ -51,15 +53,19 @@ def test_a_bad_recording_fails_alone_and_can_be_excluded(tmp_path):
     assert failed[["rule", "recording", "log"]].values.tolist() == [
         ["preprocess", "cut", "results/logs/preprocess/cut.log"]
     ]
-    assert failed["message"].item().startswith(
-        "data/cut.edf: the header's length does not match the file size"
+    assert (
+        failed["message"]
+        .item()
+        .startswith("data/cut.edf: the header's length does not match the file size")
     )
     # the QC table says it too, one row per recording, known without a plot
     assert "QC table of this run (3 done, 1 failed): results/qc.csv" in output
     qc = pd.read_csv(tmp_path / "results" / "qc.csv")
     assert qc[["recording", "status", "failed_rule"]].fillna("").values.tolist() == [
         ["cut", "failed", "preprocess"],
-        ["good0", "done", ""], ["good1", "done", ""], ["good2", "done", ""],
+        ["good0", "done", ""],
+        ["good1", "done", ""],
+        ["good2", "done", ""],
     ]
     assert qc["message"][0] == failed["message"].item()
     assert qc["source"][0] == "data/cut.edf"
@@ -71,7 +77,10 @@ def test_a_bad_recording_fails_alone_and_can_be_excluded(tmp_path):
     run_snakemake(tmp_path, "qc")
     qc = pd.read_parquet(tmp_path / "results" / "qc.parquet")
     assert qc[["recording", "status"]].values.tolist() == [
-        ["good0", "done"], ["good1", "done"], ["good2", "done"], ["cut", "excluded"]
+        ["good0", "done"],
+        ["good1", "done"],
+        ["good2", "done"],
+        ["cut", "excluded"],
     ]
     table = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert sorted(set(table["recording"])) == ["good0", "good1", "good2"]
@@ -139,7 +148,9 @@ def test_code_edits_rerun_their_jobs_and_doc_edits_nothing(tmp_path):
     for name in ("Snakefile", "README.md"):
         shutil.copy(ROOT / name, tmp_path / name)
     for name in ("workflow", "profiles", "envs"):
-        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
     tiny_copy_of_default_config(tmp_path)
     snakefile = tmp_path / "Snakefile"
     run_snakemake(tmp_path, snakefile=snakefile)
@@ -151,7 +162,9 @@ def test_code_edits_rerun_their_jobs_and_doc_edits_nothing(tmp_path):
     features = tmp_path / "workflow" / "scripts" / "eegflow" / "features.py"
     features.write_text(features.read_text() + "\n# a changed feature function\n")
     assert planned_jobs(tmp_path, snakefile=snakefile) == {
-        "features": 4, "combine": 1, "all": 1
+        "features": 4,
+        "combine": 1,
+        "all": 1,
     }
 
     # a module the package did not have, imported by a stage's module: tracked at once
@@ -159,14 +172,22 @@ def test_code_edits_rerun_their_jobs_and_doc_edits_nothing(tmp_path):
     package = tmp_path / "workflow" / "scripts" / "eegflow"
     (package / "line_helpers.py").write_text('"""Helpers."""\n\nMAINS_HZ = (50, 60)\n')
     cleaning = package / "cleaning.py"
-    cleaning.write_text(cleaning.read_text().replace(
-        "from . import UserError\n", "from . import UserError\nfrom .line_helpers import MAINS_HZ  # noqa: F401\n"))
+    cleaning.write_text(
+        cleaning.read_text().replace(
+            "from . import UserError\n",
+            "from . import UserError\nfrom .line_helpers import MAINS_HZ  # noqa: F401\n",
+        )
+    )
     run_snakemake(tmp_path, snakefile=snakefile)
     time.sleep(1)
     helpers = package / "line_helpers.py"
     helpers.write_text(helpers.read_text() + "# edited\n")
     assert planned_jobs(tmp_path, snakefile=snakefile) == {
-        "preprocess": 4, "windows": 4, "features": 4, "combine": 1, "all": 1
+        "preprocess": 4,
+        "windows": 4,
+        "features": 4,
+        "combine": 1,
+        "all": 1,
     }
 
 
@@ -176,7 +197,9 @@ def test_failed_jobs_are_found_from_their_logs(tmp_path):
     started = time.time() - 1
     names = ("killed", "crashed", "old", "ok", "skewed")
     logs = {name: tmp_path / f"{name}.log" for name in names}
-    logs["skewed"].write_text("2026-01-01 10:00:00,1 INFO eegflow: peak RSS of this job: 9 MiB\n")
+    logs["skewed"].write_text(
+        "2026-01-01 10:00:00,1 INFO eegflow: peak RSS of this job: 9 MiB\n"
+    )
     logs["killed"].write_text("2026-01-01 10:00:00,1 INFO eegflow: thread caps: ...\n")
     logs["crashed"].write_text(
         "2026-01-01 10:00:00,1 ERROR eegflow: job failed\nTraceback (most recent call last):\n"
@@ -186,10 +209,23 @@ def test_failed_jobs_are_found_from_their_logs(tmp_path):
     os.utime(logs["old"], (started - 100, started - 100))
     logs["ok"].write_text("done\n")
     (tmp_path / "ok.out").write_text("")
-    jobs = [{"rule": "features", "recording": name, "log": str(path),
-             "outputs": [str(tmp_path / f"{name}.out")]} for name, path in logs.items()]
-    jobs.append({"rule": "windows", "recording": "never", "log": str(tmp_path / "no.log"),
-                 "outputs": [str(tmp_path / "no.out")]})
+    jobs = [
+        {
+            "rule": "features",
+            "recording": name,
+            "log": str(path),
+            "outputs": [str(tmp_path / f"{name}.out")],
+        }
+        for name, path in logs.items()
+    ]
+    jobs.append(
+        {
+            "rule": "windows",
+            "recording": "never",
+            "log": str(tmp_path / "no.log"),
+            "outputs": [str(tmp_path / "no.out")],
+        }
+    )
     failed = failed_jobs(jobs, started)
     assert [(job["recording"], job["message"]) for job in failed] == [
         ("killed", KILLED),

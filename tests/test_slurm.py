@@ -25,11 +25,15 @@ SLURM_DIR = ROOT / "tests" / "slurm"
 # What a one-node test cluster without an accounting database needs (not for real
 # clusters, which have sacct and accounts), and quick status checks.
 SLURM_ARGS = (
-    "--profile", str(ROOT / "profiles" / "slurm"),
-    "--slurm-status-command", "squeue",
+    "--profile",
+    str(ROOT / "profiles" / "slurm"),
+    "--slurm-status-command",
+    "squeue",
     "--slurm-no-account",
-    "--slurm-init-seconds-before-status-checks", "1",
-    "--seconds-between-status-checks", "1",
+    "--slurm-init-seconds-before-status-checks",
+    "1",
+    "--seconds-between-status-checks",
+    "1",
 )
 
 
@@ -41,7 +45,9 @@ def slurm_cluster(tmp_path_factory):
         pytest.skip("no apt-get to install SLURM from Debian's packages")
     state = tmp_path_factory.mktemp("slurm")
     started = subprocess.run(
-        ["bash", str(SLURM_DIR / "start.sh"), str(state)], capture_output=True, text=True
+        ["bash", str(SLURM_DIR / "start.sh"), str(state)],
+        capture_output=True,
+        text=True,
     )
     if started.returncode != 0:
         subprocess.run(["bash", str(SLURM_DIR / "stop.sh"), str(state)])
@@ -76,12 +82,18 @@ def test_a_failing_slurm_job_is_reported_with_its_log(slurm_cluster, tmp_path):
     data.mkdir()
     synthetic = synthetic_settings(["O1", "Oz"], duration_s=10, seed=1)
     for index in range(2):
-        mne.export.export_raw(data / f"good{index}.edf", synthetic_raw(index, synthetic))
+        mne.export.export_raw(
+            data / f"good{index}.edf", synthetic_raw(index, synthetic)
+        )
     (data / "broken.edf").write_bytes(b"this is not an EDF file" * 10)
     write_config(tmp_path, {"input": {"source": "files", "files": ["data/*.edf"]}})
 
     result = run_snakemake(
-        tmp_path, *SLURM_ARGS, "--group-components", "recording=1", "--keep-going",
+        tmp_path,
+        *SLURM_ARGS,
+        "--group-components",
+        "recording=1",
+        "--keep-going",
         check=False,
     )
     output = result.stdout + result.stderr

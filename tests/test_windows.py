@@ -34,7 +34,9 @@ def test_scale_channelwise_is_a_zscore_per_window_and_channel():
 def cropped_fif(tmp_path):
     """A 2-channel 10 Hz recording of 100 samples, cropped from sample 20."""
     data = np.arange(2 * 120, dtype=float).reshape(2, 120)
-    raw = mne.io.RawArray(data, mne.create_info(["A", "B"], 10.0, "eeg"), verbose="error")
+    raw = mne.io.RawArray(
+        data, mne.create_info(["A", "B"], 10.0, "eeg"), verbose="error"
+    )
     raw.crop(tmin=2.0)
     path = tmp_path / "rec_raw.fif"
     raw.save(path, fmt="double", verbose="error")
@@ -62,7 +64,9 @@ def test_make_windows_writes_windows_and_table(cropped_fif, tmp_path):
 def test_recording_shorter_than_a_window_names_file_and_key(cropped_fif, tmp_path):
     settings = window_settings(window_s=20.0)
     with pytest.raises(UserError, match=r"rec_raw.fif.*windows.window_s=20.0"):
-        make_windows(cropped_fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
+        make_windows(
+            cropped_fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {}
+        )
     assert not list(tmp_path.glob("w.*"))
 
 
@@ -72,8 +76,12 @@ def labelled_fif(tmp_path, annotations, seconds=300, sfreq=10.0, tmin=0.0):
     raw = mne.io.RawArray(data, mne.create_info(["A"], sfreq, "eeg"), verbose="error")
     raw.set_meas_date(1_000_000_000)
     onsets, durations, descriptions = zip(*annotations)
-    raw.set_annotations(mne.Annotations(onsets, durations, descriptions,
-                                        orig_time=raw.info["meas_date"]), emit_warning=False)
+    raw.set_annotations(
+        mne.Annotations(
+            onsets, durations, descriptions, orig_time=raw.info["meas_date"]
+        ),
+        emit_warning=False,
+    )
     raw.crop(tmin=tmin)
     path = tmp_path / "rec_raw.fif"
     raw.save(path, fmt="double", verbose="error")
@@ -84,12 +92,29 @@ SLEEP = {"W": 0, "N1": 1, "N2": 2}
 
 
 def test_annotation_windows_are_labelled_and_lie_inside_their_annotation(tmp_path):
-    fif = labelled_fif(tmp_path, [(0, 60, "W"), (60, 90, "N2"), (150, 30, "artefact"),
-                                  (180, 20, "N1"), (200, 0, "N1"), (290, 30, "N2")])
-    settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
-                                                           "crop_wake_mins": None, "wake": []})
-    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec",
-                 {"subject": "01", "target": "ignored"})
+    fif = labelled_fif(
+        tmp_path,
+        [
+            (0, 60, "W"),
+            (60, 90, "N2"),
+            (150, 30, "artefact"),
+            (180, 20, "N1"),
+            (200, 0, "N1"),
+            (290, 30, "N2"),
+        ],
+    )
+    settings = window_settings(
+        window_s=30.0,
+        annotations={"mapping": SLEEP, "crop_wake_mins": None, "wake": []},
+    )
+    make_windows(
+        fif,
+        tmp_path / "w.npy",
+        tmp_path / "w.parquet",
+        settings,
+        "rec",
+        {"subject": "01", "target": "ignored"},
+    )
     windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
     rows = table.to_pandas()
     # W: 2 windows, N2: 3; the artefact is not mapped; the 20 s N1 holds no 30 s window; the
@@ -99,12 +124,16 @@ def test_annotation_windows_are_labelled_and_lie_inside_their_annotation(tmp_pat
     assert rows["target"].tolist() == [0, 0, 2, 2, 2, 1]
     assert rows["subject"].tolist() == ["01"] * 6
     assert rows["window_index"].tolist() == list(range(6))
-    np.testing.assert_array_equal(windows[:, 0, 0], rows["start_sample"])  # values = index
+    np.testing.assert_array_equal(
+        windows[:, 0, 0], rows["start_sample"]
+    )  # values = index
 
 
 def test_annotation_windows_after_a_crop_count_from_the_original_start(tmp_path):
     fif = labelled_fif(tmp_path, [(0, 60, "W"), (60, 60, "N2")], tmin=15.0)
-    settings = window_settings(window_s=30.0, annotations={"mapping": {"W": 0, "N2": 2}})
+    settings = window_settings(
+        window_s=30.0, annotations={"mapping": {"W": 0, "N2": 2}}
+    )
     make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
     windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
     rows = table.to_pandas()
@@ -114,11 +143,16 @@ def test_annotation_windows_after_a_crop_count_from_the_original_start(tmp_path)
 
 
 def test_crop_wake_mins_keeps_wake_near_sleep_only(tmp_path):
-    night = [(t, 30, "W") for t in range(0, 600, 30)] + [(600, 60, "N1"), (660, 60, "N2")]
+    night = [(t, 30, "W") for t in range(0, 600, 30)] + [
+        (600, 60, "N1"),
+        (660, 60, "N2"),
+    ]
     night += [(t, 30, "W") for t in range(720, 1500, 30)]
     fif = labelled_fif(tmp_path, night, seconds=1500)
-    settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
-                                                           "crop_wake_mins": 2, "wake": ["W"]})
+    settings = window_settings(
+        window_s=30.0,
+        annotations={"mapping": SLEEP, "crop_wake_mins": 2, "wake": ["W"]},
+    )
     make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
     rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
     # sleep from 600 (N1 onset) to 720 s (N2 end): keep windows inside [480, 840] s
@@ -128,10 +162,16 @@ def test_crop_wake_mins_keeps_wake_near_sleep_only(tmp_path):
 
 def test_no_mapped_annotation_names_what_the_recording_has(tmp_path):
     fif = labelled_fif(tmp_path, [(0, 60, "Sleep stage W")])
-    settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
-                                                           "crop_wake_mins": None, "wake": []})
-    with pytest.raises(UserError, match=r"label 'W': no annotation.*\['Sleep stage W'\]"):
-        make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
+    settings = window_settings(
+        window_s=30.0,
+        annotations={"mapping": SLEEP, "crop_wake_mins": None, "wake": []},
+    )
+    with pytest.raises(
+        UserError, match=r"label 'W': no annotation.*\['Sleep stage W'\]"
+    ):
+        make_windows(
+            fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {}
+        )
 
 
 CUES = {"left_hand": 1, "right_hand": 2, "feet": 3}
@@ -149,13 +189,21 @@ def test_cues_shorter_than_a_window_are_an_error_naming_label_and_durations(tmp_
     fif = motor_imagery_fif(tmp_path)
     settings = window_settings(window_s=2.0, annotations={"mapping": CUES})
     with pytest.raises(UserError) as error:
-        make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {},
-                     source="data/S01.gdf")
+        make_windows(
+            fif,
+            tmp_path / "w.npy",
+            tmp_path / "w.parquet",
+            settings,
+            "rec",
+            {},
+            source="data/S01.gdf",
+        )
     message = str(error.value)
     assert message.startswith(
         "data/S01.gdf: config windows.annotations.mapping gives no window in recording "
         "'rec' for label 'left_hand': 4 annotations lasting 1.25 to 1.25 s, each shorter "
-        "than a window; label 'right_hand': 4 annotations")
+        "than a window; label 'right_hand': 4 annotations"
+    )
     assert "windows.window_s=2.0" in message and "stop_offset_s" in message
     assert not list(tmp_path.glob("w.*"))
 
@@ -163,8 +211,14 @@ def test_cues_shorter_than_a_window_are_an_error_naming_label_and_durations(tmp_
 @pytest.mark.parametrize("start_offset_s, stop_offset_s", [(0.0, 0.75), (0.5, 1.25)])
 def test_trial_offsets_give_one_window_per_cue(tmp_path, start_offset_s, stop_offset_s):
     fif = motor_imagery_fif(tmp_path)
-    settings = window_settings(window_s=2.0, annotations={
-        "mapping": CUES, "start_offset_s": start_offset_s, "stop_offset_s": stop_offset_s})
+    settings = window_settings(
+        window_s=2.0,
+        annotations={
+            "mapping": CUES,
+            "start_offset_s": start_offset_s,
+            "stop_offset_s": stop_offset_s,
+        },
+    )
     make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
     windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
     rows = table.to_pandas()
@@ -174,14 +228,20 @@ def test_trial_offsets_give_one_window_per_cue(tmp_path, start_offset_s, stop_of
     assert rows["label"].tolist() == list(CUES) * 4
     assert rows["target"].tolist() == [1, 2, 3] * 4
     assert windows.shape == (12, 1, 200)
-    np.testing.assert_array_equal(windows[:, 0, 0], rows["start_sample"])  # values = index
+    np.testing.assert_array_equal(
+        windows[:, 0, 0], rows["start_sample"]
+    )  # values = index
     counts = json.loads(table.schema.metadata[b"eegflow"])["label_counts"]
     assert counts["feet"]["annotations"] == 4 and counts["feet"]["windows"] == 4
 
 
 def test_events_of_zero_or_one_sample_give_one_window_each(tmp_path):
-    fif = labelled_fif(tmp_path, [(10, 0, "go"), (20, 0.01, "go"), (30, 0.02, "go")],
-                       seconds=60, sfreq=100.0)
+    fif = labelled_fif(
+        tmp_path,
+        [(10, 0, "go"), (20, 0.01, "go"), (30, 0.02, "go")],
+        seconds=60,
+        sfreq=100.0,
+    )
     settings = window_settings(window_s=2.0, annotations={"mapping": {"go": 1}})
     make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
     rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
@@ -191,12 +251,16 @@ def test_events_of_zero_or_one_sample_give_one_window_each(tmp_path):
 
 def test_a_label_some_recordings_lack_can_be_allowed(tmp_path, caplog):
     fif = labelled_fif(tmp_path, [(0, 60, "W"), (60, 60, "N2")])
-    settings = window_settings(window_s=30.0, annotations={"mapping": SLEEP,
-                                                           "missing_label": "warn"})
+    settings = window_settings(
+        window_s=30.0, annotations={"mapping": SLEEP, "missing_label": "warn"}
+    )
     make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
     rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
     assert rows["label"].tolist() == ["W", "W", "N2", "N2"]
-    assert "gives no window in recording 'rec' for label 'N1': no annotation" in caplog.text
+    assert (
+        "gives no window in recording 'rec' for label 'N1': no annotation"
+        in caplog.text
+    )
 
 
 def test_positions_count_from_the_files_first_sample(tmp_path):
@@ -207,16 +271,26 @@ def test_positions_count_from_the_files_first_sample(tmp_path):
 
     sfreq = 100.0
     data = np.tile(np.arange(3000, dtype=float), (2, 1)) * 1e-6
-    raw = mne.io.RawArray(data, mne.create_info(["A", "B"], sfreq, "eeg"),
-                          first_samp=4296, verbose="error")
+    raw = mne.io.RawArray(
+        data,
+        mne.create_info(["A", "B"], sfreq, "eeg"),
+        first_samp=4296,
+        verbose="error",
+    )
     source = tmp_path / "late_raw.fif"
     raw.save(source, verbose="error")
     preprocessed, record = tmp_path / "p_raw.fif", tmp_path / "p.json"
-    settings = config_section("preprocess", crop={"tmin": 5.0},
-                              filter={"h_freq": None})
+    settings = config_section("preprocess", crop={"tmin": 5.0}, filter={"h_freq": None})
     preprocess_recording(source, preprocessed, settings, record_path=record)
-    make_windows(preprocessed, tmp_path / "w.npy", tmp_path / "w.parquet",
-                 window_settings(window_s=2.0), "rec", {}, record_path=record)
+    make_windows(
+        preprocessed,
+        tmp_path / "w.npy",
+        tmp_path / "w.parquet",
+        window_settings(window_s=2.0),
+        "rec",
+        {},
+        record_path=record,
+    )
     windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
     rows = table.to_pandas()
     assert rows["start_s"].tolist()[:3] == [5.0, 7.0, 9.0]
@@ -254,18 +328,23 @@ def test_lost_cue_classes_stop_the_run_naming_the_source_file(tmp_path):
 
     raw = synthetic_raw(0, synthetic_settings(["C3", "Cz", "C4"], 110, seed=4))
     names = list(CUES) * 4
-    raw.set_annotations(mne.Annotations([4.0 + 8.0 * i for i in range(12)], [1.25] * 12,
-                                        names))
+    raw.set_annotations(
+        mne.Annotations([4.0 + 8.0 * i for i in range(12)], [1.25] * 12, names)
+    )
     (tmp_path / "data").mkdir()
     mne.export.export_raw(tmp_path / "data" / "S01.edf", raw, verbose="error")
-    config = {"input": {"source": "files", "files": ["data/*.edf"]},
-              "windows": {"window_s": 2, "annotations": {"mapping": CUES}}}
+    config = {
+        "input": {"source": "files", "files": ["data/*.edf"]},
+        "windows": {"window_s": 2, "annotations": {"mapping": CUES}},
+    }
     write_config(tmp_path, config)
     result = run_snakemake(tmp_path, check=False)
     assert result.returncode != 0
-    assert ("data/S01.edf: config windows.annotations.mapping gives no window in recording"
-            " 'S01' for label 'feet': 4 annotations lasting 1.25 to 1.25 s, each shorter "
-            "than a window; label 'left_hand': 4 annotations") in result.stderr
+    assert (
+        "data/S01.edf: config windows.annotations.mapping gives no window in recording"
+        " 'S01' for label 'feet': 4 annotations lasting 1.25 to 1.25 s, each shorter "
+        "than a window; label 'left_hand': 4 annotations"
+    ) in result.stderr
     config["windows"]["annotations"].update(start_offset_s=0.5, stop_offset_s=1.25)
     write_config(tmp_path, config)
     run_snakemake(tmp_path)

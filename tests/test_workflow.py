@@ -16,7 +16,13 @@ from conftest import (
 )
 from eegflow import RECORDING_STAGES
 
-ALL_AFTER_PREPROCESS = {"preprocess": 4, "windows": 4, "features": 4, "combine": 1, "all": 1}
+ALL_AFTER_PREPROCESS = {
+    "preprocess": 4,
+    "windows": 4,
+    "features": 4,
+    "combine": 1,
+    "all": 1,
+}
 
 
 def test_combined_table(finished_run):
@@ -24,8 +30,13 @@ def test_combined_table(finished_run):
     assert len(table) == N_RECORDINGS * DURATION_S // WINDOW_S
     assert not table.isna().any().any()
     assert list(table.columns[:7]) == [
-        "recording", "window_index", "start_sample", "start_s", "rejected", "reject_reason",
-        "target"
+        "recording",
+        "window_index",
+        "start_sample",
+        "start_s",
+        "rejected",
+        "reject_reason",
+        "target",
     ]
     assert not table["rejected"].any() and set(table["reject_reason"]) == {""}
     channels = ["O1", "Oz", "O2", "Cz", "Pz", "POz"]
@@ -39,11 +50,17 @@ def test_combined_table(finished_run):
     alpha = table.filter(like="_alpha").mean(axis=1)
     assert alpha[table["target"] == 1].min() > alpha[table["target"] == 0].max()
     for stage in RECORDING_STAGES:
-        assert len(list((finished_run / "results" / "benchmarks" / stage).glob("*.tsv"))) == 4
+        assert (
+            len(list((finished_run / "results" / "benchmarks" / stage).glob("*.tsv")))
+            == 4
+        )
         logs = list((finished_run / "results" / "logs" / stage).glob("*.log"))
         assert len(logs) == 4
         # BLAS/OpenMP pools are capped to the job's threads (1)
-        assert "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1" in logs[0].read_text()
+        assert (
+            "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1"
+            in logs[0].read_text()
+        )
 
 
 def test_nothing_to_do_when_everything_is_there(finished_run):
@@ -57,16 +74,30 @@ def test_nothing_to_do_when_everything_is_there(finished_run):
     [
         ("h_freq: 30", "h_freq: 25", ALL_AFTER_PREPROCESS),
         ("tmin: 0,", "tmin: 1,", ALL_AFTER_PREPROCESS),
-        ("window_s: 2", "window_s: 3", {"windows": 4, "features": 4, "combine": 1, "all": 1}),
-        ("scaling: none", "scaling: zscore", {"windows": 4, "features": 4, "combine": 1, "all": 1}),
+        (
+            "window_s: 2",
+            "window_s: 3",
+            {"windows": 4, "features": 4, "combine": 1, "all": 1},
+        ),
+        (
+            "scaling: none",
+            "scaling: zscore",
+            {"windows": 4, "features": 4, "combine": 1, "all": 1},
+        ),
         ("r: 0.2,", "r: 0.25,", {"features": 4, "combine": 1, "all": 1}),
         ("beta: [12, 30]", "beta: [13, 30]", {"features": 4, "combine": 1, "all": 1}),
         ("seed: 42", "seed: 7", {"synthetic_recording": 4, **ALL_AFTER_PREPROCESS}),
         (
             "n_recordings: 4",
             "n_recordings: 5",
-            {"synthetic_recording": 1, "preprocess": 1, "windows": 1, "features": 1,
-             "combine": 1, "all": 1},
+            {
+                "synthetic_recording": 1,
+                "preprocess": 1,
+                "windows": 1,
+                "features": 1,
+                "combine": 1,
+                "all": 1,
+            },
         ),
         ("feature_batch_windows: 256", "feature_batch_windows: 3", {}),
         ("# EEG feature workflow settings.", "# My lab's settings.", {}),
@@ -99,14 +130,23 @@ def test_summary_table_plots_and_report(finished_run):
     run_snakemake(finished_run, "summary")
     table = pd.read_parquet(finished_run / "results" / "benchmarks.parquet")
     assert list(table.columns) == [
-        "rule", "recording", "wall_s", "cpu_s", "max_rss_mib", "sampled_max_rss_mib",
-        "input_mib"
+        "rule",
+        "recording",
+        "wall_s",
+        "cpu_s",
+        "max_rss_mib",
+        "sampled_max_rss_mib",
+        "input_mib",
     ]
     counts = table["rule"].value_counts().to_dict()
     counts.pop("qc", None)  # when a QC test ran first
     counts.pop("qc_figure", None)
     assert counts == {
-        "synthetic_recording": 4, "preprocess": 4, "windows": 4, "features": 4, "combine": 1
+        "synthetic_recording": 4,
+        "preprocess": 4,
+        "windows": 4,
+        "features": 4,
+        "combine": 1,
     }
     assert (table["wall_s"] > 0).all() and (table["max_rss_mib"] > 0).all()
     # the exact peak each job logged, not Snakemake's sampled value
@@ -116,7 +156,9 @@ def test_summary_table_plots_and_report(finished_run):
     assert row["max_rss_mib"].item() == logged
     assert (table.loc[table["rule"] != "synthetic_recording", "input_mib"] > 0).all()
     for plot in ("time_vs_memory.png", "scaling.png"):
-        assert (finished_run / "results" / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
+        assert (finished_run / "results" / "plots" / plot).read_bytes()[
+            :4
+        ] == b"\x89PNG"
     run_snakemake(finished_run, "--report", "report.html", "summary")
     assert "time_vs_memory.png" in (finished_run / "report.html").read_text()
 
@@ -130,25 +172,35 @@ def test_stages_are_named_once():
     snakefile = (ROOT / "Snakefile").read_text()
     for stage in RECORDING_STAGES:
         assert (ROOT / "workflow" / "rules" / f"{stage}.smk").read_text().count(
-            f"rule {stage}:") == 1
+            f"rule {stage}:"
+        ) == 1
         assert f'include: "workflow/rules/{stage}.smk"' in snakefile
     profile = yaml.safe_load((ROOT / "profiles" / "slurm" / "config.yaml").read_text())
-    assert profile["groups"] == [f"{rule}=recording" for rule in
-                                 ("synthetic_recording", *RECORDING_STAGES, "qc_figure",
-                                  "bids_derivatives")]
+    assert profile["groups"] == [
+        f"{rule}=recording"
+        for rule in (
+            "synthetic_recording",
+            *RECORDING_STAGES,
+            "qc_figure",
+            "bids_derivatives",
+        )
+    ]
 
 
 def test_qc_table_figures_and_report(finished_run):
     run_snakemake(finished_run, "qc")
     qc = pd.read_parquet(finished_run / "results" / "qc.parquet")
-    assert qc["recording"].tolist() == [f"synthetic-{i:02d}" for i in range(N_RECORDINGS)]
+    assert qc["recording"].tolist() == [
+        f"synthetic-{i:02d}" for i in range(N_RECORDINGS)
+    ]
     assert (qc["status"] == "done").all() and (qc["n_bad_channels"] == 0).all()
     assert (qc["windows"] == DURATION_S // WINDOW_S).all()
     assert (qc["line_noise_db_50"].abs() < 3).all()  # the synthetic data have no mains
     figures = sorted((finished_run / "results" / "qc").glob("*.png"))
     assert [f.stem for f in figures] == qc["recording"].tolist()
-    assert all(f.read_bytes()[:4] == b"\x89PNG" and f.stat().st_size < 200_000
-               for f in figures)
+    assert all(
+        f.read_bytes()[:4] == b"\x89PNG" and f.stat().st_size < 200_000 for f in figures
+    )
     assert planned_jobs(finished_run) == {}  # qc is built only when asked for
     run_snakemake(finished_run, "--report", "report.html", "qc")
     report = (finished_run / "report.html").read_text()

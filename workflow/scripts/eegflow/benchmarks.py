@@ -56,7 +56,9 @@ def read_benchmarks(jobs, job_inputs):
         if not os.path.exists(job["benchmark"]):
             continue
         measured = pd.read_csv(job["benchmark"], sep="\t").iloc[-1]  # latest repetition
-        sizes = [os.path.getsize(p) for p in job_inputs.get(key, []) if os.path.exists(p)]
+        sizes = [
+            os.path.getsize(p) for p in job_inputs.get(key, []) if os.path.exists(p)
+        ]
         sampled = float(measured["max_rss"])
         logged = logged_peak_rss(job["log"])
         rows.append(
@@ -121,5 +123,7 @@ def summarise_benchmarks(jobs, job_inputs, outputs):
         "What the cost grows with",
         outputs["scaling"],
     )
-    by_rule = table.groupby("rule")[["wall_s", "max_rss_mib"]].agg(["count", "median", "max"])
+    by_rule = table.groupby("rule")[["wall_s", "max_rss_mib"]].agg(
+        ["count", "median", "max"]
+    )
     log.info("benchmarks per rule:\n%s", by_rule.to_string())

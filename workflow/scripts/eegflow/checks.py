@@ -38,7 +38,9 @@ def check_config(config):
             f"config preprocess.crop: tmax={tmax} s must be above tmin={tmin} s"
         )
 
-    sfreq = preprocess["resample_sfreq"] or (synthetic["sfreq"] if is_synthetic else None)
+    sfreq = preprocess["resample_sfreq"] or (
+        synthetic["sfreq"] if is_synthetic else None
+    )
     if sfreq is not None:
         source = (
             "config preprocess.resample_sfreq"

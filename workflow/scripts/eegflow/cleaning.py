@@ -113,7 +113,9 @@ def line_noise_db(freqs, spectra, mains=(50, 60)):
             peak = power[:, np.argmin(distance)]
             neighbours = np.median(power[:, (distance >= 1) & (distance <= 3)], axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
-                per_harmonic.append(np.where(neighbours > 0, 10 * np.log10(peak / neighbours), 0))
+                per_harmonic.append(
+                    np.where(neighbours > 0, 10 * np.log10(peak / neighbours), 0)
+                )
         result[str(base)] = float(np.median(np.max(per_harmonic, axis=0)))
     return result
 
@@ -124,8 +126,10 @@ def amplitude_statistics_uv(raw, channels=None):
     statistics = {}
     for name in raw.ch_names if channels is None else channels:
         values = sample_segments(raw, name).ravel() * 1e6
-        statistics[name] = {"median": float(np.median(values)),
-                            "spread": float(robust_spread(values))}
+        statistics[name] = {
+            "median": float(np.median(values)),
+            "spread": float(robust_spread(values)),
+        }
     return statistics
 
 
@@ -242,13 +246,17 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
     candidates = [name for name in raw.ch_names if not reasons[name]]
     skipped = []
     if prep and len(candidates) >= 3:
-        for name, criteria in _prep_bad_channels(raw, candidates, prep, random_state).items():
+        for name, criteria in _prep_bad_channels(
+            raw, candidates, prep, random_state
+        ).items():
             reasons[name].extend(criteria)
     elif prep:
         skipped = prep
         log.warning(
             "%s: PREP criteria %s need 3 or more good channels; %d here: skipped",
-            path, prep, len(candidates),
+            path,
+            prep,
+            len(candidates),
         )
     bad = {name: why for name, why in reasons.items() if why}
     if len(bad) == len(raw.ch_names):

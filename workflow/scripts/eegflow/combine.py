@@ -44,7 +44,9 @@ def combine_feature_tables(paths, out_path, mismatched_columns="error"):
     )
     with atomic_output(out_path) as tmp:
         pq.write_table(combined, tmp)
-    log.info("%d rows from %d recordings -> %s", combined.num_rows, len(paths), out_path)
+    log.info(
+        "%d rows from %d recordings -> %s", combined.num_rows, len(paths), out_path
+    )
 
 
 def combined_metadata(tables, paths, mismatched_columns):
@@ -52,12 +54,18 @@ def combined_metadata(tables, paths, mismatched_columns):
     and software of the recordings' tables (the same for all) plus combine's own
     setting, and every recording's source files."""
     first = json.loads(tables[0].schema.metadata[b"eegflow"])
-    provenance = {key: value for key, value in first.get("provenance", {}).items()
-                  if key != "source_files"}
-    provenance = with_stage(provenance, combine={"mismatched_columns": mismatched_columns})
+    provenance = {
+        key: value
+        for key, value in first.get("provenance", {}).items()
+        if key != "source_files"
+    }
+    provenance = with_stage(
+        provenance, combine={"mismatched_columns": mismatched_columns}
+    )
     provenance["recordings"] = {
         Path(path).stem: json.loads(table.schema.metadata[b"eegflow"])
-        .get("provenance", {}).get("source_files")
+        .get("provenance", {})
+        .get("source_files")
         for path, table in zip(paths, tables)
     }
     return {"sfreq": first["sfreq"], "provenance": provenance}

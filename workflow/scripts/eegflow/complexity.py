@@ -129,10 +129,14 @@ def permutation_entropy(batch, order=3, delay=1, normalize=False):
     ``normalize`` divides by log2(order!), giving [0, 1].
     """
     patterns = embed(batch.data, order, delay).argsort(axis=-1, kind="quicksort")
-    codes = (patterns * order ** np.arange(order)).sum(axis=-1)  # one integer per pattern
+    codes = (patterns * order ** np.arange(order)).sum(
+        axis=-1
+    )  # one integer per pattern
     n_codes = order**order
     series = np.arange(codes[..., 0].size).reshape(codes.shape[:-1])[..., None]
-    counts = np.bincount((series * n_codes + codes).ravel(), minlength=series.size * n_codes)
+    counts = np.bincount(
+        (series * n_codes + codes).ravel(), minlength=series.size * n_codes
+    )
     counts = counts.reshape(*codes.shape[:-1], n_codes)
     entropy = shannon_entropy_bits(counts / codes.shape[-1])
     if normalize:
@@ -228,7 +232,9 @@ def _least_squares_slope(x, y, weights=None):
     count = weights.sum(axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
         x_mean = (weights * x).sum(axis=-1, keepdims=True) / count
-        y_mean = (weights * np.where(weights > 0, y, 0)).sum(axis=-1, keepdims=True) / count
+        y_mean = (weights * np.where(weights > 0, y, 0)).sum(
+            axis=-1, keepdims=True
+        ) / count
         dx = (x - x_mean) * weights
         slope = (dx * np.where(weights > 0, y - y_mean, 0)).sum(axis=-1) / (dx**2).sum(
             axis=-1
@@ -300,7 +306,9 @@ def hurst_exponent(batch, min_length=8):
         spread = walk.max(axis=-1) - walk.min(axis=-1)
         std = segments.std(axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            rs = np.where(std > 0, spread / std, 0).sum(axis=-1) / (std > 0).sum(axis=-1)
+            rs = np.where(std > 0, spread / std, 0).sum(axis=-1) / (std > 0).sum(
+                axis=-1
+            )
             log_rs.append(np.log(rs))
     log_rs = np.stack(log_rs, axis=-1)
     return {"": _least_squares_slope(np.log(lengths), log_rs, np.isfinite(log_rs))}
@@ -316,9 +324,10 @@ def lempel_ziv_count(symbols):
     count, start, n = 0, 0, len(symbols)
     while start < n:
         length = 1
-        while start + length <= n and symbols[start : start + length] in symbols[
-            : start + length - 1
-        ]:
+        while (
+            start + length <= n
+            and symbols[start : start + length] in symbols[: start + length - 1]
+        ):
             length += 1
         count += 1
         start += length

@@ -110,5 +110,7 @@ def phase_locking_value(batch, bands=None):
         )
         with np.errstate(divide="ignore", invalid="ignore"):
             phasors = analytic / np.abs(analytic)
-        values[name] = np.abs((phasors[:, first] * phasors[:, second].conj()).mean(axis=-1))
+        values[name] = np.abs(
+            (phasors[:, first] * phasors[:, second].conj()).mean(axis=-1)
+        )
     return values

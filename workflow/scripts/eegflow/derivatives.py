@@ -68,8 +68,9 @@ def recording_sidecar(info, record, settings, source):
         ``PowerLineFrequency``, ``SoftwareFilters``, ``Sources``) and
         ``eegflow``: the record, its spectra before preprocessing left out.
     """
-    entities = dict(part.split("-", 1) for part in Path(source).name.split("_")
-                    if "-" in part)
+    entities = dict(
+        part.split("-", 1) for part in Path(source).name.split("_") if "-" in part
+    )
     sidecar = {
         "TaskName": entities.get("task", "n/a"),
         "SamplingFrequency": info["sfreq"],
@@ -80,8 +81,11 @@ def recording_sidecar(info, record, settings, source):
         sidecar[key] = sidecar.get(key, 0) + 1
     reference = settings["reference"]
     sidecar["EEGReference"] = (
-        "n/a (as recorded)" if reference is None
-        else reference if isinstance(reference, str) else " ".join(reference)
+        "n/a (as recorded)"
+        if reference is None
+        else reference
+        if isinstance(reference, str)
+        else " ".join(reference)
     )
     line_freq = settings["notch"]["line_freq"]
     sidecar["PowerLineFrequency"] = line_freq if line_freq else "n/a"
@@ -94,8 +98,9 @@ def recording_sidecar(info, record, settings, source):
         }
     }
     sidecar["Sources"] = [f"bids::{source}"]
-    sidecar["eegflow"] = {key: value for key, value in record.items()
-                          if key != "psd_before"}
+    sidecar["eegflow"] = {
+        key: value for key, value in record.items() if key != "psd_before"
+    }
     return sidecar
 
 
@@ -105,14 +110,17 @@ def channels_table(info, record):
     bad = record["bad_channels"]
     rows = []
     for name, kind in zip(info["ch_names"], info.get_channel_types()):
-        rows.append({
-            "name": name,
-            "type": CHANNEL_TYPES.get(kind, CHANNEL_TYPES["misc"])[0],
-            "units": "V" if kind in CHANNEL_TYPES and kind not in ("stim", "misc")
-            else "n/a",
-            "status": "bad" if name in bad else "good",
-            "status_description": ", ".join(bad.get(name, [])) or "n/a",
-        })
+        rows.append(
+            {
+                "name": name,
+                "type": CHANNEL_TYPES.get(kind, CHANNEL_TYPES["misc"])[0],
+                "units": "V"
+                if kind in CHANNEL_TYPES and kind not in ("stim", "misc")
+                else "n/a",
+                "status": "bad" if name in bad else "good",
+                "status_description": ", ".join(bad.get(name, [])) or "n/a",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -186,7 +194,9 @@ def write_dataset_files(outputs, bids_root, subjects, config):
     participants_file = Path(bids_root) / "participants.tsv"
     ids = [f"sub-{subject}" for subject in sorted(set(subjects))]
     if participants_file.is_file():
-        table = pd.read_csv(participants_file, sep="\t", dtype=str, keep_default_na=False)
+        table = pd.read_csv(
+            participants_file, sep="\t", dtype=str, keep_default_na=False
+        )
         table = table[table["participant_id"].isin(ids)]
     else:
         table = pd.DataFrame({"participant_id": ids})

@@ -83,7 +83,9 @@ def _check_bands(feature, bands, sfreq):
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", str(band)):
             raise UserError(f"config {key}: band names are letters and digits only")
         if len(edges) != 2 or not 0 <= edges[0] < edges[1]:
-            raise UserError(f"config {key}={edges}: expected [low, high] Hz with low < high")
+            raise UserError(
+                f"config {key}={edges}: expected [low, high] Hz with low < high"
+            )
         if sfreq is not None and edges[1] > sfreq / 2:
             raise UserError(
                 f"config {key}={edges}: high edge above the Nyquist frequency "
@@ -109,13 +111,17 @@ def _check_numbers(feature, parameters):
     key = f"config features.compute.{feature}"
     for name in POSITIVE_INTEGERS:
         if name in parameters and not _is_positive_int(parameters[name]):
-            raise UserError(f"{key}.{name}={parameters[name]!r}: expected a positive integer")
+            raise UserError(
+                f"{key}.{name}={parameters[name]!r}: expected a positive integer"
+            )
     for name in POSITIVE_NUMBERS:
         value = parameters.get(name)
         if name in parameters and not (isinstance(value, (int, float)) and value > 0):
             raise UserError(f"{key}.{name}={value!r}: expected a number > 0")
     scales = parameters.get("scales", [1])
-    if not isinstance(scales, (list, tuple)) or not all(_is_positive_int(x) for x in scales):
+    if not isinstance(scales, (list, tuple)) or not all(
+        _is_positive_int(x) for x in scales
+    ):
         raise UserError(f"{key}.scales={scales}: expected positive integers")
 
 
@@ -221,13 +227,20 @@ def batch_windows(settings, shape, max_batch_windows, mem_mb):
             "feature table; computing one window at a time. Raise "
             "execution.feature_memory_mb, or give the job more memory with "
             "--set-resources features:mem_mb=<MB>",
-            per_window / 1e6, n_channels, n_samples, max(available, 0) / 1e6, mem_mb,
+            per_window / 1e6,
+            n_channels,
+            n_samples,
+            max(available, 0) / 1e6,
+            mem_mb,
         )
     size = max(1, min(fitting, max_batch_windows))
     log.info(
         "memory: about %.1f MB per window (estimated), feature table %.1f MB; batches "
         "of %d windows within the job's %d MB",
-        per_window / 1e6, table / 1e6, size, mem_mb,
+        per_window / 1e6,
+        table / 1e6,
+        size,
+        mem_mb,
     )
     return size
 
@@ -258,7 +271,9 @@ def compute_features(
     planned = feature_columns(settings, ch_names)
     producing = {name: settings["compute"][name] for name, *_ in planned}
     for name in settings["compute"].keys() - producing.keys():
-        log.warning("%s: no columns (a pairwise feature needs 2 channels or more)", name)
+        log.warning(
+            "%s: no columns (a pairwise feature needs 2 channels or more)", name
+        )
     values = {column: np.empty(len(windows)) for *_, column in planned}
     for start in range(0, len(windows), batch_size):
         data = np.asarray(windows[start : start + batch_size], dtype=np.float64)

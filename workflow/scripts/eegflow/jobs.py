@@ -26,7 +26,10 @@ def job_logging(log_path):
     # Snakemake sets these to the job's threads; logged as evidence of the cap
     logging.getLogger("eegflow").info(
         "thread caps: OMP_NUM_THREADS=%s OPENBLAS_NUM_THREADS=%s MKL_NUM_THREADS=%s",
-        *(os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")),
+        *(
+            os.environ.get(name)
+            for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+        ),
     )
     try:
         yield
@@ -38,5 +41,6 @@ def job_logging(log_path):
         raise
     # the kernel's high-water mark: exact, unlike a sampled benchmark
     logging.getLogger("eegflow").info(
-        "peak RSS of this job: %.1f MiB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        "peak RSS of this job: %.1f MiB",
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     )

@@ -80,7 +80,9 @@ def _pick(raw, picks, reference, path):
     if left_out:
         kinds = raw.copy().pick(left_out).get_channel_types()
         counts = {kind: kinds.count(kind) for kind in sorted(set(kinds))}
-        log.info("%s: preprocess.picks left out %d channels %s", path, len(left_out), counts)
+        log.info(
+            "%s: preprocess.picks left out %d channels %s", path, len(left_out), counts
+        )
     raw.pick(picked + [name for name in references if name not in picked])
     return picked
 
@@ -126,15 +128,22 @@ def _rename_and_type(raw, settings, path):
     channels differently); config preprocess.picks catches a channel missing
     in the end.
     """
-    rename = {old: new for old, new in settings["rename"].items() if old in raw.ch_names}
+    rename = {
+        old: new for old, new in settings["rename"].items() if old in raw.ch_names
+    }
     raw.rename_channels(rename)
     types = {
-        name: kind for name, kind in settings["channel_types"].items() if name in raw.ch_names
+        name: kind
+        for name, kind in settings["channel_types"].items()
+        if name in raw.ch_names
     }
     log.info("%s: renamed %s, typed %s", path, rename or "none", types or "none")
     try:
         raw.set_channel_types(types, on_unit_change="ignore")
-    except (ValueError, RuntimeError) as error:  # RuntimeError: a channel in a projector
+    except (
+        ValueError,
+        RuntimeError,
+    ) as error:  # RuntimeError: a channel in a projector
         raise UserError(f"{path}: config preprocess.channel_types: {error}") from None
 
 
@@ -146,7 +155,9 @@ def _rereference(raw, reference, picked, path):
     try:
         raw.set_eeg_reference(reference, projection=False, verbose="error")
     except (ValueError, RuntimeError) as error:
-        raise UserError(f"{path}: config preprocess.reference={reference}: {error}") from None
+        raise UserError(
+            f"{path}: config preprocess.reference={reference}: {error}"
+        ) from None
     if reference != "average":
         extra = [name for name in reference if name not in picked]
         raw.drop_channels(extra)
@@ -168,7 +179,9 @@ def rounded_spectra(freqs, spectra):
     """Spectra for the record, to 4 significant digits (enough for a plot in dB)."""
     return {
         "freqs": [float(f"{f:.4g}") for f in freqs],
-        "power": {name: [float(f"{v:.4g}") for v in power] for name, power in spectra.items()},
+        "power": {
+            name: [float(f"{v:.4g}") for v in power] for name, power in spectra.items()
+        },
     }
 
 
@@ -177,7 +190,9 @@ def _set_montage(raw, montage, path):
     try:
         raw.set_montage(montage, on_missing="ignore", verbose="error")
     except ValueError as error:
-        raise UserError(f"{path}: config preprocess.montage={montage!r}: {error}") from None
+        raise UserError(
+            f"{path}: config preprocess.montage={montage!r}: {error}"
+        ) from None
 
 
 def _notch(raw, settings, n_jobs, path):
@@ -196,7 +211,16 @@ def _notch(raw, settings, n_jobs, path):
 
 
 # Raw methods that write files, draw, or hand out data instead of changing the recording
-_NOT_STEPS = ("save", "export", "plot", "to_data_frame", "get_", "copy", "close", "load_data")
+_NOT_STEPS = (
+    "save",
+    "export",
+    "plot",
+    "to_data_frame",
+    "get_",
+    "copy",
+    "close",
+    "load_data",
+)
 
 
 def check_steps(steps):
@@ -221,7 +245,7 @@ def check_steps(steps):
                 f"{key}={step!r}: expected one method and its keywords, e.g. "
                 "{notch_filter: {freqs: [60]}}"
             )
-        (method, keywords), = step.items()
+        ((method, keywords),) = step.items()
         function = getattr(mne.io.BaseRaw, str(method), None)
         if (
             function is None
@@ -257,7 +281,7 @@ def check_steps(steps):
 def _run_steps(raw, steps, path):
     """Call config ``preprocess.steps`` on the recording, in order."""
     for position, step in enumerate(steps):
-        (method, keywords), = step.items()
+        ((method, keywords),) = step.items()
         try:
             getattr(raw, method)(**(keywords or {}))
         except Exception as error:  # MNE raises many types for a bad argument
@@ -269,8 +293,15 @@ def _run_steps(raw, steps, path):
 
 
 def preprocess_recording(
-    raw_path, out_path, settings, n_jobs=1, annotations_path=None, bids_root=None,
-    record_path=None, bad_channels=(), units_scale=None,
+    raw_path,
+    out_path,
+    settings,
+    n_jobs=1,
+    annotations_path=None,
+    bids_root=None,
+    record_path=None,
+    bad_channels=(),
+    units_scale=None,
 ):
     """Preprocess ``raw_path`` and save it as FIF to ``out_path``.
 
@@ -329,7 +360,10 @@ def preprocess_recording(
     """
     raw = read_raw_lazily(raw_path, bids_root)
     file_start_s = raw.first_samp / raw.info["sfreq"]
-    original = {"sfreq_original": raw.info["sfreq"], "duration_s_original": raw.duration}
+    original = {
+        "sfreq_original": raw.info["sfreq"],
+        "duration_s_original": raw.duration,
+    }
     if annotations_path is not None:
         _attach_annotations(raw, annotations_path, raw_path)
     _rename_and_type(raw, settings, raw_path)  # MNE renames info["bads"] too
@@ -340,7 +374,9 @@ def preprocess_recording(
     if unknown:
         log.warning(
             "%s: bad channels %s listed in the recordings table are not in this "
-            "recording (names after preprocess.rename); ignored", raw_path, unknown,
+            "recording (names after preprocess.rename); ignored",
+            raw_path,
+            unknown,
         )
     raw.info["bads"] = []  # picks by type must not drop them: they are judged below
     if settings["montage"]:
@@ -430,4 +466,3 @@ def preprocess_recording(
         raw.save(tmp, fmt="double", verbose="error")
     if record_path is not None:
         write_record(record_path, record)
-

@@ -22,9 +22,19 @@ def git_commit():
     (not a checkout, or git missing)."""
     try:
         result = subprocess.run(
-            ["git", "-C", str(Path(__file__).parent), "describe", "--always", "--dirty",
-             "--abbrev=40"],
-            capture_output=True, text=True, timeout=10, check=False,
+            [
+                "git",
+                "-C",
+                str(Path(__file__).parent),
+                "describe",
+                "--always",
+                "--dirty",
+                "--abbrev=40",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -58,7 +68,11 @@ def file_fingerprints(paths):
             while chunk := handle.read(HASH_CHUNK_BYTES):
                 digest.update(chunk)
         fingerprints.append(
-            {"path": str(path), "bytes": os.path.getsize(path), "sha256": digest.hexdigest()}
+            {
+                "path": str(path),
+                "bytes": os.path.getsize(path),
+                "sha256": digest.hexdigest(),
+            }
         )
     return fingerprints
 

@@ -35,9 +35,13 @@ def qc_row(recording, source, record, windows):
         "n_channels": len(record["channels"]),
         "channels": " ".join(record["channels"]),
         "n_bad_channels": len(bad),
-        "bad_channels": "; ".join(f"{name}: {', '.join(why)}" for name, why in bad.items()),
+        "bad_channels": "; ".join(
+            f"{name}: {', '.join(why)}" for name, why in bad.items()
+        ),
         "bad_channel_action": record["bad_channel_action"],
-        "bad_channel_criteria_skipped": " ".join(record["bad_channel_criteria_skipped"]),
+        "bad_channel_criteria_skipped": " ".join(
+            record["bad_channel_criteria_skipped"]
+        ),
         "line_noise_db_50": record["line_noise_db"]["50"],
         "line_noise_db_60": record["line_noise_db"]["60"],
         "notch_hz": " ".join(f"{f:g}" for f in record["notch_hz"]),
@@ -71,16 +75,22 @@ def write_qc_table(recordings, records, window_tables, excluded, features, outpu
         page that sorts on a click) and ``by_target`` (features by label).
     """
     rows = []
-    for (recording, source), record, windows in zip(recordings.items(), records,
-                                                    window_tables):
-        rows.append(qc_row(recording, source, read_record(record),
-                           read_window_table(windows)))
+    for (recording, source), record, windows in zip(
+        recordings.items(), records, window_tables
+    ):
+        rows.append(
+            qc_row(recording, source, read_record(record), read_window_table(windows))
+        )
     table = _write_rows(rows, excluded, outputs)
     write_qc_html(outputs["parquet"], outputs["html"])
     plot_features_by_target(features, outputs["by_target"])
     flagged = table[(table["status"] == "done") & (table["n_bad_channels"] > 0)]
-    log.info("QC of %d recordings (%d excluded); %d with bad channels", len(recordings),
-             len(excluded), len(flagged))
+    log.info(
+        "QC of %d recordings (%d excluded); %d with bad channels",
+        len(recordings),
+        len(excluded),
+        len(flagged),
+    )
 
 
 def write_failed_run_qc_table(recordings, failed, excluded, outputs):
@@ -115,13 +125,20 @@ def write_failed_run_qc_table(recordings, failed, excluded, outputs):
     rows = []
     for recording, paths in recordings.items():
         if os.path.exists(paths["record"]) and os.path.exists(paths["windows"]):
-            row = qc_row(recording, paths["source"], read_record(paths["record"]),
-                         read_window_table(paths["windows"]))
+            row = qc_row(
+                recording,
+                paths["source"],
+                read_record(paths["record"]),
+                read_window_table(paths["windows"]),
+            )
         else:
             row = {"recording": recording, "source": paths["source"]}
         if recording in failures:
-            row.update(status="failed", failed_rule=failures[recording]["rule"],
-                       message=failures[recording]["message"])
+            row.update(
+                status="failed",
+                failed_rule=failures[recording]["rule"],
+                message=failures[recording]["message"],
+            )
         elif not os.path.exists(paths["features"]):
             row["status"] = "not run"
         rows.append(row)
@@ -140,12 +157,14 @@ def read_window_table(path):
 
 def _write_rows(rows, excluded, outputs):
     """Write QC rows plus one per excluded recording as parquet and CSV."""
-    rows = rows + [{"recording": recording, "status": "excluded"}
-                   for recording in excluded]
+    rows = rows + [
+        {"recording": recording, "status": "excluded"} for recording in excluded
+    ]
     table = pd.DataFrame(rows)
     columns = ["recording", "status", "source", "failed_rule", "message"]
-    table = table[[c for c in columns if c in table]
-                  + [c for c in table if c not in columns]]
+    table = table[
+        [c for c in columns if c in table] + [c for c in table if c not in columns]
+    ]
     with atomic_output(outputs["parquet"]) as tmp:
         table.to_parquet(tmp, index=False)
     with atomic_output(outputs["csv"]) as tmp:
@@ -209,18 +228,29 @@ def plot_recording(preprocessed_path, record_path, windows_path, out_path, recor
     sfreq, bad = raw.info["sfreq"], set(record["bad_channels"])
     figure = plt.figure(figsize=(10, 6.5), layout="constrained")
     grid = figure.add_gridspec(2, 2, height_ratios=[3, 1.2])
-    spectra, stretch, strip = (figure.add_subplot(grid[0, 0]),
-                               figure.add_subplot(grid[0, 1]), figure.add_subplot(grid[1, :]))
+    spectra, stretch, strip = (
+        figure.add_subplot(grid[0, 0]),
+        figure.add_subplot(grid[0, 1]),
+        figure.add_subplot(grid[1, :]),
+    )
 
     before = record["psd_before"]
     for power in before["power"].values():
         spectra.semilogy(before["freqs"], np.maximum(power, 1e-30), color="0.8", lw=0.6)
     freqs, after = mean_spectra(raw)
     for name, power in after.items():
-        spectra.semilogy(freqs, np.maximum(power, 1e-30), lw=0.8,
-                         color="tab:red" if name in bad else None)
-    shown = [p for n, p in after.items() if n not in bad] + list(before["power"].values())
-    positive = np.concatenate([np.asarray(p)[np.asarray(p) > 0] for p in shown] or [[1.0]])
+        spectra.semilogy(
+            freqs,
+            np.maximum(power, 1e-30),
+            lw=0.8,
+            color="tab:red" if name in bad else None,
+        )
+    shown = [p for n, p in after.items() if n not in bad] + list(
+        before["power"].values()
+    )
+    positive = np.concatenate(
+        [np.asarray(p)[np.asarray(p) > 0] for p in shown] or [[1.0]]
+    )
     spectra.set_ylim(positive.min() / 2, positive.max() * 2)  # a dead channel's 0 aside
     settings = record["provenance"]["config"]["preprocess"]["filter"]
     for edge in (settings["l_freq"], settings["h_freq"]):
@@ -228,8 +258,11 @@ def plot_recording(preprocessed_path, record_path, windows_path, out_path, recor
             spectra.axvline(edge, ls="--", color="k", lw=0.8)
     for freq in record["notch_hz"]:
         spectra.axvline(freq, ls=":", color="tab:purple", lw=0.8)
-    spectra.set(xlabel="frequency (Hz)", ylabel="power (V²/Hz)",
-                title="Spectra: before (grey) and after preprocessing")
+    spectra.set(
+        xlabel="frequency (Hz)",
+        ylabel="power (V²/Hz)",
+        title="Spectra: before (grey) and after preprocessing",
+    )
 
     length = int(min(10 * sfreq, raw.n_times))
     start = max(0, raw.n_times // 2 - length // 2)
@@ -237,25 +270,47 @@ def plot_recording(preprocessed_path, record_path, windows_path, out_path, recor
     spacing = 4 * max(np.median(np.std(data, axis=1)), 1e-3)
     times = (start + np.arange(length)) / sfreq
     for index, (name, row) in enumerate(zip(raw.ch_names, data)):
-        stretch.plot(times, row - np.mean(row) - index * spacing, lw=0.5,
-                     color="tab:red" if name in bad else "k")
-    stretch.set_yticks(-spacing * np.arange(len(raw.ch_names)), raw.ch_names, fontsize=7)
-    stretch.set(xlabel="time in the preprocessed recording (s)",
-                title=f"10 s of the signal (rows {spacing:.3g} µV apart)")
+        stretch.plot(
+            times,
+            row - np.mean(row) - index * spacing,
+            lw=0.5,
+            color="tab:red" if name in bad else "k",
+        )
+    stretch.set_yticks(
+        -spacing * np.arange(len(raw.ch_names)), raw.ch_names, fontsize=7
+    )
+    stretch.set(
+        xlabel="time in the preprocessed recording (s)",
+        title=f"10 s of the signal (rows {spacing:.3g} µV apart)",
+    )
 
     windows = pq.read_table(windows_path).to_pandas()
     seconds = record["duration_s_original"]
-    unit, per = ("s", 1) if seconds < 600 else ("min", 60) if seconds < 3 * 3600 else ("h", 3600)
-    rows = windows["label"] if "label" in windows else pd.Series(["windows"] * len(windows))
+    unit, per = (
+        ("s", 1)
+        if seconds < 600
+        else ("min", 60)
+        if seconds < 3 * 3600
+        else ("h", 3600)
+    )
+    rows = (
+        windows["label"]
+        if "label" in windows
+        else pd.Series(["windows"] * len(windows))
+    )
     categories = list(dict.fromkeys(rows))
     positions = rows.map({label: index for index, label in enumerate(categories)})
     colours = np.where(windows["rejected"], "tab:red", "tab:blue")
     strip.scatter(windows["start_s"] / per, positions, marker="|", c=colours, s=80)
     strip.set_yticks(range(len(categories)), categories, fontsize=7)
-    strip.set(xlabel=f"window start ({unit} from the file's first sample)",
-              title=f"{len(windows)} windows ({int(windows['rejected'].sum())} rejected, red)")
-    figure.suptitle(f"{recording}: {record['duration_s']:.0f} s at {sfreq:g} Hz, "
-                    f"{len(raw.ch_names)} channels, {len(bad)} bad")
+    strip.set(
+        xlabel=f"window start ({unit} from the file's first sample)",
+        title=f"{len(windows)} windows ({int(windows['rejected'].sum())} rejected, red)",
+    )
+    figure.suptitle(
+        f"{recording}: {record['duration_s']:.0f} s at {sfreq:g} Hz, "
+        f"{len(raw.ch_names)} channels, {len(bad)} bad"
+    )
     with atomic_output(out_path) as tmp:
         figure.savefig(tmp, format="png", dpi=72)
     plt.close(figure)
@@ -265,8 +320,11 @@ def plot_features_by_target(features_path, out_path, n_features=6):
     """Distributions of the first few feature columns by label (or target)."""
     plt = _pyplot()
     table = pd.read_parquet(features_path)
-    columns = [c for c in table.columns if "_" in c and table[c].dtype.kind == "f"
-               and c not in ("start_s",)][:n_features]
+    columns = [
+        c
+        for c in table.columns
+        if "_" in c and table[c].dtype.kind == "f" and c not in ("start_s",)
+    ][:n_features]
     group = "label" if "label" in table else "target" if "target" in table else None
     figure, axes = plt.subplots(2, 3, figsize=(10, 5.5), layout="constrained")
     for ax, column in zip(axes.flat, columns):
@@ -274,10 +332,12 @@ def plot_features_by_target(features_path, out_path, n_features=6):
             ax.hist(table[column].dropna(), bins=30)
         else:
             groups = {str(k): v[column].dropna() for k, v in table.groupby(group)}
-            ax.boxplot(list(groups.values()), tick_labels=list(groups), showfliers=False)
+            ax.boxplot(
+                list(groups.values()), tick_labels=list(groups), showfliers=False
+            )
             ax.set_xlabel(group)
         ax.set_title(column, fontsize=8)
-    for ax in list(axes.flat)[len(columns):]:
+    for ax in list(axes.flat)[len(columns) :]:
         ax.set_visible(False)
     with atomic_output(out_path) as tmp:
         figure.savefig(tmp, format="png", dpi=72)

@@ -4,9 +4,9 @@ Each recording is ``{"path", "metadata", "annotations", "bids_root", "bids_path"
 "index", "preprocess"}``: its main file, the columns it adds to every window's row,
 the annotations file paired with it (or None), for a BIDS data set the root (read
 with mne-bids) and its path in BIDS without datatype suffix and extension
-(``sub-01/ses-1/eeg/sub-01_ses-1_task-rest``), for a synthetic recording its index (the ``{index}`` of its
-rule's output), and its own preprocessing (a recordings table's
-``bad_channels`` and ``units_scale`` columns).
+(``sub-01/ses-1/eeg/sub-01_ses-1_task-rest``), for a synthetic recording its
+index (the ``{index}`` of its rule's output), and its own preprocessing (a
+recordings table's ``bad_channels`` and ``units_scale`` columns).
 Kept free of MNE/NumPy imports (mne-bids only for a BIDS source): the Snakefile
 calls it at every start.
 """
@@ -72,7 +72,9 @@ def recording_id(path):
     return safe
 
 
-_BRAINVISION_FILE_KEY = re.compile(r"^\s*(DataFile|MarkerFile)\s*=\s*(.+?)\s*$", re.I | re.M)
+_BRAINVISION_FILE_KEY = re.compile(
+    r"^\s*(DataFile|MarkerFile)\s*=\s*(.+?)\s*$", re.I | re.M
+)
 
 
 def recording_files(path):
@@ -117,8 +119,15 @@ def recording_files(path):
     return files
 
 
-def _entry(path, metadata, annotations=None, bids_root=None, bids_path=None, index=None,
-           overrides=None):
+def _entry(
+    path,
+    metadata,
+    annotations=None,
+    bids_root=None,
+    bids_path=None,
+    index=None,
+    overrides=None,
+):
     return {
         "path": str(path),
         "metadata": metadata,
@@ -136,9 +145,13 @@ def _preprocess_overrides(row, where):
     bad = row.pop("bad_channels", None)
     scale = row.pop("units_scale", None)
     if scale is not None and not (isinstance(scale, (int, float)) and scale > 0):
-        raise UserError(f"{where}: units_scale={scale!r}: expected a number > 0, e.g. 1e-6")
+        raise UserError(
+            f"{where}: units_scale={scale!r}: expected a number > 0, e.g. 1e-6"
+        )
     return {
-        "bad_channels": [n.strip() for n in re.split(r"[,;]", str(bad or "")) if n.strip()],
+        "bad_channels": [
+            n.strip() for n in re.split(r"[,;]", str(bad or "")) if n.strip()
+        ],
         "units_scale": scale,
     }
 
@@ -171,8 +184,7 @@ def file_recordings(patterns):
     )
     if not paths:
         raise UserError(
-            f"config input.files: no file matches {patterns} "
-            f"(relative to {Path.cwd()})"
+            f"config input.files: no file matches {patterns} (relative to {Path.cwd()})"
         )
     recordings = {}
     for path in paths:
@@ -269,7 +281,9 @@ def table_recordings(table_path):
         raise UserError(f"config input.table={table_path}: no such file")
     rows = read_metadata_table(table_path)
     if not rows or "path" not in rows[0]:
-        raise UserError(f"{table_path}: needs a 'path' column and one row per recording")
+        raise UserError(
+            f"{table_path}: needs a 'path' column and one row per recording"
+        )
     folder = Path(table_path).parent
     recordings = {}
     for line, row in enumerate(rows, start=2):
@@ -284,16 +298,28 @@ def table_recordings(table_path):
         if annotations is not None:
             annotations = folder / str(annotations)
             if not annotations.exists():
-                raise UserError(f"{where}: annotations file {annotations} does not exist")
+                raise UserError(
+                    f"{where}: annotations file {annotations} does not exist"
+                )
             annotations = str(annotations)
         overrides = _preprocess_overrides(row, where)
         rid = row.pop("recording", None)
         rid = recording_id(path) if rid is None else recording_id(f"{rid}")
-        _add(recordings, rid, _entry(path, row, annotations, overrides=overrides), table_path)
+        _add(
+            recordings,
+            rid,
+            _entry(path, row, annotations, overrides=overrides),
+            table_path,
+        )
     return recordings
 
 
-BIDS_ENTITIES = {"subjects": "subject", "sessions": "session", "tasks": "task", "runs": "run"}
+BIDS_ENTITIES = {
+    "subjects": "subject",
+    "sessions": "session",
+    "tasks": "task",
+    "runs": "run",
+}
 BIDS_EXTENSIONS = [".edf", ".bdf", ".vhdr", ".set", ".fif"]
 
 
@@ -330,19 +356,28 @@ def bids_recordings(bids):
     recordings = {}
     for bids_path in sorted(paths, key=lambda p: str(p.fpath)):
         entities = {name: getattr(bids_path, name) for name in BIDS_ENTITIES.values()}
-        metadata = {name: value for name, value in entities.items() if value is not None}
+        metadata = {
+            name: value for name, value in entities.items() if value is not None
+        }
         metadata.update(participants.get(bids_path.subject, {}))
         name = bids_path.basename.removesuffix(bids_path.extension)
         name = name.removesuffix(f"_{bids['datatype']}")
         folder = Path(bids_path.fpath).parent.relative_to(root)
-        entry = _entry(bids_path.fpath, metadata, bids_root=str(root),
-                       bids_path=(folder / name).as_posix())
+        entry = _entry(
+            bids_path.fpath,
+            metadata,
+            bids_root=str(root),
+            bids_path=(folder / name).as_posix(),
+        )
         rid = recording_id(name)
         _add(recordings, rid, entry, "config input.bids")
     # an entity some recordings lack (a session) is an empty cell, not a missing
     # column: every recording's table has the same columns
-    present = [name for name in BIDS_ENTITIES.values()
-               if any(name in entry["metadata"] for entry in recordings.values())]
+    present = [
+        name
+        for name in BIDS_ENTITIES.values()
+        if any(name in entry["metadata"] for entry in recordings.values())
+    ]
     for entry in recordings.values():
         entry["metadata"] = {**dict.fromkeys(present), **entry["metadata"]}
     return recordings
@@ -390,7 +425,9 @@ def pair_annotations(recordings, settings):
                 )
             by_key[key] = path
     if not by_key:
-        raise UserError(f"config input.annotations.files: no file matches {settings['files']}")
+        raise UserError(
+            f"config input.annotations.files: no file matches {settings['files']}"
+        )
     for entry in recordings.values():
         key = key_of(entry["path"])
         if key in by_key:
@@ -427,7 +464,9 @@ def discover_recordings(input_config):
             f"config input.exclude: {unknown} name no recording; known ids are "
             f"{', '.join(sorted(recordings)[:10])}{' ...' if len(recordings) > 10 else ''}"
         )
-    kept = {rid: r for rid, r in recordings.items() if rid not in input_config["exclude"]}
+    kept = {
+        rid: r for rid, r in recordings.items() if rid not in input_config["exclude"]
+    }
     if not kept:
         raise UserError("config input.exclude leaves out every recording")
     return kept

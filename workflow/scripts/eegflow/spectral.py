@@ -46,7 +46,9 @@ def band_power(batch, bands, kind="absolute"):
 def total_power(batch, fmin=None, fmax=None):
     """Power between ``fmin`` and ``fmax`` Hz (None = the whole PSD), V²."""
     freqs, psd = batch.psd
-    return {"": psd[..., _band_mask(freqs, fmin, fmax)].sum(axis=-1) * (freqs[1] - freqs[0])}
+    return {
+        "": psd[..., _band_mask(freqs, fmin, fmax)].sum(axis=-1) * (freqs[1] - freqs[0])
+    }
 
 
 @register("spectral_entropy")
@@ -129,7 +131,9 @@ def spectral_hjorth(batch):
     return {"mobility": mobility, "complexity": complexity}
 
 
-@register("spectral_moments", suffixes=lambda orders, normalize: [f"m{k}" for k in orders])
+@register(
+    "spectral_moments", suffixes=lambda orders, normalize: [f"m{k}" for k in orders]
+)
 def spectral_moments(batch, orders=(1, 2), normalize=True):
     """Moments of the PSD about 0 Hz: sum(f**k psd) / sum(psd), in Hz**k, one column per k.
 
@@ -143,11 +147,16 @@ def spectral_moments(batch, orders=(1, 2), normalize=True):
     for k in orders:
         moment = (freqs**k * psd).sum(axis=-1)
         with np.errstate(divide="ignore", invalid="ignore"):
-            moments[f"m{k}"] = moment / total if normalize else moment * (freqs[1] - freqs[0])
+            moments[f"m{k}"] = (
+                moment / total if normalize else moment * (freqs[1] - freqs[0])
+            )
     return moments
 
 
-@register("wavelet_energy", suffixes=lambda wavelet, levels: [f"d{j}" for j in range(1, levels + 1)])
+@register(
+    "wavelet_energy",
+    suffixes=lambda wavelet, levels: [f"d{j}" for j in range(1, levels + 1)],
+)
 def wavelet_energy(batch, wavelet="db4", levels=5):
     """Energy (sum of squares, V²) of the discrete wavelet detail coefficients per level.
 
@@ -167,4 +176,6 @@ def wavelet_energy(batch, wavelet="db4", levels=5):
         )
     coefficients = pywt.wavedec(batch.data, wavelet, level=levels, axis=-1)
     details = coefficients[:0:-1]  # cD1 (finest) .. cDlevels
-    return {f"d{j}": (detail**2).sum(axis=-1) for j, detail in enumerate(details, start=1)}
+    return {
+        f"d{j}": (detail**2).sum(axis=-1) for j, detail in enumerate(details, start=1)
+    }

@@ -82,8 +82,15 @@ def annotation_windows(raw, settings, window, stride):
     start_offset = int(round(labels["start_offset_s"] * sfreq))
     stop_offset = int(round(labels["stop_offset_s"] * sfreq))
     counts = {
-        label: {"annotations": 0, "too_short": 0, "outside_data": 0,
-                "cropped_wake": 0, "windows": 0, "min_s": None, "max_s": None}
+        label: {
+            "annotations": 0,
+            "too_short": 0,
+            "outside_data": 0,
+            "cropped_wake": 0,
+            "windows": 0,
+            "min_s": None,
+            "max_s": None,
+        }
         for label in labels["mapping"]
     }
     starts, descriptions = [], []
@@ -93,18 +100,25 @@ def annotation_windows(raw, settings, window, stride):
         count = counts[description]
         count["annotations"] += 1
         seconds = float(duration / sfreq)
-        count["min_s"] = min(seconds, count["min_s"] if count["min_s"] is not None else seconds)
+        count["min_s"] = min(
+            seconds, count["min_s"] if count["min_s"] is not None else seconds
+        )
         count["max_s"] = max(seconds, count["max_s"] or 0.0)
         first = onset + start_offset
         if duration <= 1 and stop_offset == 0:  # an event
             inside = np.array([first])
         else:
-            inside = np.arange(first, onset + duration + stop_offset - window + 1, stride)
+            inside = np.arange(
+                first, onset + duration + stop_offset - window + 1, stride
+            )
         if not len(inside):
             count["too_short"] += 1
         starts.extend(inside)
         descriptions.extend([description] * len(inside))
-    starts, descriptions = np.array(starts, dtype=np.int64), np.array(descriptions, dtype=object)
+    starts, descriptions = (
+        np.array(starts, dtype=np.int64),
+        np.array(descriptions, dtype=object),
+    )
     fits = (starts >= 0) & (starts + window <= raw.n_times)
     for description in descriptions[~fits]:
         counts[description]["outside_data"] += 1
@@ -119,7 +133,10 @@ def annotation_windows(raw, settings, window, stride):
         ]
         if sleep:
             margin = labels["crop_wake_mins"] * 60 * sfreq
-            first, last = min(s for s, _ in sleep) - margin, max(e for _, e in sleep) + margin
+            first, last = (
+                min(s for s, _ in sleep) - margin,
+                max(e for _, e in sleep) + margin,
+            )
             kept = (starts >= first) & (starts + window <= last)
             log.info("crop_wake_mins: %d of %d windows kept", kept.sum(), len(kept))
             for description in descriptions[~kept]:
@@ -150,14 +167,25 @@ def check_label_counts(counts, settings, source, recording, descriptions):
     present = sorted(set(descriptions))
     missing, hints = [], {}
     for label, count in counts.items():
-        log.info("%s: label %r: %d annotations, %d windows (%s)", recording, label,
-                 count["annotations"], count["windows"], count)
+        log.info(
+            "%s: label %r: %d annotations, %d windows (%s)",
+            recording,
+            label,
+            count["annotations"],
+            count["windows"],
+            count,
+        )
         lost = count["too_short"] + count["outside_data"]
         if count["windows"] and lost:
             log.warning(
                 "%s: label %r: %d of %d annotations are too short for a window, %d "
-                "windows reach outside the data (%s)", source, label, count["too_short"],
-                count["annotations"], count["outside_data"], offsets,
+                "windows reach outside the data (%s)",
+                source,
+                label,
+                count["too_short"],
+                count["annotations"],
+                count["outside_data"],
+                offsets,
             )
         if count["windows"]:
             continue
@@ -258,8 +286,12 @@ def rejected_windows(raw, views, starts, window, settings, good):
                 channels = ", ".join(n for n, hit in zip(names, row > threshold) if hit)
                 reasons[index].append(f"{label}: {channels}")
             if settings["flat_uv"] is not None and (row < settings["flat_uv"]).any():
-                channels = ", ".join(n for n, hit in zip(names, row < settings["flat_uv"]) if hit)
-                reasons[index].append(f"flat below {settings['flat_uv']:g} µV: {channels}")
+                channels = ", ".join(
+                    n for n, hit in zip(names, row < settings["flat_uv"]) if hit
+                )
+                reasons[index].append(
+                    f"flat below {settings['flat_uv']:g} µV: {channels}"
+                )
     if settings["bad_annotations"]:
         sfreq = raw.info["sfreq"]
         for onset, duration, description in zip(
@@ -285,8 +317,14 @@ def scale_channelwise(windows):
 
 
 def make_windows(
-    preprocessed_path, windows_path, metadata_path, settings, recording, metadata,
-    record_path=None, source=None,
+    preprocessed_path,
+    windows_path,
+    metadata_path,
+    settings,
+    recording,
+    metadata,
+    record_path=None,
+    source=None,
 ):
     """Write the windows array and the window table of one recording.
 
@@ -334,7 +372,9 @@ def make_windows(
     mapping = settings["annotations"]["mapping"]
     label_counts = None
     if mapping:
-        starts, descriptions, label_counts = annotation_windows(raw, settings, window, stride)
+        starts, descriptions, label_counts = annotation_windows(
+            raw, settings, window, stride
+        )
         check_label_counts(
             label_counts, settings, source, recording, raw.annotations.description
         )
@@ -355,8 +395,13 @@ def make_windows(
     good = [index for index, name in enumerate(raw.ch_names) if name not in marked_bad]
     reasons = rejected_windows(raw, views, starts, window, settings["reject"], good)
     rejected = np.array([bool(reason) for reason in reasons], dtype=bool)
-    log.info("%s: %d of %d windows rejected (%s)", recording, rejected.sum(),
-             len(starts), settings["reject"])
+    log.info(
+        "%s: %d of %d windows rejected (%s)",
+        recording,
+        rejected.sum(),
+        len(starts),
+        settings["reject"],
+    )
     if settings["reject"]["action"] == "drop" and rejected.any():
         kept = ~rejected
         starts, rejected = starts[kept], rejected[kept]
@@ -381,7 +426,9 @@ def make_windows(
     columns = {
         "recording": pa.array([recording] * len(starts), pa.string()),
         "window_index": pa.array(np.arange(len(starts)), pa.int64()),
-        "start_sample": pa.array(np.round(start_s * sfreq).astype(np.int64), pa.int64()),
+        "start_sample": pa.array(
+            np.round(start_s * sfreq).astype(np.int64), pa.int64()
+        ),
         "start_s": pa.array(start_s, pa.float64()),
     }
     columns["rejected"] = pa.array(rejected, pa.bool_())
