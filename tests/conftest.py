@@ -76,6 +76,14 @@ def write_config(workdir, config):
     (Path(workdir) / "config.yaml").write_text(yaml.safe_dump(config))
 
 
+def use_example(workdir, name):
+    """Copy ``workflow/examples/<name>.yaml`` to the workdir's config.yaml, as the README
+    tells a user to."""
+    shutil.copy(
+        ROOT / "workflow" / "examples" / f"{name}.yaml", Path(workdir) / "config.yaml"
+    )
+
+
 def edit(path, old, new):
     """Replace one exact piece of text in a file, as a user's edit would."""
     text = path.read_text()

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import planned_jobs, run_snakemake, write_config
+from conftest import planned_jobs, run_snakemake, use_example, write_config
 from test_dirty_eeg import realistic_eeg
 
 DERIVATIVES = "results/derivatives/eegflow"
@@ -19,11 +19,12 @@ DERIVATIVES = "results/derivatives/eegflow"
 @pytest.fixture(scope="module")
 def derivatives_run(tmp_path_factory):
     """A BIDS data set (one subject with two sessions, one without; P3 of sub-01
-    ses-1 marked bad in its channels.tsv) run with input.bids.derivatives: true."""
+    ses-1 marked bad in its channels.tsv) run with the BIDS example config, which
+    turns BIDS derivatives on."""
     import mne_bids
 
     workdir = tmp_path_factory.mktemp("derivatives")
-    root = workdir / "bids"
+    root = workdir / "data" / "bids"
     for seed, (subject, session) in enumerate([("01", "1"), ("01", "2"), ("02", None)]):
         raw = realistic_eeg(seconds=20, seed=seed)
         raw.set_annotations(mne.Annotations([2], [10], ["rest"]))
@@ -42,13 +43,7 @@ def derivatives_run(tmp_path_factory):
         descriptions=["electrode bridged"],
         verbose="error",
     )
-    write_config(
-        workdir,
-        {
-            "input": {"source": "bids", "bids": {"root": "bids", "derivatives": True}},
-            "preprocess": {"filter": {"l_freq": 1, "h_freq": 40}},
-        },
-    )
+    use_example(workdir, "bids")
     run_snakemake(workdir)
     return workdir
 

@@ -18,6 +18,7 @@ from conftest import (
     edit,
     planned_jobs,
     run_snakemake,
+    use_example,
     write_config,
 )
 
@@ -79,13 +80,13 @@ def write_night(folder, name, hypnogram_name, seed):
 
 @pytest.fixture(scope="module")
 def sleep_run(tmp_path_factory):
-    """The README's Sleep-EDF recipe, run on two Sleep-EDF-shaped nights."""
+    """The Sleep-EDF example (the README's recipe), run on two Sleep-EDF-shaped nights."""
     workdir = tmp_path_factory.mktemp("sleep")
     folder = workdir / SLEEP_DIR
     folder.mkdir(parents=True)
     write_night(folder, "SC4001E0-PSG.edf", "SC4001EC-Hypnogram.edf", seed=1)
     write_night(folder, "SC4011E0-PSG.edf", "SC4011EH-Hypnogram.edf", seed=2)
-    (workdir / "config.yaml").write_text(readme_block("yaml", "### Sleep-EDF recipe"))
+    use_example(workdir, "sleep_edf")  # the README shows it (test_examples.py)
     run_snakemake(workdir)
     return workdir
 
