@@ -1,10 +1,12 @@
 """Docs that cannot drift: the README's config table, the schema and config.yaml agree."""
 
+import inspect
 import re
 
 import yaml
 
 from conftest import ROOT
+from eegflow.features import FEATURES
 
 SCHEMA = yaml.safe_load(
     (ROOT / "workflow" / "schemas" / "config.schema.yaml").read_text()
@@ -97,3 +99,36 @@ def test_every_registered_feature_is_in_the_readme_feature_tables():
         for name in re.findall(r"`([a-z_]+)`", line.split(" | ")[0])
     }
     assert sorted(set(FEATURES) - named) == []
+
+
+def test_every_feature_has_a_numpydoc_docstring_with_formula_and_reference():
+    """Parameters (each config parameter), Returns, Notes (the formula and the
+    convention) and References, as antropy and mne-features document theirs."""
+    for name, feature in FEATURES.items():
+        doc = inspect.getdoc(feature.function)
+        for section in ("Returns", "Notes", "References"):
+            assert f"\n{section}\n{'-' * len(section)}\n" in doc, (name, section)
+        parameters = list(inspect.signature(feature.function).parameters)[1:]
+        if parameters:
+            listed = doc.split("Parameters\n----------\n", 1)[1].split("\nReturns")[0]
+            documented = {
+                word
+                for line in listed.splitlines()
+                if " : " in line
+                for word in line.split(" : ")[0].split(", ")
+            }
+            assert documented == set(parameters), name
+        assert ".. [1] " in doc, name
+
+
+def test_suffix_functions_take_parameters_they_do_not_name():
+    required = {"bands": {"alpha": [8, 12]}}
+    for name, feature in FEATURES.items():
+        signature = inspect.signature(feature.function)
+        params = {
+            p: required[p] for p in list(signature.parameters)[1:] if p in required
+        }
+        params = feature.parameters(params)
+        assert feature.suffixes(**params, a_parameter_added_later=1) == (
+            feature.suffixes(**params)
+        ), name

@@ -5,6 +5,7 @@ Entropies are in bits (log2) except sample entropy (natural log, as its definiti
 
 import numpy as np
 
+from .numerics import shannon_entropy_bits
 from .registry import register
 
 
@@ -63,22 +64,68 @@ def sample_entropy(x, m, tolerance):
 
 @register("sample_entropy")
 def sample_entropy_of_windows(batch, m=2, r=0.2):
-    """Sample entropy (Richman & Moorman 2000) of each window-channel, tolerance r x std.
+    r"""Sample entropy of each window-channel.
 
-    The same as ``multiscale_entropy`` at scale 1; NaN when undefined, 0 for a constant.
+    Parameters
+    ----------
+    m : int
+        Template length (embedding dimension).
+    r : float
+        Tolerance as a fraction of the window-channel's standard deviation (ddof=0).
+
+    Returns
+    -------
+    dict
+        ``{"": SampEn}`` in nats, shape (windows, channels); NaN when undefined (no
+        match of length m + 1), 0 for a constant window.
+
+    Notes
+    -----
+    :math:`\mathrm{SampEn} = -\ln(A / B)`, B (A) the number of pairs of distinct
+    templates of length m (m + 1) within Chebyshev distance :math:`r \sigma`, both
+    over the first N - m templates. Equal to ``multiscale_entropy`` at scale 1.
+
+    References
+    ----------
+    .. [1] Richman JS, Moorman JR (2000). Physiological time-series analysis using
+       approximate entropy and sample entropy. Am J Physiol Heart Circ Physiol
+       278(6):H2039-H2049.
     """
     return {"": sample_entropy(batch.data, m, r * batch.data.std(axis=-1))}
 
 
 @register(
-    "multiscale_entropy", suffixes=lambda m, r, scales: [f"scale{s}" for s in scales]
+    "multiscale_entropy",
+    suffixes=lambda scales, **_: [f"scale{s}" for s in scales],
 )
 def multiscale_entropy(batch, m=2, r=0.2, scales=(1, 2)):
-    """Multiscale sample entropy (Costa et al. 2002), one column per scale.
+    r"""Multiscale sample entropy of each window-channel, one column per scale.
 
-    Each window-channel is coarse-grained at every scale; the tolerance is
-    ``r`` times the standard deviation (ddof=0) of the original window-channel,
-    fixed across scales as in Costa et al. A constant signal gives 0.
+    Parameters
+    ----------
+    m : int
+        Template length.
+    r : float
+        Tolerance as a fraction of the window-channel's standard deviation (ddof=0).
+    scales : sequence of int
+        Coarse-graining scales; suffix ``scale<s>``.
+
+    Returns
+    -------
+    dict
+        ``{"scale1": ..., ...}`` in nats, each of shape (windows, channels).
+
+    Notes
+    -----
+    At scale s the window is coarse-grained into means of non-overlapping runs of
+    s samples, :math:`y_j = \frac{1}{s} \sum_{i=(j-1)s+1}^{js} x_i`, and its sample
+    entropy taken with the tolerance :math:`r \sigma` of the original window,
+    fixed across scales as in Costa et al.
+
+    References
+    ----------
+    .. [1] Costa M, Goldberger AL, Peng C-K (2002). Multiscale entropy analysis of
+       complex physiologic time series. Phys Rev Lett 89(6):068102.
     """
     tolerance = r * batch.data.std(axis=-1)
     return {
@@ -89,11 +136,30 @@ def multiscale_entropy(batch, m=2, r=0.2, scales=(1, 2)):
 
 @register("approximate_entropy")
 def approximate_entropy(batch, m=2, r=0.2):
-    """Approximate entropy (Pincus 1991): Phi_m - Phi_{m+1}, natural log.
+    r"""Approximate entropy of each window-channel.
 
-    Phi_k = mean over templates of ln(C_i), C_i the fraction of the N - k + 1
-    templates of length k within Chebyshev distance ``r`` x std (ddof=0) of
-    template i, itself included.
+    Parameters
+    ----------
+    m : int
+        Template length.
+    r : float
+        Tolerance as a fraction of the window-channel's standard deviation (ddof=0).
+
+    Returns
+    -------
+    dict
+        ``{"": ApEn}`` in nats, shape (windows, channels).
+
+    Notes
+    -----
+    :math:`\mathrm{ApEn} = \Phi_m - \Phi_{m+1}`, :math:`\Phi_k = \frac{1}{N-k+1}
+    \sum_i \ln C_i^k`, :math:`C_i^k` the fraction of the N - k + 1 templates of length
+    k within Chebyshev distance :math:`r \sigma` of template i, itself included.
+
+    References
+    ----------
+    .. [1] Pincus SM (1991). Approximate entropy as a measure of system complexity.
+       Proc Natl Acad Sci USA 88(6):2297-2301.
     """
     x = batch.data
     tolerance = (r * x.std(axis=-1))[..., None]
@@ -116,17 +182,33 @@ def embed(x, order, delay):
     return np.lib.stride_tricks.sliding_window_view(x, span, axis=-1)[..., ::delay]
 
 
-def shannon_entropy_bits(p):
-    """Shannon entropy in bits along the last axis (0 log 0 = 0)."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return -np.where(p > 0, p * np.log2(np.where(p > 0, p, 1)), 0).sum(axis=-1)
-
-
 @register("permutation_entropy")
 def permutation_entropy(batch, order=3, delay=1, normalize=False):
-    """Permutation entropy (Bandt & Pompe 2002) of the ordinal patterns of ``order`` samples.
+    r"""Permutation entropy of each window-channel.
 
-    ``normalize`` divides by log2(order!), giving [0, 1].
+    Parameters
+    ----------
+    order : int
+        Samples per ordinal pattern.
+    delay : int
+        Samples between a pattern's samples.
+    normalize : bool
+        Divide by :math:`\log_2(\mathrm{order}!)`, giving [0, 1].
+
+    Returns
+    -------
+    dict
+        ``{"": PE}`` in bits, shape (windows, channels).
+
+    Notes
+    -----
+    :math:`-\sum_\pi p(\pi) \log_2 p(\pi)` over the relative frequencies of the
+    ordinal patterns (argsort orders) of the delay-embedded window.
+
+    References
+    ----------
+    .. [1] Bandt C, Pompe B (2002). Permutation entropy: a natural complexity
+       measure for time series. Phys Rev Lett 88(17):174102.
     """
     patterns = embed(batch.data, order, delay).argsort(axis=-1, kind="quicksort")
     codes = (patterns * order ** np.arange(order)).sum(
@@ -146,9 +228,33 @@ def permutation_entropy(batch, order=3, delay=1, normalize=False):
 
 @register("svd_entropy")
 def svd_entropy(batch, order=3, delay=1, normalize=False):
-    """Entropy (bits) of the normalised singular values of the delay-embedding matrix.
+    r"""Singular value decomposition entropy of each window-channel.
 
-    ``normalize`` divides by log2(order). NaN for a constant window.
+    Parameters
+    ----------
+    order : int
+        Embedding dimension.
+    delay : int
+        Embedding delay in samples.
+    normalize : bool
+        Divide by :math:`\log_2(\mathrm{order})`, giving [0, 1].
+
+    Returns
+    -------
+    dict
+        ``{"": entropy}`` in bits, shape (windows, channels); NaN for a constant
+        window.
+
+    Notes
+    -----
+    :math:`-\sum_i \bar s_i \log_2 \bar s_i` with :math:`\bar s_i = s_i / \sum_j s_j`, the
+    normalised singular values of the delay-embedding matrix (antropy's convention).
+
+    References
+    ----------
+    .. [1] Roberts SJ, Penny W, Rezek I (1999). Temporal and spatial complexity
+       measures for electroencephalogram based brain-computer interfacing. Med Biol
+       Eng Comput 37(1):93-98.
     """
     singular = np.linalg.svd(embed(batch.data, order, delay), compute_uv=False)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -161,9 +267,22 @@ def svd_entropy(batch, order=3, delay=1, normalize=False):
 
 @register("petrosian_fd")
 def petrosian_fd(batch):
-    """Petrosian fractal dimension from the sign changes of the first difference.
+    r"""Petrosian fractal dimension of each window-channel.
 
-    log10 N / (log10 N + log10(N / (N + 0.4 n))), n = sign changes (sign bit) of diff(x).
+    Returns
+    -------
+    dict
+        ``{"": PFD}``, dimensionless, shape (windows, channels).
+
+    Notes
+    -----
+    :math:`\log_{10} N / (\log_{10} N + \log_{10}(N / (N + 0.4 N_\Delta)))`, N the
+    samples and :math:`N_\Delta` the sign changes (sign bit) of the first difference.
+
+    References
+    ----------
+    .. [1] Petrosian A (1995). Kolmogorov complexity of finite sequences and
+       recognition of different preictal EEG patterns. Proc. IEEE CBMS, 212-217.
     """
     n = batch.data.shape[-1]
     changes = np.diff(np.signbit(np.diff(batch.data, axis=-1)), axis=-1).sum(axis=-1)
@@ -172,10 +291,24 @@ def petrosian_fd(batch):
 
 @register("katz_fd")
 def katz_fd(batch):
-    """Katz fractal dimension log10(L / a) / log10(d / a) (Katz 1988).
+    r"""Katz fractal dimension of each window-channel.
 
-    L: total curve length (sum of |diff|), a: its mean step, d: the largest
-    distance from the first sample. NaN for a constant window.
+    Returns
+    -------
+    dict
+        ``{"": KFD}``, dimensionless, shape (windows, channels); NaN for a constant
+        window.
+
+    Notes
+    -----
+    :math:`\log_{10}(L / a) / \log_{10}(d / a)`: L the curve length
+    :math:`\sum_n |x_{n+1} - x_n|`, a its mean step, d the largest distance
+    :math:`|x_n - x_0|` from the first sample.
+
+    References
+    ----------
+    .. [1] Katz MJ (1988). Fractals and the analysis of waveforms. Comput Biol Med
+       18(3):145-156.
     """
     x = batch.data
     steps = np.abs(np.diff(x, axis=-1))
@@ -188,12 +321,30 @@ def katz_fd(batch):
 
 @register("higuchi_fd")
 def higuchi_fd(batch, kmax=10):
-    """Higuchi fractal dimension (Higuchi 1988) with k = 1 .. ``kmax``.
+    r"""Higuchi fractal dimension of each window-channel.
 
-    L_m(k) = sum_{i=1}^{M} |x[m + i k] - x[m + (i - 1) k]| (N - 1) / (M k) / k with
-    M = floor((N - 1 - m) / k) (0-based m), L(k) the mean over m = 0 .. k-1, and
-    the dimension the least-squares slope of log L(k) against log(1 / k). NaN for
-    a constant window.
+    Parameters
+    ----------
+    kmax : int
+        The largest interval k.
+
+    Returns
+    -------
+    dict
+        ``{"": HFD}``, dimensionless, shape (windows, channels); NaN for a constant
+        window.
+
+    Notes
+    -----
+    :math:`L_m(k) = \frac{N-1}{M k} \frac{1}{k} \sum_{i=1}^{M} |x_{m+ik} - x_{m+(i-1)k}|`
+    with :math:`M = \lfloor (N-1-m)/k \rfloor` (0-based m); :math:`L(k)` the mean over
+    m = 0 .. k-1; the dimension is the least-squares slope of :math:`\ln L(k)`
+    against :math:`\ln(1/k)` for k = 1 .. kmax.
+
+    References
+    ----------
+    .. [1] Higuchi T (1988). Approach to an irregular time series on the basis of
+       the fractal theory. Physica D 31(2):277-283.
     """
     x = batch.data
     n = x.shape[-1]
@@ -212,10 +363,31 @@ def higuchi_fd(batch, kmax=10):
 
 @register("svd_fisher_information")
 def svd_fisher_information(batch, order=10, delay=2):
-    """Fisher information of the normalised singular values s of the delay embedding.
+    r"""Fisher information of the singular values of each window-channel's embedding.
 
-    sum_i (s[i+1] - s[i])**2 / s[i] (Roberts et al. 1999); defaults as mne-features
-    (order 10, delay 2). NaN for a constant window.
+    Parameters
+    ----------
+    order : int
+        Embedding dimension (default 10, as mne-features).
+    delay : int
+        Embedding delay in samples (default 2, as mne-features).
+
+    Returns
+    -------
+    dict
+        ``{"": FI}``, dimensionless, shape (windows, channels); NaN for a constant
+        window.
+
+    Notes
+    -----
+    :math:`\sum_i (\bar s_{i+1} - \bar s_i)^2 / \bar s_i` over the normalised singular
+    values :math:`\bar s` of the delay-embedding matrix (zero ones contribute nothing).
+
+    References
+    ----------
+    .. [1] Roberts SJ, Penny W, Rezek I (1999). Temporal and spatial complexity
+       measures for electroencephalogram based brain-computer interfacing. Med Biol
+       Eng Comput 37(1):93-98.
     """
     singular = np.linalg.svd(embed(batch.data, order, delay), compute_uv=False)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -256,14 +428,36 @@ def geometric_lengths(minimum, maximum, factor):
 
 @register("detrended_fluctuation")
 def detrended_fluctuation(batch, min_length=4, max_fraction=0.1, factor=1.2):
-    """Detrended fluctuation analysis exponent alpha (Peng et al. 1995).
+    r"""Detrended fluctuation analysis exponent of each window-channel.
 
-    The profile (cumulative sum of the mean-removed window) is cut into
-    non-overlapping segments of n samples, each detrended by a least-squares
-    line; F(n) is the root of the mean squared residual over all segments, and
-    alpha the slope of log F(n) against log n, for n from ``min_length`` up to
-    ``max_fraction`` of the window growing by ``factor`` (antropy's choice).
-    Lengths with F(n) = 0 are left out; NaN for a constant window.
+    Parameters
+    ----------
+    min_length : int
+        The shortest segment, in samples.
+    max_fraction : float
+        The longest segment as a fraction of the window.
+    factor : float
+        Growth factor of the segment lengths (antropy's choice, 1.2).
+
+    Returns
+    -------
+    dict
+        ``{"": alpha}``, dimensionless, shape (windows, channels); NaN for a
+        constant window.
+
+    Notes
+    -----
+    The profile :math:`y_k = \sum_{i \le k} (x_i - \bar x)` is cut into
+    non-overlapping segments of n samples, each detrended by a least-squares line;
+    :math:`F(n)` is the root mean squared residual over all segments and
+    :math:`\alpha` the slope of :math:`\ln F(n)` against :math:`\ln n` (lengths with
+    F(n) = 0 left out).
+
+    References
+    ----------
+    .. [1] Peng C-K, Havlin S, Stanley HE, Goldberger AL (1995). Quantification of
+       scaling exponents and crossover phenomena in nonstationary heartbeat time
+       series. Chaos 5(1):82-87.
     """
     x = batch.data
     n_samples = x.shape[-1]
@@ -286,14 +480,31 @@ def detrended_fluctuation(batch, min_length=4, max_fraction=0.1, factor=1.2):
 
 @register("hurst_exponent")
 def hurst_exponent(batch, min_length=8):
-    """Hurst exponent by rescaled-range analysis (Hurst 1951, uncorrected).
+    r"""Hurst exponent of each window-channel by rescaled-range analysis.
 
-    For n = ``min_length``, 2 ``min_length``, ... up to half the window, the
-    window is cut into non-overlapping segments of n samples; R/S of a segment
-    is the range of its mean-removed cumulative sum over its standard deviation
-    (ddof=0). H is the slope of log(mean R/S) against log n (segments with
-    S = 0 left out; NaN for a constant window). Uncorrected R/S overestimates
-    H for short segments (about 0.55-0.6 for white noise at n <= 128).
+    Parameters
+    ----------
+    min_length : int
+        The shortest segment in samples; lengths double up to half the window.
+
+    Returns
+    -------
+    dict
+        ``{"": H}``, dimensionless, shape (windows, channels); NaN for a constant
+        window.
+
+    Notes
+    -----
+    Per segment of n samples, :math:`R/S` is the range of the cumulative sum of its
+    mean-removed samples over their standard deviation (ddof=0); H is the slope of
+    :math:`\ln \overline{R/S}(n)` against :math:`\ln n` (segments with S = 0 left
+    out). Uncorrected: it overestimates H for short segments (about 0.55-0.6 for
+    white noise at n <= 128).
+
+    References
+    ----------
+    .. [1] Hurst HE (1951). Long-term storage capacity of reservoirs. Trans Am Soc
+       Civ Eng 116(1):770-799.
     """
     x = batch.data
     n_samples = x.shape[-1]
@@ -336,9 +547,28 @@ def lempel_ziv_count(symbols):
 
 @register("lempel_ziv")
 def lempel_ziv(batch, normalize=True):
-    """Lempel-Ziv complexity (1976) of the window binarised at its median (x > median).
+    r"""Lempel-Ziv complexity of each window-channel binarised at its median.
 
-    ``normalize`` divides the word count by N / log2(N), about 1 for white noise.
+    Parameters
+    ----------
+    normalize : bool
+        Divide the word count by :math:`N / \log_2 N` (about 1 for white noise).
+
+    Returns
+    -------
+    dict
+        ``{"": LZC}``, shape (windows, channels).
+
+    Notes
+    -----
+    The window becomes the string :math:`b_n = [x_n > \mathrm{median}(x)]`; the
+    complexity is the number of words of its exhaustive parsing (each word the
+    shortest substring not copyable from the text before its last character).
+
+    References
+    ----------
+    .. [1] Lempel A, Ziv J (1976). On the complexity of finite sequences. IEEE
+       Trans Inf Theory 22(1):75-81.
     """
     x = batch.data
     binary = x > np.median(x, axis=-1, keepdims=True)

@@ -8,8 +8,8 @@ mean over the PSD bins in the band. A constant channel gives NaN.
 
 import numpy as np
 
+from .numerics import band_mask
 from .registry import register
-from .spectral import _band_mask
 
 
 def _pair_spectra(batch):
@@ -22,25 +22,69 @@ def _pair_spectra(batch):
 
 def _band_means(freqs, values, bands):
     return {
-        name: values[..., _band_mask(freqs, low, high)].mean(axis=-1)
+        name: values[..., band_mask(freqs, low, high)].mean(axis=-1)
         for name, (low, high) in bands.items()
     }
 
 
-@register("coherence", suffixes=lambda bands: list(bands), pairwise=True)
+@register("coherence", suffixes=lambda bands, **_: list(bands), pairwise=True)
 def coherence(batch, bands):
-    """Magnitude-squared coherence |S_xy|² / (S_xx S_yy) per bin, averaged over each band."""
+    """Magnitude-squared coherence of each channel pair, per band.
+
+    Parameters
+    ----------
+    bands : dict
+        ``{name: [low, high]}`` in Hz; a band's value is the mean over its Welch
+        bins, one column per band and pair.
+
+    Returns
+    -------
+    dict
+        ``{band name: coherence}`` in [0, 1], each of shape (windows, pairs).
+
+    Notes
+    -----
+    :math:`C_{xy}(f) = |S_{xy}(f)|^2 / (S_{xx}(f) S_{yy}(f))` from Welch (cross-)spectra
+    of the same segments (as ``scipy.signal.coherence``), averaged over the band.
+
+    References
+    ----------
+    .. [1] Nunez PL, Srinivasan R, Westdorp AF, et al. (1997). EEG coherency I:
+       statistics, reference electrode, volume conduction, Laplacians, cortical
+       imaging, and interpretation at multiple scales. Electroencephalogr Clin
+       Neurophysiol 103(5):499-515.
+    """
     freqs, csd, psd_x, psd_y = _pair_spectra(batch)
     with np.errstate(divide="ignore", invalid="ignore"):
         return _band_means(freqs, np.abs(csd) ** 2 / (psd_x * psd_y), bands)
 
 
-@register("imaginary_coherence", suffixes=lambda bands: list(bands), pairwise=True)
+@register("imaginary_coherence", suffixes=lambda bands, **_: list(bands), pairwise=True)
 def imaginary_coherence(batch, bands):
-    """Imaginary part of coherency Im(S_xy) / sqrt(S_xx S_yy) (Nolte et al. 2004), signed.
+    r"""Imaginary part of coherency of each channel pair, per band.
 
-    Averaged over each band's bins; positive when the second channel lags the first.
-    Insensitive to zero-lag coupling (volume conduction, a common reference).
+    Parameters
+    ----------
+    bands : dict
+        ``{name: [low, high]}`` in Hz; a band's value is the mean over its Welch
+        bins, one column per band and pair.
+
+    Returns
+    -------
+    dict
+        ``{band name: value}`` in [-1, 1], signed (positive when the second channel
+        lags the first), each of shape (windows, pairs).
+
+    Notes
+    -----
+    :math:`\mathrm{Im}\, S_{xy}(f) / \sqrt{S_{xx}(f) S_{yy}(f)}`, averaged over the
+    band: insensitive to zero-lag coupling (volume conduction, a common reference).
+
+    References
+    ----------
+    .. [1] Nolte G, Bai O, Wheaton L, Mari Z, Vorbach S, Hallett M (2004).
+       Identifying true brain interaction from EEG data using the imaginary part of
+       coherency. Clin Neurophysiol 115(10):2292-2307.
     """
     freqs, csd, psd_x, psd_y = _pair_spectra(batch)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -57,16 +101,54 @@ def _pearson(x, y):
 
 @register("correlation", pairwise=True)
 def correlation(batch):
-    """Pearson correlation of the two channels' samples in the window."""
+    r"""Pearson correlation of the two channels' samples, per pair and window.
+
+    Returns
+    -------
+    dict
+        ``{"": r}`` in [-1, 1], shape (windows, pairs); NaN with a constant channel.
+
+    Notes
+    -----
+    :math:`r = \sum_n (x_n - \bar x)(y_n - \bar y) / \sqrt{\sum_n (x_n - \bar x)^2
+    \sum_n (y_n - \bar y)^2}`.
+
+    References
+    ----------
+    .. [1] Pearson K (1895). Notes on regression and inheritance in the case of two
+       parents. Proc R Soc Lond 58:240-242.
+    """
     first, second = batch.pairs
     return {"": _pearson(batch.data[:, first], batch.data[:, second])}
 
 
 @register("spectral_correlation", pairwise=True)
 def spectral_correlation(batch, fmin=None, fmax=None):
-    """Pearson correlation of the two channels' Welch PSDs over the bins in [fmin, fmax) Hz."""
+    """Pearson correlation of the two channels' power spectra, per pair and window.
+
+    Parameters
+    ----------
+    fmin, fmax : float or None
+        Hz; the bins with fmin <= f < fmax (None = no limit).
+
+    Returns
+    -------
+    dict
+        ``{"": r}`` in [-1, 1], shape (windows, pairs).
+
+    Notes
+    -----
+    :math:`r` of :math:`S_{xx}(f_k)` and :math:`S_{yy}(f_k)` over the bins, as the
+    correlation coefficients of mne-features' ``spect_corr``.
+
+    References
+    ----------
+    .. [1] Schiratti J-B, Le Douget J-E, Le Van Quyen M, Essid S, Gramfort A
+       (2018). An ensemble learning approach to detect epileptic seizures from long
+       intracranial EEG recordings. Proc. IEEE ICASSP, 856-860 (mne-features).
+    """
     freqs, psd = batch.psd
-    psd = psd[..., _band_mask(freqs, fmin, fmax)]
+    psd = psd[..., band_mask(freqs, fmin, fmax)]
     first, second = batch.pairs
     return {"": _pearson(psd[:, first], psd[:, second])}
 
@@ -84,20 +166,40 @@ def analytic_signal(x, low=None, high=None):
     gain[1 : (n + 1) // 2] = 2
     if n % 2 == 0:
         gain[n // 2] = 1
-    gain *= _band_mask(np.abs(np.fft.fftfreq(n)), low, high)
+    gain *= band_mask(np.abs(np.fft.fftfreq(n)), low, high)
     return np.fft.ifft(spectrum * gain, axis=-1)
 
 
 @register(
     "phase_locking_value",
-    suffixes=lambda bands: list(bands) if bands else [""],
+    suffixes=lambda bands, **_: list(bands) if bands else [""],
     pairwise=True,
 )
 def phase_locking_value(batch, bands=None):
-    """Phase-locking value |mean(exp(i (phase_x - phase_y)))| (Lachaux et al. 1999).
+    r"""Phase-locking value of each channel pair, for the whole window or per band.
 
-    Phases of the analytic signal of the window (``bands: null``, as mne-features)
-    or of each band ``[low, high)`` Hz cut out with an ideal FFT band-pass.
+    Parameters
+    ----------
+    bands : dict or None
+        None (default, as mne-features): phases of the window's analytic signal;
+        ``{name: [low, high]}`` in Hz: of each band cut out with an ideal FFT
+        band-pass, one column per band.
+
+    Returns
+    -------
+    dict
+        ``{"": plv}`` or ``{band name: plv}`` in [0, 1], each of shape (windows,
+        pairs).
+
+    Notes
+    -----
+    :math:`\mathrm{PLV} = \left| \frac{1}{N} \sum_n e^{i(\phi_x(n) - \phi_y(n))} \right|`,
+    :math:`\phi` the phase of the analytic signal (``scipy.signal.hilbert``).
+
+    References
+    ----------
+    .. [1] Lachaux J-P, Rodriguez E, Martinerie J, Varela FJ (1999). Measuring
+       phase synchrony in brain signals. Hum Brain Mapp 8(4):194-208.
     """
     first, second = batch.pairs
     values = {}

@@ -5,8 +5,9 @@ The features themselves live in :mod:`eegflow.time_domain`,
 :data:`eegflow.registry.FEATURES` (see :mod:`eegflow.registry` for the contract).
 
 To add a feature: write a function decorated with ``@register("name")`` in one
-of those modules and add one line under ``features.compute`` in ``config.yaml``
-with its name and parameters.
+of those modules (a numpydoc docstring with the formula and a reference; the
+README's "Extending" section has the checklist) and add one line under
+``features.compute`` in ``config.yaml`` with its name and parameters.
 """
 
 import json

@@ -44,8 +44,10 @@ def register(name, suffixes=lambda **params: [""], pairwise=False):
     """Register a feature function under ``name`` (the key used in config.yaml).
 
     ``suffixes(**params)`` returns the column suffixes the function will return
-    for the given (default-completed) parameters; ``pairwise`` says it returns
-    one value per channel pair instead of per channel.
+    for the given (default-completed) parameters; it names the parameters it
+    uses and takes the others as ``**_`` (``lambda bands, **_: list(bands)``),
+    so adding a parameter to the feature leaves it working. ``pairwise`` says
+    the function returns one value per channel pair instead of per channel.
     """
 
     def decorator(function):

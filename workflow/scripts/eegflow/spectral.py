@@ -8,28 +8,43 @@ Power is integrated with the rectangle rule ``sum(psd[f]) * df`` over bins with
 import numpy as np
 
 from . import UserError
-from .complexity import shannon_entropy_bits
+from .numerics import band_mask, shannon_entropy_bits
 from .registry import register
 
 BAND_POWER_KINDS = ("absolute", "relative", "log10")
 
 
-def _band_mask(freqs, low, high):
-    low = -np.inf if low is None else low
-    high = np.inf if high is None else high
-    return (freqs >= low) & (freqs < high)
-
-
-@register("band_power", suffixes=lambda bands, kind: list(bands))
+@register("band_power", suffixes=lambda bands, **_: list(bands))
 def band_power(batch, bands, kind="absolute"):
-    """Power in each band, V² (``kind``: absolute; relative to the total; log10 of absolute).
+    r"""Power in each frequency band of each window-channel.
 
-    ``bands`` maps a name to ``[low, high]`` Hz.
+    Parameters
+    ----------
+    bands : dict
+        ``{name: [low, high]}`` in Hz, one column each (suffix: the name).
+    kind : {"absolute", "relative", "log10"}
+        Absolute power in V², relative to the power of the whole PSD, or log10 of
+        the absolute power.
+
+    Returns
+    -------
+    dict
+        ``{band name: power}``, each of shape (windows, channels).
+
+    Notes
+    -----
+    :math:`P_{[a, b)} = \sum_{a \le f_k < b} S(f_k) \, \Delta f` from the shared Welch
+    PSD :math:`S` (rectangle rule, so adjacent bands add up exactly).
+
+    References
+    ----------
+    .. [1] Welch PD (1967). The use of fast Fourier transform for the estimation of power
+       spectra. IEEE Trans Audio Electroacoust 15(2):70-73.
     """
     freqs, psd = batch.psd
     df = freqs[1] - freqs[0]
     powers = {
-        name: psd[..., _band_mask(freqs, low, high)].sum(axis=-1) * df
+        name: psd[..., band_mask(freqs, low, high)].sum(axis=-1) * df
         for name, (low, high) in bands.items()
     }
     if kind == "relative":
@@ -44,18 +59,58 @@ def band_power(batch, bands, kind="absolute"):
 
 @register("total_power")
 def total_power(batch, fmin=None, fmax=None):
-    """Power between ``fmin`` and ``fmax`` Hz (None = the whole PSD), V²."""
+    r"""Power of each window-channel between two frequencies.
+
+    Parameters
+    ----------
+    fmin, fmax : float or None
+        Hz; None = from the first / to the last PSD bin.
+
+    Returns
+    -------
+    dict
+        ``{"": power}`` in V², shape (windows, channels).
+
+    Notes
+    -----
+    :math:`\sum_{f_{min} \le f_k < f_{max}} S(f_k) \, \Delta f` over the shared Welch PSD.
+
+    References
+    ----------
+    .. [1] Welch PD (1967). The use of fast Fourier transform for the estimation of power
+       spectra. IEEE Trans Audio Electroacoust 15(2):70-73.
+    """
     freqs, psd = batch.psd
     return {
-        "": psd[..., _band_mask(freqs, fmin, fmax)].sum(axis=-1) * (freqs[1] - freqs[0])
+        "": psd[..., band_mask(freqs, fmin, fmax)].sum(axis=-1) * (freqs[1] - freqs[0])
     }
 
 
 @register("spectral_entropy")
 def spectral_entropy(batch, normalize=False):
-    """Shannon entropy (bits) of the PSD normalised to sum 1, over all bins.
+    r"""Spectral entropy of each window-channel.
 
-    ``normalize`` divides by log2(number of bins), giving a value in [0, 1].
+    Parameters
+    ----------
+    normalize : bool
+        Divide by :math:`\log_2 K` (K bins), giving a value in [0, 1].
+
+    Returns
+    -------
+    dict
+        ``{"": entropy}`` in bits, shape (windows, channels); NaN for a constant
+        window.
+
+    Notes
+    -----
+    :math:`H = -\sum_k p_k \log_2 p_k` with :math:`p_k = S(f_k) / \sum_j S(f_j)` over
+    all bins of the Welch PSD (:math:`0 \log 0 = 0`).
+
+    References
+    ----------
+    .. [1] Inouye T, Shinosaki K, Sakamoto H, et al. (1991). Quantification of EEG
+       irregularity by use of the entropy of the power spectrum.
+       Electroencephalogr Clin Neurophysiol 79(3):204-210.
     """
     _, psd = batch.psd
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -74,10 +129,31 @@ def edge_suffix(edge):
 
 @register(
     "spectral_edge_frequency",
-    suffixes=lambda edges: [edge_suffix(edge) for edge in edges],
+    suffixes=lambda edges, **_: [edge_suffix(edge) for edge in edges],
 )
 def spectral_edge_frequency(batch, edges=(0.5, 0.95)):
-    """Lowest bin frequency at which the cumulative power reaches ``edge`` of the total, Hz."""
+    r"""Spectral edge frequencies of each window-channel.
+
+    Parameters
+    ----------
+    edges : sequence of float
+        Fractions of the total power in (0, 1]; one column each (``sef95`` for 0.95).
+
+    Returns
+    -------
+    dict
+        ``{"sef95": Hz, ...}``, each of shape (windows, channels).
+
+    Notes
+    -----
+    The lowest bin frequency :math:`f_k` with
+    :math:`\sum_{j \le k} S(f_j) \ge \mathrm{edge} \sum_j S(f_j)`.
+
+    References
+    ----------
+    .. [1] Rampil IJ (1998). A primer for EEG signal processing in anesthesia.
+       Anesthesiology 89(4):980-1002.
+    """
     freqs, psd = batch.psd
     cumulative = np.cumsum(psd, axis=-1)
     total = cumulative[..., -1:]
@@ -87,26 +163,68 @@ def spectral_edge_frequency(batch, edges=(0.5, 0.95)):
     }
 
 
-@register("peak_frequency", suffixes=lambda bands: list(bands))
+@register("peak_frequency", suffixes=lambda bands, **_: list(bands))
 def peak_frequency(batch, bands):
-    """Frequency of the highest PSD bin within each band ``[low, high)``, Hz."""
+    r"""Peak frequency in each band of each window-channel.
+
+    Parameters
+    ----------
+    bands : dict
+        ``{name: [low, high]}`` in Hz, one column each.
+
+    Returns
+    -------
+    dict
+        ``{band name: Hz}``, each of shape (windows, channels).
+
+    Notes
+    -----
+    :math:`\arg\max_{a \le f_k < b} S(f_k)`: the frequency of the highest Welch bin,
+    so its resolution is the bin width :math:`1 / \mathrm{segment\_s}`.
+
+    References
+    ----------
+    .. [1] Welch PD (1967). The use of fast Fourier transform for the estimation of power
+       spectra. IEEE Trans Audio Electroacoust 15(2):70-73.
+    """
     freqs, psd = batch.psd
     peaks = {}
     for name, (low, high) in bands.items():
-        mask = _band_mask(freqs, low, high)
+        mask = band_mask(freqs, low, high)
         peaks[name] = freqs[mask][np.argmax(psd[..., mask], axis=-1)]
     return peaks
 
 
-@register("spectral_slope", suffixes=lambda fmin, fmax: ["slope", "intercept"])
+@register("spectral_slope", suffixes=lambda **_: ["slope", "intercept"])
 def spectral_slope(batch, fmin=1.0, fmax=None):
-    """Least-squares line log10(psd) = intercept + slope * log10(f) over [fmin, fmax) Hz.
+    r"""Slope and intercept of the log-log power spectrum of each window-channel.
 
-    The 1/f exponent of the aperiodic spectrum is ``-slope``. NaN if the PSD has
-    a zero in the range (e.g. a constant window).
+    Parameters
+    ----------
+    fmin, fmax : float or None
+        Hz; the fit uses bins with fmin <= f < fmax (None = to the last bin) and
+        f > 0.
+
+    Returns
+    -------
+    dict
+        ``{"slope": ..., "intercept": ...}``, each of shape (windows, channels); the
+        1/f exponent of the aperiodic spectrum is ``-slope``. NaN if the PSD has a
+        zero in the range (e.g. a constant window).
+
+    Notes
+    -----
+    Least squares of :math:`\log_{10} S(f) = \mathrm{intercept} + \mathrm{slope}
+    \log_{10} f` (mne-features' ``spect_slope`` convention).
+
+    References
+    ----------
+    .. [1] Demanuele C, James CJ, Sonuga-Barke EJ (2007). Distinguishing low
+       frequency oscillations within the 1/f spectral behaviour of electromagnetic
+       brain signals. Behav Brain Funct 3:62.
     """
     freqs, psd = batch.psd
-    mask = _band_mask(freqs, fmin, fmax) & (freqs > 0)
+    mask = band_mask(freqs, fmin, fmax) & (freqs > 0)
     x = np.log10(freqs[mask])
     x_centred = x - x.mean()
     with np.errstate(divide="ignore", invalid="ignore"):  # a zero PSD gives NaN
@@ -116,12 +234,26 @@ def spectral_slope(batch, fmin=1.0, fmax=None):
     return {"slope": slope, "intercept": intercept}
 
 
-@register("spectral_hjorth", suffixes=lambda: ["mobility", "complexity"])
+@register("spectral_hjorth", suffixes=lambda **_: ["mobility", "complexity"])
 def spectral_hjorth(batch):
-    """Hjorth parameters from the PSD's moments m_k = sum(f**k psd) (Hjorth 1970).
+    r"""Hjorth mobility and complexity of each window-channel from its power spectrum.
 
-    mobility = sqrt(m2 / m0), in Hz; complexity = sqrt(m4 / m2) / mobility.
-    NaN for a constant window.
+    Returns
+    -------
+    dict
+        ``{"mobility": Hz, "complexity": dimensionless}``, each of shape (windows,
+        channels); NaN for a constant window.
+
+    Notes
+    -----
+    With the spectral moments :math:`m_k = \sum_j f_j^k S(f_j)`:
+    mobility :math:`= \sqrt{m_2 / m_0}`, complexity
+    :math:`= \sqrt{m_4 / m_2} / \mathrm{mobility}` (mne-features' ``hjorth_*_spect``).
+
+    References
+    ----------
+    .. [1] Hjorth B (1970). EEG analysis based on time domain properties.
+       Electroencephalogr Clin Neurophysiol 29(3):306-310.
     """
     freqs, psd = batch.psd
     m0, m2, m4 = ((freqs**k * psd).sum(axis=-1) for k in (0, 2, 4))
@@ -132,14 +264,35 @@ def spectral_hjorth(batch):
 
 
 @register(
-    "spectral_moments", suffixes=lambda orders, normalize: [f"m{k}" for k in orders]
+    "spectral_moments",
+    suffixes=lambda orders, **_: [f"m{k}" for k in orders],
 )
 def spectral_moments(batch, orders=(1, 2), normalize=True):
-    """Moments of the PSD about 0 Hz: sum(f**k psd) / sum(psd), in Hz**k, one column per k.
+    r"""Moments of the power spectrum of each window-channel about 0 Hz.
 
-    With ``normalize`` (default) m1 is the spectral centroid (mean frequency);
-    ``normalize: false`` gives the raw moments sum(f**k psd) df (V² Hz**k; m0 is
-    the total power). NaN for a constant window when normalised.
+    Parameters
+    ----------
+    orders : sequence of int
+        The orders k, one column each (suffix ``mk``).
+    normalize : bool
+        Divide by the total power (default): ``m1`` is then the spectral centroid
+        (mean frequency). False gives the raw moments in V² Hz**k (m0 = total power).
+
+    Returns
+    -------
+    dict
+        ``{"m1": ..., ...}`` in Hz**k, each of shape (windows, channels); NaN for a
+        constant window when normalised.
+
+    Notes
+    -----
+    :math:`\sum_j f_j^k S(f_j) / \sum_j S(f_j)`, or :math:`\sum_j f_j^k S(f_j) \Delta f`.
+
+    References
+    ----------
+    .. [1] Gudmundsson S, Runarsson TP, Sigurdsson S, Eiriksdottir G, Johnsen K
+       (2007). Reliability of quantitative EEG features. Clin Neurophysiol
+       118(10):2162-2171.
     """
     freqs, psd = batch.psd
     total = psd.sum(axis=-1)
@@ -155,14 +308,33 @@ def spectral_moments(batch, orders=(1, 2), normalize=True):
 
 @register(
     "wavelet_energy",
-    suffixes=lambda wavelet, levels: [f"d{j}" for j in range(1, levels + 1)],
+    suffixes=lambda levels, **_: [f"d{j}" for j in range(1, levels + 1)],
 )
 def wavelet_energy(batch, wavelet="db4", levels=5):
-    """Energy (sum of squares, V²) of the discrete wavelet detail coefficients per level.
+    r"""Energy of the discrete wavelet detail coefficients of each window-channel.
 
-    ``pywt.wavedec`` (symmetric padding) to ``levels`` levels; column dj is level j,
-    d1 the finest, covering about sfreq/2**(j+1) .. sfreq/2**j Hz. A window too
-    short for ``levels`` levels of ``wavelet`` is an error naming the setting.
+    Parameters
+    ----------
+    wavelet : str
+        A PyWavelets wavelet name (default ``db4``).
+    levels : int
+        Decomposition levels; column ``dj`` is level j, ``d1`` the finest (about
+        sfreq/4 to sfreq/2 Hz, level j about sfreq/2**(j+1) to sfreq/2**j).
+
+    Returns
+    -------
+    dict
+        ``{"d1": ..., ...}`` in V², each of shape (windows, channels).
+
+    Notes
+    -----
+    :math:`E_j = \sum_n d_{j,n}^2` from ``pywt.wavedec`` (symmetric padding). A window
+    too short for ``levels`` levels of ``wavelet`` is an error naming the setting.
+
+    References
+    ----------
+    .. [1] Mallat SG (1989). A theory for multiresolution signal decomposition: the
+       wavelet representation. IEEE Trans Pattern Anal Mach Intell 11(7):674-693.
     """
     import pywt
 
