@@ -254,23 +254,21 @@ def clear_failure_table():
 
 
 def benchmark_job_inputs():
-    """{job key: the data files the job reads}, for the input sizes of the summary."""
+    """{job key: the data files the job reads}, for the input sizes of the summary:
+    a recording's files for preprocess, the files each other per-recording rule
+    names as inputs (its code aside)."""
     inputs = {"combine": [str(path) for path in rules.combine.input.tables]}
     qc = rules.qc.input
     inputs["qc"] = [
         str(path) for path in [*qc.records, *qc.windows, *qc.figures, qc.features]
     ]
     for recording, entry in RECORDINGS.items():
+        for rule_name in (*RECORDING_STAGES, "qc_figure"):
+            patterns = [
+                pattern
+                for name, pattern in getattr(rules, rule_name).input.items()
+                if name != "code" and isinstance(pattern, str)
+            ]
+            inputs[f"{rule_name}/{recording}"] = expand(patterns, recording=recording)
         inputs[f"preprocess/{recording}"] = recording_files(entry["path"])
-        inputs[f"windows/{recording}"] = expand(
-            rules.windows.input.fif, recording=recording
-        )
-        inputs[f"features/{recording}"] = expand(
-            [rules.features.input.windows, rules.features.input.metadata],
-            recording=recording,
-        )
-        inputs[f"qc_figure/{recording}"] = expand(
-            [rules.qc_figure.input.fif, rules.qc_figure.input.windows],
-            recording=recording,
-        )
     return inputs
