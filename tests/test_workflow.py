@@ -14,7 +14,7 @@ from conftest import (
     run_snakemake,
     tiny_copy_of_default_config,
 )
-from eegflow import RECORDING_STAGES
+from eegflow import OPTIONAL_RECORDING_STAGES, RECORDING_STAGES
 
 ALL_AFTER_PREPROCESS = {
     "preprocess": 4,
@@ -181,7 +181,7 @@ def test_stages_are_named_once():
         for rule in (
             "synthetic_recording",
             *RECORDING_STAGES,
-            "qc_figure",
+            *OPTIONAL_RECORDING_STAGES,
             "bids_derivatives",
         )
     ]

@@ -12,7 +12,7 @@ min_version("9.0")
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "scripts"))
 
-from eegflow import JOB_BASE_MB, RECORDING_STAGES, UserError
+from eegflow import JOB_BASE_MB, OPTIONAL_RECORDING_STAGES, RECORDING_STAGES, UserError
 from eegflow.checks import check_config
 from eegflow.dependencies import package_modules
 from eegflow.failures import failed_jobs, format_failure_table, write_failure_table
@@ -196,7 +196,7 @@ def run_jobs():
                 rules.synthetic_recording,
                 index=entry["index"],
             )
-        for rule_name in (*RECORDING_STAGES, "qc_figure"):
+        for rule_name in (*RECORDING_STAGES, *OPTIONAL_RECORDING_STAGES):
             add(
                 f"{rule_name}/{recording}",
                 getattr(rules, rule_name),
@@ -263,7 +263,7 @@ def benchmark_job_inputs():
         str(path) for path in [*qc.records, *qc.windows, *qc.figures, qc.features]
     ]
     for recording, entry in RECORDINGS.items():
-        for rule_name in (*RECORDING_STAGES, "qc_figure"):
+        for rule_name in (*RECORDING_STAGES, *OPTIONAL_RECORDING_STAGES):
             patterns = [
                 pattern
                 for name, pattern in getattr(rules, rule_name).input.items()

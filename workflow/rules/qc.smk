@@ -36,6 +36,11 @@ rule qc:
         records=expand(rules.preprocess.output.record, recording=sorted(RECORDINGS)),
         windows=expand(rules.windows.output.metadata, recording=sorted(RECORDINGS)),
         figures=expand(rules.qc_figure.output.png, recording=sorted(RECORDINGS)),
+        ica=(
+            expand(rules.ica_apply.output.components, recording=sorted(RECORDINGS))
+            if config["ica"]["enabled"]
+            else []
+        ),
         features=rules.combine.output.table,
     output:
         parquet="results/qc.parquet",

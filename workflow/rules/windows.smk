@@ -4,7 +4,12 @@
 rule windows:
     input:
         code=package_code("windows"),
-        fif=rules.preprocess.output.fif,
+        # with config ica.enabled, the recording with ICA's artefact components removed
+        fif=(
+            rules.ica_apply.output.fif
+            if config["ica"]["enabled"]
+            else rules.preprocess.output.fif
+        ),
         record=rules.preprocess.output.record,
     output:
         windows="results/windows/{recording}.npy",
@@ -21,6 +26,7 @@ rule windows:
         runtime=runtime_per_input_mb(0.05),
     params:
         windows=lookup(dpath="windows", within=config),
+        ica=config["ica"] if config["ica"]["enabled"] else None,  # for provenance
         metadata=recording_metadata,
         source=recording_path,  # named in messages; moving it reruns preprocess anyway
     script:

@@ -11,4 +11,5 @@ with job_logging(snakemake.log[0]):
         snakemake.params.excluded,
         snakemake.input.features,
         snakemake.output,
+        ica_tables=snakemake.input.ica,
     )

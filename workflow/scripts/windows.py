@@ -13,4 +13,5 @@ with job_logging(snakemake.log[0]):
         snakemake.params.metadata,
         record_path=snakemake.input.record,
         source=snakemake.params.source,
+        ica=snakemake.params.ica,
     )

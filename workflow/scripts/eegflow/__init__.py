@@ -31,6 +31,9 @@ class UserError(Exception):
 # The stages run once per recording, in order: each is a rule of the same name in
 # workflow/rules/<stage>.smk (tests check the Snakefile and the SLURM profile's groups).
 RECORDING_STAGES = ("preprocess", "windows", "features")
+# Per-recording jobs that run only when configured or asked for: ICA (config ica),
+# the QC figure (`snakemake qc`).
+OPTIONAL_RECORDING_STAGES = ("ica_fit", "ica_apply", "qc_figure")
 
 # Memory of a job beyond its data: Python, NumPy, SciPy, MNE, pyarrow imported (MB).
 JOB_BASE_MB = 400

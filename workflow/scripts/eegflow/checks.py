@@ -27,6 +27,12 @@ def check_config(config):
             f"h_freq={h_freq} Hz (set l_freq: null for a low-pass filter)"
         )
     check_steps(preprocess["steps"])
+    if config["ica"]["enabled"] and preprocess["reference"] != "average":
+        raise UserError(
+            "config ica.enabled: true needs preprocess.reference: average (ICLabel "
+            "labels components of average-referenced EEG, and the components are "
+            f"removed from the data they were fitted on); it is {preprocess['reference']}"
+        )
     if config["input"]["bids"]["derivatives"] and config["input"]["source"] != "bids":
         raise UserError(
             "config input.bids.derivatives: true needs input.source: bids (BIDS names "

@@ -57,7 +57,22 @@ def qc_row(recording, source, record, windows):
     return row
 
 
-def write_qc_table(recordings, records, window_tables, excluded, features, outputs):
+def ica_columns(components):
+    """QC columns of a recording's ICA components table: components fitted, removed,
+    and the removed ones with their reasons."""
+    removed = components[components["removed"]]
+    return {
+        "ica_components": len(components),
+        "ica_removed": len(removed),
+        "ica_removed_why": "; ".join(
+            f"{c}: {why}" for c, why in zip(removed["component"], removed["reason"])
+        ),
+    }
+
+
+def write_qc_table(
+    recordings, records, window_tables, excluded, features, outputs, ica_tables=()
+):
     """Write the QC table (parquet and CSV) of a run.
 
     Parameters
@@ -73,6 +88,9 @@ def write_qc_table(recordings, records, window_tables, excluded, features, outpu
     outputs : dict
         Paths: ``parquet`` and ``csv`` (the table), ``html`` (the table as a
         page that sorts on a click) and ``by_target`` (features by label).
+    ica_tables : list of path-like
+        With ICA, each recording's components table (:func:`eegflow.ica.apply_ica`),
+        in the same order: the ``ica_*`` columns.
     """
     rows = []
     for (recording, source), record, windows in zip(
@@ -81,6 +99,8 @@ def write_qc_table(recordings, records, window_tables, excluded, features, outpu
         rows.append(
             qc_row(recording, source, read_record(record), read_window_table(windows))
         )
+    for row, components in zip(rows, ica_tables):
+        row.update(ica_columns(pd.read_csv(components, sep="\t")))
     table = _write_rows(rows, excluded, outputs)
     write_qc_html(outputs["parquet"], outputs["html"])
     plot_features_by_target(features, outputs["by_target"])

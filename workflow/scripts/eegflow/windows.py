@@ -325,6 +325,7 @@ def make_windows(
     metadata,
     record_path=None,
     source=None,
+    ica=None,
 ):
     """Write the windows array and the window table of one recording.
 
@@ -354,6 +355,9 @@ def make_windows(
         count from the FIF's ``first_samp``.
     source : str or None
         The recording's own file, named in messages (default: the FIF).
+    ica : dict or None
+        Config ``ica`` when ICA removed components from the input, recorded in
+        the table's provenance.
     """
     source = source or str(preprocessed_path)
     raw = read_raw_lazily(preprocessed_path)
@@ -444,7 +448,9 @@ def make_windows(
         "bad_channels": record.get("bad_channels", {}),  # {name: reasons}
         "bad_channel_action": record.get("bad_channel_action"),
         "label_counts": label_counts,
-        "provenance": with_stage(record.get("provenance"), windows=settings),
+        "provenance": with_stage(
+            record.get("provenance"), windows=settings, **({"ica": ica} if ica else {})
+        ),
     }
     table = pa.table(columns).replace_schema_metadata(
         {"eegflow": json.dumps(schema_metadata)}
