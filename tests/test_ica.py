@@ -24,8 +24,8 @@ def scalp_blob(positions, centre, width_m):
     return np.exp(-((positions - centre) ** 2).sum(axis=-1) / (2 * width_m**2))
 
 
-def eeg_with_blinks(seed=0, seconds=SECONDS):
-    """19 10-20 channels: 19 pink-noise sources with smooth topographies (10 µV), an
+def eeg_with_blinks(seed=0, seconds=SECONDS, channels=CHANNELS):
+    """10-20 channels (19 by default): 19 pink-noise sources with smooth topographies (10 µV), an
     occipital 10 Hz alpha rhythm (15 µV) and 300 ms blinks every ~3 s (150 µV at
     Fp1/Fp2, falling off over the scalp). Returns the raw and the blink source."""
     rng = np.random.default_rng(seed)
@@ -33,12 +33,12 @@ def eeg_with_blinks(seed=0, seconds=SECONDS):
     times = np.arange(n) / SFREQ
     montage = mne.channels.make_standard_montage("standard_1020")
     where = montage.get_positions()["ch_pos"]
-    positions = np.array([where[name] for name in CHANNELS])
-    spectrum = np.fft.rfft(rng.normal(size=(len(CHANNELS), n)))
+    positions = np.array([where[name] for name in channels])
+    spectrum = np.fft.rfft(rng.normal(size=(len(channels), n)))
     freqs = np.fft.rfftfreq(n, 1 / SFREQ)
     pink = np.fft.irfft(spectrum / np.sqrt(np.maximum(freqs, freqs[1])), n)
     pink /= pink.std(axis=1, keepdims=True)
-    centres = positions[rng.permutation(len(CHANNELS))]
+    centres = positions[rng.permutation(len(channels))]
     mixing = scalp_blob(positions[:, None, :], centres[None], 0.04)
     data = mixing @ pink * 10e-6
     alpha = np.sin(2 * np.pi * 10 * times) * (1 + 0.5 * np.sin(2 * np.pi * 0.1 * times))
@@ -52,7 +52,7 @@ def eeg_with_blinks(seed=0, seconds=SECONDS):
     frontal = scalp_blob(positions, (where["Fp1"] + where["Fp2"]) / 2, 0.05)
     data += np.outer(frontal, blinks) * 150e-6
     raw = mne.io.RawArray(
-        data, mne.create_info(CHANNELS, SFREQ, "eeg"), verbose="error"
+        data, mne.create_info(channels, SFREQ, "eeg"), verbose="error"
     )
     return raw, blinks
 

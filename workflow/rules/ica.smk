@@ -18,8 +18,9 @@ rule ica_fit:
         "../../envs/eegflow.yaml"
     threads: 1
     resources:
-        # the recording, its filtered copy and the decomposition's copies
-        mem_mb=mem_mb_per_input_mb(4),
+        # onnxruntime and picard beside MNE, the recording, its filtered copy and the
+        # decomposition's copies (benchmarks/ica.py: 450 MB + about 6x the data)
+        mem_mb=mem_mb_per_input_mb(8, base_mb=JOB_BASE_MB + 150),
         runtime=runtime_per_input_mb(2),
     params:
         ica={
