@@ -73,7 +73,8 @@ def planned_jobs(workdir, snakefile=ROOT / "Snakefile"):
 
 def write_config(workdir, config):
     """Write ``config`` as the workdir's config.yaml."""
-    (Path(workdir) / "config.yaml").write_text(yaml.safe_dump(config))
+    # in the given key order: order shapes outputs (feature columns), so it is a param
+    (Path(workdir) / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def use_example(workdir, name):
