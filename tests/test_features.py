@@ -190,3 +190,37 @@ def test_scales_that_are_not_a_list_are_refused():
         UserError, match="multiscale_entropy.scales=3: expected positive"
     ):
         validate_feature_settings(settings, window_s=2, sfreq=SFREQ)
+
+
+def test_float32_storage_changes_no_feature_beyond_the_stated_tolerance():
+    """Preprocessed FIFs and windows are stored as float32 (features are computed in
+    float64 from them): every registered feature stays within 0.1 % of its value or
+    0.01 % of its spread over windows of what float64 storage gives."""
+    import inspect
+
+    from eegflow.registry import FEATURES, WindowBatch
+
+    rng = np.random.default_rng(0)
+    n_samples, sfreq = 512, 256.0
+    freqs = np.fft.rfftfreq(n_samples, 1 / sfreq)
+    spectrum = np.fft.rfft(rng.normal(size=(40, 6, n_samples)))
+    data = (
+        np.fft.irfft(spectrum / np.sqrt(np.maximum(freqs, freqs[1])), n_samples) * 1e-5
+    )
+    data += 2e-5 * np.sin(2 * np.pi * 10 * np.arange(n_samples) / sfreq)  # alpha
+    stored = data.astype(np.float32).astype(np.float64)
+    welch = {"segment_s": 1.0, "overlap": 0.5}
+    required = {"bands": {"alpha": [8, 12], "beta": [12, 30]}}
+    for name, feature in FEATURES.items():
+        parameters = list(inspect.signature(feature.function).parameters)[1:]
+        params = {p: required[p] for p in parameters if p in required}
+        exact = feature.function(WindowBatch(data, sfreq, welch), **params)
+        from_float32 = feature.function(WindowBatch(stored, sfreq, welch), **params)
+        for suffix, values in exact.items():
+            np.testing.assert_allclose(
+                from_float32[suffix],
+                values,
+                rtol=1e-3,
+                atol=1e-4 * np.nanstd(values),
+                err_msg=f"{name} {suffix}",
+            )

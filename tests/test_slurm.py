@@ -26,7 +26,7 @@ SLURM_DIR = ROOT / "tests" / "slurm"
 # clusters, which have sacct and accounts), and quick status checks.
 SLURM_ARGS = (
     "--profile",
-    str(ROOT / "profiles" / "slurm"),
+    "slurm",  # as the README types it, after profiles/slurm/install.sh
     "--slurm-status-command",
     "squeue",
     "--slurm-no-account",
@@ -55,7 +55,17 @@ def slurm_cluster(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail(reason)  # on the CI machine this test must run
         pytest.skip(reason)
+    # the README's one-time step, into a config folder of the test's own
+    saved = os.environ.get("XDG_CONFIG_HOME")
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("config"))
+    subprocess.run(
+        ["bash", str(ROOT / "profiles" / "slurm" / "install.sh")], check=True
+    )
     yield state
+    if saved is None:
+        del os.environ["XDG_CONFIG_HOME"]
+    else:
+        os.environ["XDG_CONFIG_HOME"] = saved
     subprocess.run(["bash", str(SLURM_DIR / "stop.sh"), str(state)])
 
 

@@ -19,8 +19,9 @@ rule ica_fit:
     threads: 1
     resources:
         # onnxruntime and picard beside MNE, the recording, its filtered copy and the
-        # decomposition's copies (benchmarks/ica.py: 450 MB + about 6x the data)
-        mem_mb=mem_mb_per_input_mb(8, base_mb=JOB_BASE_MB + 150),
+        # decomposition's copies (benchmarks/ica.py: 450 MB + about 6x the data, read
+        # as float64 from a float32 FIF: 12x the file)
+        mem_mb=mem_mb_per_input_mb(16, base_mb=JOB_BASE_MB + 150),
         runtime=runtime_per_input_mb(2),
     params:
         ica={
@@ -57,7 +58,7 @@ rule ica_apply:
         "../../envs/eegflow.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_per_input_mb(3),
+        mem_mb=mem_mb_per_input_mb(6),
         runtime=runtime_per_input_mb(0.1),
     params:
         exclude=lookup(dpath="ica/exclude", within=config),

@@ -24,7 +24,7 @@ rule qc_figure:
         "../../envs/eegflow.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_per_input_mb(1),
+        mem_mb=mem_mb_per_input_mb(2),
         runtime=runtime_per_input_mb(0.05),
     script:
         "../scripts/qc_figure.py"

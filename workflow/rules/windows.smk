@@ -22,7 +22,8 @@ rule windows:
         "../../envs/eegflow.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_per_input_mb(3),
+        # the float32 FIF is read as float64: 2x its size, plus a block of windows
+        mem_mb=mem_mb_per_input_mb(6),
         runtime=runtime_per_input_mb(0.05),
     params:
         windows=lookup(dpath="windows", within=config),

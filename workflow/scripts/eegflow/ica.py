@@ -233,7 +233,7 @@ def apply_ica(preprocessed_path, ica_path, labels_path, exclude, outputs, source
     labels["removed"] = labels["component"].isin(removed)
     labels["reason"] = labels["component"].map(removed).fillna("")
     with atomic_output(outputs["fif"]) as tmp:
-        raw.save(tmp, fmt="double", verbose="error")
+        raw.save(tmp, fmt="single", verbose="error")
     with atomic_output(outputs["components"]) as tmp:
         labels.to_csv(tmp, sep="\t", index=False, float_format="%.4f")
     plot_components(ica, labels, outputs["figure"], source)

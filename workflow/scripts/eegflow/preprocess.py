@@ -463,6 +463,6 @@ def preprocess_recording(
         ),
     }
     with atomic_output(out_path) as tmp:
-        raw.save(tmp, fmt="double", verbose="error")
+        raw.save(tmp, fmt="single", verbose="error")
     if record_path is not None:
         write_record(record_path, record)

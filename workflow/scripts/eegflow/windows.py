@@ -414,7 +414,7 @@ def make_windows(
             descriptions = descriptions[kept]
     with atomic_output(windows_path) as tmp:
         out = np.lib.format.open_memmap(
-            tmp, mode="w+", dtype=np.float64, shape=(len(starts), len(data), window)
+            tmp, mode="w+", dtype=np.float32, shape=(len(starts), len(data), window)
         )
         # fill in blocks so that at most one block is copied beside the data
         for block in range(0, len(starts), WINDOWS_PER_BLOCK):
