@@ -70,7 +70,9 @@ rule qc:
         mem_mb=mem_mb_per_input_mb(3),
         runtime=runtime_per_input_mb(0.05),
     params:
-        recordings={rid: RECORDINGS[rid]["path"] for rid in sorted(RECORDINGS)},
+        recordings=lambda wildcards: {
+            rid: RECORDINGS[rid]["path"] for rid in sorted(RECORDINGS)
+        },
         excluded=config["input"]["exclude"],
     script:
         "../scripts/qc.py"

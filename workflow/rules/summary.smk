@@ -29,7 +29,8 @@ rule summary:
         mem_mb=1000,
         runtime=10,
     params:
-        jobs=run_jobs(),
-        job_inputs=benchmark_job_inputs(),
+        # functions: evaluated only when summary runs, not at every start
+        jobs=lambda wildcards: run_jobs(),
+        job_inputs=lambda wildcards: benchmark_job_inputs(),
     script:
         "../scripts/summary.py"
