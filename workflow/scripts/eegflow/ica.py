@@ -48,7 +48,7 @@ METHODS = {
 }
 # samples per squared component a decomposition needs (rule of thumb: 20-30 k²)
 SAMPLES_PER_COMPONENT_SQUARED = 20
-ICLABEL_BAND_HZ = (1.0, 100.0)
+ICLABEL_H_FREQ = 100.0  # ICLabel was trained on data filtered 1-100 Hz
 
 
 def _good_eeg_picks(raw):
@@ -103,7 +103,7 @@ def components_for(raw, picks, settings, source):
 def iclabel_copy(raw, settings, source):
     """The copy ICA is fitted on and ICLabel labels: filtered fit_l_freq-100 Hz
     (the low-pass only where the data reach past 100 Hz)."""
-    l_freq, h_freq = settings["fit_l_freq"], ICLABEL_BAND_HZ[1]
+    l_freq, h_freq = settings["fit_l_freq"], ICLABEL_H_FREQ
     if raw.info["lowpass"] < h_freq:
         log.warning(
             "%s: the data are low-passed at %g Hz; ICLabel was trained on 1-100 Hz "
