@@ -48,6 +48,8 @@ METHODS = {
 }
 # samples per squared component a decomposition needs (rule of thumb: 20-30 k²)
 SAMPLES_PER_COMPONENT_SQUARED = 20
+# singular values below this fraction of the largest count as 0 (float32 intermediates)
+RANK_TOLERANCE = 1e-4
 ICLABEL_H_FREQ = 100.0  # ICLabel was trained on data filtered 1-100 Hz
 
 
@@ -80,7 +82,11 @@ def components_for(raw, picks, settings, source):
     the good EEG channels; a :class:`UserError` if the recording cannot give them."""
     import mne
 
-    rank = mne.compute_rank(raw, rank=None, verbose="error")["eeg"]  # good channels
+    # good channels; a relative tolerance well above float32 storage's 1e-7, so an
+    # average reference or an interpolated channel counts as the dependence it is
+    rank = mne.compute_rank(
+        raw, rank=None, tol=RANK_TOLERANCE, tol_kind="relative", verbose="error"
+    )["eeg"]
     n_components = settings["n_components"] or rank
     if n_components > rank:
         raise UserError(
