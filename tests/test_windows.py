@@ -342,8 +342,8 @@ def test_lost_cue_classes_stop_the_run_naming_the_source_file(tmp_path):
     assert result.returncode != 0
     assert (
         "data/S01.edf: config windows.annotations.mapping gives no window in recording"
-        " 'S01' for label 'feet': 4 annotations lasting 1.25 to 1.25 s, each shorter "
-        "than a window; label 'left_hand': 4 annotations"
+        " 'S01' for label 'left_hand': 4 annotations lasting 1.25 to 1.25 s, each "
+        "shorter than a window; label 'right_hand': 4 annotations"
     ) in result.stderr
     config["windows"]["annotations"].update(start_offset_s=0.5, stop_offset_s=1.25)
     write_config(tmp_path, config)
