@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from measure import ROOT, print_table, run_measured
+from measure import ROOT, print_table, run_measured, snakemake
 
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -46,8 +46,7 @@ def main():
         raw, _ = eeg_with_blinks(seconds=args.minutes * 60, channels=names)
         raw.save(workdir / "data" / "rec_raw.fif", verbose="error")
         (workdir / "config.yaml").write_text(yaml.safe_dump(ICA_CONFIG))
-        command = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "Snakefile"),
-                   "--cores", "1", "results/ica/rec_raw.fif"]  # fmt: skip
+        command = snakemake("--cores", "1", "results/ica/rec_raw.fif")
         wall, _ = run_measured(command, workdir)
         hours = args.minutes / 60
         for rule in ("ica_fit", "ica_apply"):
