@@ -258,9 +258,11 @@ def benchmark_job_inputs():
     a recording's files for preprocess, the files each other per-recording rule
     names as inputs (its code aside)."""
     inputs = {"combine": [str(path) for path in rules.combine.input.tables]}
-    qc = rules.qc.input
     inputs["qc"] = [
-        str(path) for path in [*qc.records, *qc.windows, *qc.figures, qc.features]
+        str(path)
+        for name, paths in rules.qc.input.items()
+        if name != "code"
+        for path in ([paths] if isinstance(paths, str) else paths)
     ]
     for recording, entry in RECORDINGS.items():
         for rule_name in (*RECORDING_STAGES, *OPTIONAL_RECORDING_STAGES):

@@ -298,6 +298,26 @@ def mark_bad_channels(raw, bad):
         data[picks] = np.nan_to_num(data[picks], nan=0.0, posinf=0.0, neginf=0.0)
 
 
+def require_positions(info, names, path, needed_by, alternative=""):
+    """A :class:`UserError` naming ``path`` if a channel of ``names`` has no position.
+
+    ``needed_by`` says what needs them (a setting), ``alternative`` what else to do.
+    """
+    positions = {ch["ch_name"]: ch["loc"][:3] for ch in info["chs"]}
+    missing = [
+        name
+        for name in names
+        if not np.isfinite(positions[name]).all() or not np.any(positions[name])
+    ]
+    if missing:
+        raise UserError(
+            f"{path}: {needed_by} needs channel positions, and channels "
+            f"{missing[:8]}{' ...' if len(missing) > 8 else ''} have none; set "
+            "preprocess.montage (e.g. standard_1020, after renaming channels to its "
+            f"names with preprocess.rename){alternative}"
+        )
+
+
 def interpolate_bad_channels(raw, bad, path):
     """Spherical-spline interpolation of the bad channels (MNE ``interpolate_bads``).
 
@@ -306,18 +326,12 @@ def interpolate_bad_channels(raw, bad, path):
     """
     if not bad:
         return
-    positions = {ch["ch_name"]: ch["loc"][:3] for ch in raw.info["chs"]}
-    missing = [
-        name
-        for name in raw.ch_names
-        if not np.isfinite(positions[name]).all() or not np.any(positions[name])
-    ]
-    if missing:
-        raise UserError(
-            f"{path}: config preprocess.bad_channels.action=interpolate needs channel "
-            f"positions, and channels {missing[:8]}{' ...' if len(missing) > 8 else ''} "
-            "have none; set preprocess.montage (e.g. standard_1020, after renaming "
-            "channels to its names), or use action: mark"
-        )
+    require_positions(
+        raw.info,
+        raw.ch_names,
+        path,
+        "config preprocess.bad_channels.action=interpolate",
+        ", or use action: mark",
+    )
     raw.interpolate_bads(reset_bads=True, mode="accurate", verbose="error")
     log.info("%s: interpolated bad channels %s", path, list(bad))

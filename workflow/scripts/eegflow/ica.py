@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from . import UserError
+from .cleaning import require_positions
 from .fileio import atomic_output
 
 log = logging.getLogger(__name__)
@@ -57,24 +58,6 @@ def _good_eeg_picks(raw):
     import mne
 
     return mne.pick_types(raw.info, eeg=True, exclude="bads")
-
-
-def check_positions(raw, picks, source):
-    """A :class:`UserError` naming the file if a channel to decompose has no position
-    (ICLabel's topography feature needs them)."""
-    locations = np.array([raw.info["chs"][pick]["loc"][:3] for pick in picks])
-    missing = [
-        raw.ch_names[pick]
-        for pick, loc in zip(picks, locations)
-        if not np.isfinite(loc).all() or not loc.any()
-    ]
-    if missing:
-        raise UserError(
-            f"{source}: ICA with ICLabel needs channel positions, and channels "
-            f"{missing[:8]}{' ...' if len(missing) > 8 else ''} have none; set "
-            "preprocess.montage (e.g. standard_1020, after renaming channels to 10-20 "
-            "names with preprocess.rename)"
-        )
 
 
 def components_for(raw, picks, settings, source):
@@ -146,7 +129,9 @@ def fit_ica(preprocessed_path, ica_path, labels_path, settings, source):
 
     raw = mne.io.read_raw_fif(preprocessed_path, preload=True, verbose="error")
     picks = _good_eeg_picks(raw)
-    check_positions(raw, picks, source)
+    require_positions(
+        raw.info, [raw.ch_names[pick] for pick in picks], source, "ICA with ICLabel"
+    )
     fit_raw = iclabel_copy(raw, settings, source)
     n_components = components_for(fit_raw, picks, settings, source)
     method, fit_params = METHODS[settings["method"]]
