@@ -18,24 +18,8 @@ def coarse_grain(x, scale):
     return x[..., : n * scale].reshape(*x.shape[:-1], n, scale).mean(axis=-1)
 
 
-def matching_templates(x, tolerance, length, n_templates):
-    """Yield ``(lag, close, run)`` for every lag between the first ``n_templates`` templates.
-
-    ``close[..., i]`` is ``|x[i + lag] - x[i]| <= tolerance``; ``run[..., i]`` (a
-    writable copy) says whether templates i and i + lag of ``length`` samples are
-    within ``tolerance`` in Chebyshev distance, for i < n_templates - lag.
-    """
-    for lag in range(1, n_templates):
-        close = np.abs(x[..., lag:] - x[..., :-lag]) <= tolerance
-        n_pairs = n_templates - lag
-        run = close[..., :n_pairs].copy()
-        for k in range(1, length):
-            run &= close[..., k : k + n_pairs]
-        yield lag, close, run
-
-
 def sample_entropy(x, m, tolerance):
-    """Sample entropy (Richman & Moorman 2000) along the last axis, vectorised.
+    """Sample entropy (Richman & Moorman 2000) along the last axis.
 
     ``SampEn = -ln(A / B)`` where B (A) counts pairs of distinct templates of
     length m (m + 1) within Chebyshev distance ``tolerance``; both use the
@@ -48,18 +32,27 @@ def sample_entropy(x, m, tolerance):
         Embedding dimension.
     tolerance : ndarray, shape (...)
         Absolute tolerance r for each series.
+
+    Returns
+    -------
+    ndarray, shape (...)
+        SampEn in nats.
     """
-    n_templates = x.shape[-1] - m
-    tolerance = np.asarray(tolerance)[..., None]
-    matches_m = np.zeros(x.shape[:-1], dtype=np.int64)
-    matches_m1 = np.zeros(x.shape[:-1], dtype=np.int64)
-    for _, close, run in matching_templates(x, tolerance, m, n_templates):
-        matches_m += run.sum(axis=-1)
-        run &= close[..., m : m + run.shape[-1]]  # one sample longer: length m + 1
-        matches_m1 += run.sum(axis=-1)
+    from .template_matching import count_template_pairs  # numba: loaded when used
+
+    series, tolerances = _series_and_tolerances(x, tolerance)
+    counts = count_template_pairs(series, tolerances, m).reshape(*x.shape[:-1], 2)
+    matches_m, matches_m1 = counts[..., 0], counts[..., 1]
     with np.errstate(divide="ignore", invalid="ignore"):
         sampen = np.log(matches_m) - np.log(matches_m1)
     return np.where((matches_m > 0) & (matches_m1 > 0), sampen, np.nan)
+
+
+def _series_and_tolerances(x, tolerance):
+    """``x`` as contiguous float64 rows and ``tolerance`` broadcast to one per row."""
+    series = np.ascontiguousarray(x, dtype=np.float64).reshape(-1, x.shape[-1])
+    tolerances = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), x.shape[:-1])
+    return series, np.ascontiguousarray(tolerances).reshape(-1)
 
 
 @register("sample_entropy")
@@ -161,19 +154,16 @@ def approximate_entropy(batch, m=2, r=0.2):
     .. [1] Pincus SM (1991). Approximate entropy as a measure of system complexity.
        Proc Natl Acad Sci USA 88(6):2297-2301.
     """
+    from .template_matching import count_template_matches  # numba: loaded when used
+
     x = batch.data
-    tolerance = (r * x.std(axis=-1))[..., None]
     n = x.shape[-1]
-
-    def phi(length):
-        n_templates = n - length + 1
-        counts = np.ones(x.shape[:-1] + (n_templates,))  # each template matches itself
-        for lag, _, run in matching_templates(x, tolerance, length, n_templates):
-            counts[..., : run.shape[-1]] += run  # pair (i, i + lag) counts for both
-            counts[..., lag:] += run
-        return np.log(counts / n_templates).mean(axis=-1)
-
-    return {"": phi(m) - phi(m + 1)}
+    series, tolerances = _series_and_tolerances(x, r * x.std(axis=-1))
+    others = count_template_matches(series, tolerances, m).reshape(*x.shape[:-1], 2, -1)
+    # each template matches itself: C_i^k = (others + 1) / (number of templates)
+    phi_m = np.log((others[..., 0, :] + 1.0) / (n - m + 1)).mean(axis=-1)
+    phi_m1 = np.log((others[..., 1, : n - m] + 1.0) / (n - m)).mean(axis=-1)
+    return {"": phi_m - phi_m1}
 
 
 def embed(x, order, delay):
