@@ -12,12 +12,13 @@ the workers are started and warmed up (imports, numba compilation) before timing
 
 Long windows: the template-counting entropies (sample, approximate, multiscale) on
 windows of 256, 3,000 and 4,000 samples (Sleep-EDF's 30 s at 100 Hz are 3,000), windows
-per second of the workflow's sorted-template kernel beside the all-pairs count it
-replaced (every lag compared, vectorised in NumPy; kept here as the yardstick), the
-speed-up and whether the values are identical.
+per second of the compiled sorted-template count (numba) beside the NumPy count of every
+pair (the workflow's path for small calls, and before the compiled one its only path),
+the speed-up and whether the values are identical.
 """
 
 import argparse
+import math
 import sys
 import time
 
@@ -28,10 +29,12 @@ from measure import ROOT, print_table
 
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
-from eegflow.complexity import coarse_grain  # noqa: E402
+from eegflow import complexity  # noqa: E402
 from eegflow.features import FEATURES  # noqa: E402
 from eegflow.registry import WindowBatch  # noqa: E402
 from eegflow.synthetic import synthetic_raw  # noqa: E402
+
+COMPILED_FROM_COMPARISONS = complexity.COMPILED_FROM_COMPARISONS
 
 SYNTHETIC = {
     "channels": ["O1", "Oz", "O2", "Cz", "Pz", "POz"],
@@ -94,55 +97,6 @@ ENTROPIES = {
 LONG_WINDOW_CHANNELS = 6
 
 
-def all_pairs_runs(x, tolerance, length, n_templates):
-    """Yield ``(lag, close, run)``: templates i and i + lag within tolerance, every lag."""
-    for lag in range(1, n_templates):
-        close = np.abs(x[..., lag:] - x[..., :-lag]) <= tolerance
-        n_pairs = n_templates - lag
-        run = close[..., :n_pairs].copy()
-        for k in range(1, length):
-            run &= close[..., k : k + n_pairs]
-        yield lag, close, run
-
-
-def all_pairs_sample_entropy(x, m, tolerance):
-    tolerance = np.asarray(tolerance)[..., None]
-    matches = np.zeros((2,) + x.shape[:-1], dtype=np.int64)
-    for _, close, run in all_pairs_runs(x, tolerance, m, x.shape[-1] - m):
-        matches[0] += run.sum(axis=-1)
-        run &= close[..., m : m + run.shape[-1]]
-        matches[1] += run.sum(axis=-1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sampen = np.log(matches[0]) - np.log(matches[1])
-    return np.where(matches.all(axis=0), sampen, np.nan)
-
-
-def all_pairs_approximate_entropy(x, m, tolerance):
-    tolerance = np.asarray(tolerance)[..., None]
-
-    def phi(length):
-        n_templates = x.shape[-1] - length + 1
-        counts = np.ones(x.shape[:-1] + (n_templates,))
-        for lag, _, run in all_pairs_runs(x, tolerance, length, n_templates):
-            counts[..., : run.shape[-1]] += run
-            counts[..., lag:] += run
-        return np.log(counts / n_templates).mean(axis=-1)
-
-    return phi(m) - phi(m + 1)
-
-
-def all_pairs(name, data, m, r, scales=(1,)):
-    """The entropy ``name`` by the all-pairs count, as the registered feature's output."""
-    tolerance = r * data.std(axis=-1)
-    if name == "approximate_entropy":
-        return {"": all_pairs_approximate_entropy(data, m, tolerance)}
-    values = {
-        f"scale{s}": all_pairs_sample_entropy(coarse_grain(data, s), m, tolerance)
-        for s in scales
-    }
-    return values if name == "multiscale_entropy" else {"": values["scale1"]}
-
-
 def long_windows(n_samples, n_windows):
     """EEG-like windows (synthetic alpha + noise at 100 Hz) of ``n_samples`` samples."""
     config = dict(SYNTHETIC, sfreq=100, duration_s=n_samples * n_windows / 100 + 1)
@@ -152,29 +106,31 @@ def long_windows(n_samples, n_windows):
 
 
 def entropy_speed():
-    """Rows of windows/s of the kernel and the all-pairs count per entropy and length."""
+    """Rows of windows/s of the compiled and the NumPy count per entropy and length."""
     rows = []
     for n_samples, n_windows in ((256, 200), (3000, 8), (4000, 6)):
         windows = long_windows(n_samples, n_windows)
         batch = WindowBatch(windows, 100.0, WELCH)
         for name, params in ENTROPIES.items():
-            FEATURES[name].function(WindowBatch(windows[:1], 100.0, WELCH), **params)
-            start = time.perf_counter()
-            ours_values = FEATURES[name].function(batch, **params)
-            ours_s = time.perf_counter() - start
-            start = time.perf_counter()
-            reference = all_pairs(name, windows, **params)
-            all_pairs_s = time.perf_counter() - start
+            function = FEATURES[name].function
+            seconds, values = {}, {}
+            for path, compiled_from in (("compiled", 0), ("all_pairs", math.inf)):
+                complexity.COMPILED_FROM_COMPARISONS = compiled_from
+                function(WindowBatch(windows[:1], 100.0, WELCH), **params)  # warm up
+                start = time.perf_counter()
+                values[path] = function(batch, **params)
+                seconds[path] = time.perf_counter() - start
+            complexity.COMPILED_FROM_COMPARISONS = COMPILED_FROM_COMPARISONS
             rows.append(
                 {
                     "feature": name,
                     "samples": n_samples,
-                    "windows_per_s": n_windows / ours_s,
-                    "all_pairs_windows_per_s": n_windows / all_pairs_s,
-                    "speedup": all_pairs_s / ours_s,
+                    "compiled_windows_per_s": n_windows / seconds["compiled"],
+                    "all_pairs_windows_per_s": n_windows / seconds["all_pairs"],
+                    "speedup": seconds["all_pairs"] / seconds["compiled"],
                     "identical": all(
-                        np.array_equal(ours_values[k], reference[k], equal_nan=True)
-                        for k in reference
+                        np.array_equal(values["compiled"][k], v, equal_nan=True)
+                        for k, v in values["all_pairs"].items()
                     ),
                 }
             )

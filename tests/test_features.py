@@ -8,6 +8,7 @@ import pytest
 import scipy.signal
 
 from eegflow import UserError
+from eegflow import complexity
 from eegflow.complexity import coarse_grain, multiscale_entropy, sample_entropy
 from eegflow.features import FEATURES, WindowBatch, validate_feature_settings
 
@@ -104,32 +105,39 @@ def test_sample_entropy_undefined_is_nan_and_constant_is_zero():
     assert sample_entropy(np.zeros((1, 50)), 2, 0.0)[0] == 0.0
 
 
+@pytest.mark.parametrize("compiled_from", [0, math.inf], ids=["compiled", "numpy"])
 @pytest.mark.parametrize("m", [1, 2, 3])
-def test_sorted_template_counts_equal_comparing_every_pair_on_the_boundary(m):
+def test_template_counts_equal_comparing_every_pair_on_the_boundary(
+    m, compiled_from, monkeypatch
+):
     # Integer samples (as digitised EEG before scaling) and an integer tolerance put
     # many sample differences exactly at r, where <= and < part; ties in the sort too.
-    from eegflow.template_matching import count_template_matches, count_template_pairs
-
+    # Both counting paths (compiled sorted scan, NumPy lags) against every pair.
+    monkeypatch.setattr(complexity, "COMPILED_FROM_COMPARISONS", compiled_from)
     rng = np.random.default_rng(m)
     x = rng.integers(-6, 7, size=(3, 120)).astype(float)
     r = np.array([0.0, 2.0, 3.0])
     n = x.shape[-1]
+    pairs = complexity.count_template_pairs(x, r, m)
+    matches = complexity.count_template_matches(x, r, m)
     for row in range(len(x)):
         templates = np.lib.stride_tricks.sliding_window_view(x[row], m + 1)
-        # distances[i, j]: Chebyshev distance over length m and m + 1, all pairs
+        # Chebyshev distances between all templates of length m and m + 1
         short = np.abs(templates[:, None, :m] - templates[None, :, :m]).max(axis=-1)
         long = np.abs(templates[:, None, :] - templates[None, :, :]).max(axis=-1)
         upper = np.triu(np.ones((n - m, n - m), dtype=bool), k=1)
-        pairs = count_template_pairs(x[row : row + 1], r[row : row + 1], m)[0]
-        assert pairs[0] == np.sum((short <= r[row]) & upper)
-        assert pairs[1] == np.sum((long <= r[row]) & upper)
+        assert pairs[row, 0] == np.sum((short <= r[row]) & upper)
+        assert pairs[row, 1] == np.sum((long <= r[row]) & upper)
 
         all_short = np.lib.stride_tricks.sliding_window_view(x[row], m)
         distance = np.abs(all_short[:, None, :] - all_short[None, :, :]).max(axis=-1)
-        matches = count_template_matches(x[row : row + 1], r[row : row + 1], m)[0]
-        np.testing.assert_array_equal(matches[0], np.sum(distance <= r[row], 1) - 1)
-        np.testing.assert_array_equal(matches[1, :-1], np.sum(long <= r[row], 1) - 1)
-        assert matches[1, -1] == 0
+        np.testing.assert_array_equal(
+            matches[row, 0], np.sum(distance <= r[row], axis=1) - 1
+        )
+        np.testing.assert_array_equal(
+            matches[row, 1, :-1], np.sum(long <= r[row], axis=1) - 1
+        )
+        assert matches[row, 1, -1] == 0
 
 
 def test_coarse_grain_by_hand():

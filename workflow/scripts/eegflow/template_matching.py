@@ -10,9 +10,11 @@ Every comparison is the same floating-point test ``|a - b| <= r`` as the all-pai
 definition (the sort is monotone, so no matching pair lies beyond the run's end), so
 the counts are identical. On 3,000-sample EEG windows about 1 pair in 10 is a candidate.
 
-This module imports numba (about 0.4 s); the entropy features import it when they run,
-so planning and the jobs that compute no entropy never load it. Compiled code is cached
-beside the module (``cache=True``), so a job compiles only the first time.
+This module imports numba (about 0.4 s, and 0.2-0.6 s to load the compiled code);
+:mod:`.complexity` imports it only for calls large enough to repay that
+(``COMPILED_FROM_COMPARISONS``) and counts smaller ones with NumPy, so planning, the
+jobs that compute no entropy and short recordings never load it. Compiled code is
+cached beside the module (``cache=True``), so it is compiled once, not per job.
 """
 
 import numpy as np
