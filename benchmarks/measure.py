@@ -1,6 +1,7 @@
 """Shared helpers of the benchmark scripts: run a command, measure wall time and memory."""
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -75,6 +76,20 @@ def snakemake(*args):
         str(ROOT / "Snakefile"),
         *args,
     ]
+
+
+def job_startups(workdir):
+    """(rule, seconds) of every job's start-up, as its log states it (``eegflow.jobs``):
+    from the job process's start to its work (Python, Snakemake's preamble, imports)."""
+    pattern = re.compile(r"start-up: ([0-9.]+) s from process start")
+    rows = []
+    logs = Path(workdir, "results", "logs")
+    for log in logs.rglob("*.log"):
+        found = pattern.search(log.read_text(errors="replace"))
+        if found:  # results/logs/<rule>/<recording>.log or results/logs/<rule>.log
+            rule = log.stem if log.parent == logs else log.parent.name
+            rows.append((rule, float(found.group(1))))
+    return rows
 
 
 def print_table(rows, columns):

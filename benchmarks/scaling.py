@@ -11,7 +11,6 @@ import argparse
 import glob
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -19,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from measure import ROOT, print_table, run_measured, snakemake
+from measure import job_startups, print_table, run_measured, snakemake
 
 
 def job_benchmarks(workdir):
@@ -34,17 +33,6 @@ def job_benchmarks(workdir):
         )
         rows.append((rule, float(measured["s"]), float(measured["max_rss"])))
     return rows
-
-
-def startup_s():
-    """Seconds a job script spends starting Python and importing what a job imports."""
-    command = [
-        sys.executable,
-        "-c",
-        "import snakemake.script, mne, scipy.signal, pyarrow.parquet",
-    ]
-    runs = [run_measured(command, ROOT)[0] for _ in range(3)]
-    return statistics.median(runs)
 
 
 def main():
@@ -76,6 +64,7 @@ def main():
                 run_measured(snakemake("--cores", str(cores), "-q"), workdir)
                 noop = time.perf_counter() - noop_start
                 jobs = job_benchmarks(workdir)
+                startups = [seconds for _, seconds in job_startups(workdir)]
             wall_one_core = wall_one_core or (wall if cores == 1 else None)
             busy = sum(job_wall for _, job_wall, _ in jobs)
             features = [w for rule, w, _ in jobs if rule == "features"]
@@ -89,6 +78,7 @@ def main():
                     "run_peak_mib": tree_peak,
                     "largest_job_mib": max(rss for _, _, rss in jobs),
                     "feature_job_s": statistics.median(features),
+                    "job_startup_s": statistics.median(startups),
                     "gap_per_job_s": (wall * cores - busy) / len(jobs),
                     "noop_rerun_s": noop,
                 }
@@ -100,7 +90,9 @@ def main():
     print()
     print(f"synthetic recordings: 6 channels, 128 Hz, {args.duration_s:g} s each")
     print_table(rows, list(rows[0]))
-    print(f"\nstart-up of one job script (python + imports): {startup_s():.2f} s")
+    print(
+        "\njob_startup_s: median of the jobs' start-up (process start to work, logged)"
+    )
     print(
         "gap_per_job_s: (wall x cores - sum of job wall times) / jobs, i.e. time a core"
     )

@@ -24,7 +24,7 @@ import pandas as pd
 
 from . import UserError
 from .cleaning import require_positions
-from .fileio import atomic_output
+from .fileio import atomic_output, save_fif
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +223,7 @@ def apply_ica(preprocessed_path, ica_path, labels_path, exclude, outputs, source
     ica.apply(raw, exclude=sorted(removed), verbose="error")
     labels["removed"] = labels["component"].isin(removed)
     labels["reason"] = labels["component"].map(removed).fillna("")
-    with atomic_output(outputs["fif"]) as tmp:
-        raw.save(tmp, fmt="single", verbose="error")
+    save_fif(raw, outputs["fif"])
     with atomic_output(outputs["components"]) as tmp:
         labels.to_csv(tmp, sep="\t", index=False, float_format="%.4f")
     plot_components(ica, labels, outputs["figure"], source)

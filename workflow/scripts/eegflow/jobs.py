@@ -5,8 +5,24 @@ import logging
 import os
 import resource
 import sys
+import time
 
 from . import UserError
+
+
+def seconds_since_process_start():
+    """Wall seconds since this process started, from Linux's /proc; None elsewhere.
+
+    In a job script: Python's start, Snakemake's preamble and the script's imports,
+    everything before the job's own work.
+    """
+    try:
+        with open("/proc/self/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # field 22: starttime
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    except (OSError, AttributeError, ValueError, IndexError):
+        return None
 
 
 @contextlib.contextmanager
@@ -23,6 +39,11 @@ def job_logging(log_path):
         handlers=handlers,
         force=True,
     )
+    startup_s = seconds_since_process_start()
+    if startup_s is not None:
+        logging.getLogger("eegflow").info(
+            "start-up: %.2f s from process start to the job's work", startup_s
+        )
     # Snakemake sets these to the job's threads; logged as evidence of the cap
     logging.getLogger("eegflow").info(
         "thread caps: OMP_NUM_THREADS=%s OPENBLAS_NUM_THREADS=%s MKL_NUM_THREADS=%s",

@@ -20,7 +20,7 @@ from .cleaning import (
     mean_spectra,
     mark_bad_channels,
 )
-from .fileio import atomic_output, load_data, read_raw_lazily, write_record
+from .fileio import load_data, read_raw_lazily, save_fif, write_record
 from .provenance import file_fingerprints, with_stage
 from .recordings import recording_files
 
@@ -462,7 +462,6 @@ def preprocess_recording(
             recording={"bad_channels": list(bad_channels), "units_scale": units_scale},
         ),
     }
-    with atomic_output(out_path) as tmp:
-        raw.save(tmp, fmt="single", verbose="error")
+    save_fif(raw, out_path)
     if record_path is not None:
         write_record(record_path, record)

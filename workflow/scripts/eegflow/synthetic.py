@@ -3,7 +3,7 @@
 import mne
 import numpy as np
 
-from .fileio import atomic_output
+from .fileio import save_fif
 
 
 def synthetic_raw(index, synthetic):
@@ -37,5 +37,4 @@ def synthetic_raw(index, synthetic):
 def write_synthetic_recording(index, synthetic, out_path):
     """Write recording ``index`` of the synthetic data set to a FIF file."""
     raw = synthetic_raw(index, synthetic)
-    with atomic_output(out_path) as tmp:
-        raw.save(tmp, fmt="double", verbose="error")
+    save_fif(raw, out_path, fmt="double")
