@@ -125,20 +125,38 @@ def recording_metadata(wildcards):
     return RECORDINGS[wildcards.recording]["metadata"]
 
 
+def data_input_mb(input):
+    """Size (MB) of a job's input files less its code files; 0 for a file not there yet.
+
+    Snakemake's ``input.size_mb`` also counts the package code every job has as input
+    and runs an event loop per call: at 2,000 recordings the dry run spent 16 of its
+    69 s (profiled) there.
+    """
+    code = set(input.code)
+    size = 0
+    for path in input:
+        if path not in code:
+            try:
+                size += os.stat(path).st_size
+            except FileNotFoundError:  # planned, not written yet
+                pass
+    return size / 1e6
+
+
 def mem_mb_per_input_mb(factor, base_mb=JOB_BASE_MB):
-    """A mem_mb callable: base + factor x the job's input size, more on retries."""
+    """A mem_mb callable: base + factor x the job's data input size, more on retries."""
 
     def mem_mb(wildcards, input, attempt):
-        return int((base_mb + factor * input.size_mb) * attempt)
+        return int((base_mb + factor * data_input_mb(input)) * attempt)
 
     return mem_mb
 
 
 def runtime_per_input_mb(minutes_per_mb, base_min=10):
-    """A runtime (minutes) callable growing with the job's input size and retries."""
+    """A runtime (minutes) callable growing with the job's data input size and retries."""
 
     def runtime(wildcards, input, attempt):
-        return int((base_min + minutes_per_mb * input.size_mb) * attempt)
+        return int((base_min + minutes_per_mb * data_input_mb(input)) * attempt)
 
     return runtime
 
