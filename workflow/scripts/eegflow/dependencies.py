@@ -7,11 +7,13 @@ Snakefile calls it at every start.
 """
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = "eegflow"
 
 
+@functools.cache  # each module parsed once per start, not once per rule using it
 def _imported_package_modules(path, package_dir):
     """Names of the package's modules that the file at ``path`` imports (anywhere
     in it, function-level imports included)."""
