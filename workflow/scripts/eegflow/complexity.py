@@ -139,9 +139,13 @@ def count_template_matches(series, tolerances, m):
 
 def _series_and_tolerances(x, tolerance):
     """``x`` as contiguous float64 rows and ``tolerance`` broadcast to one per row."""
+    # writable arrays only: numba compiles a read-only one (a broadcast, a memory-mapped
+    # file) as another type, so it would compile or load the kernel twice
     series = np.ascontiguousarray(x, dtype=np.float64).reshape(-1, x.shape[-1])
+    if not series.flags.writeable:
+        series = series.copy()
     tolerances = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), x.shape[:-1])
-    return series, np.ascontiguousarray(tolerances).reshape(-1)
+    return series, np.array(tolerances, dtype=np.float64).reshape(-1)
 
 
 @register("sample_entropy")
