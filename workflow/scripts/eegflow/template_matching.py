@@ -83,12 +83,15 @@ def count_template_pairs(series, tolerances, m):
         tolerance = tolerances[s]
         _sort_templates(series[s], m, n_templates, samples)
         end = 0
+        pairs_m = pairs_m1 = 0  # local sums: the inner loop stays vectorisable
         for p in range(n_templates):
             end = _run_end(samples[0], p, end, tolerance)
             for q in range(p + 1, end):
                 short, long = _matches(samples, p, q, m, tolerance)
-                counts[s, 0] += short
-                counts[s, 1] += long
+                pairs_m += short
+                pairs_m1 += long
+        counts[s, 0] = pairs_m
+        counts[s, 1] = pairs_m1
     return counts
 
 
@@ -123,12 +126,15 @@ def count_template_matches(series, tolerances, m):
         end = 0
         for p in range(n_templates):
             end = _run_end(samples[0], p, end, tolerance)
+            matches_m = matches_m1 = 0
             for q in range(p + 1, end):
                 short, long = _matches(samples, p, q, m, tolerance)
-                sorted_counts[0, p] += short
-                sorted_counts[1, p] += long
+                matches_m += short
+                matches_m1 += long
                 sorted_counts[0, q] += short
                 sorted_counts[1, q] += long
+            sorted_counts[0, p] += matches_m
+            sorted_counts[1, p] += matches_m1
         for p in range(n_templates):
             counts[s, 0, order[p]] = sorted_counts[0, p]
             counts[s, 1, order[p]] = sorted_counts[1, p]
