@@ -78,20 +78,9 @@ def _all_pairs_runs(series, tolerances, m, n_templates):
 def count_template_pairs(series, tolerances, m):
     """Matching pairs of distinct templates among the first N - m, for sample entropy.
 
-    Parameters
-    ----------
-    series : ndarray, shape (n_series, N), float64
-    tolerances : ndarray, shape (n_series,)
-        Absolute tolerance r of each series.
-    m : int
-        Template length.
-
-    Returns
-    -------
-    ndarray, shape (n_series, 2), int64
-        B (pairs matching over length m) and A (over length m + 1) per series. Counted
-        by :mod:`.template_matching`'s compiled kernel for large calls, else by NumPy
-        comparing every pair: the same comparisons, identical counts.
+    Parameters and result as :func:`.template_matching.count_template_pairs`: the
+    compiled kernel counts large calls, NumPy comparing every pair the others (the
+    same comparisons, identical counts).
     """
     if _compiled(series):
         from . import template_matching  # numba: loaded only when it pays
@@ -107,21 +96,8 @@ def count_template_pairs(series, tolerances, m):
 def count_template_matches(series, tolerances, m):
     """Per template, the other templates it matches, for approximate entropy.
 
-    Parameters
-    ----------
-    series : ndarray, shape (n_series, N), float64
-    tolerances : ndarray, shape (n_series,)
-        Absolute tolerance r of each series.
-    m : int
-        Template length.
-
-    Returns
-    -------
-    ndarray, shape (n_series, 2, N - m + 1), int64
-        ``[s, 0, i]``: templates of length m (of all N - m + 1) matching template i;
-        ``[s, 1, i]``: templates of length m + 1 (of all N - m) matching template i,
-        for i < N - m (the last entry is 0); the template itself not counted. Compiled
-        or NumPy as :func:`count_template_pairs`.
+    Parameters and result as :func:`.template_matching.count_template_matches`,
+    compiled or NumPy as :func:`count_template_pairs`.
     """
     if _compiled(series):
         from . import template_matching  # numba: loaded only when it pays
