@@ -28,10 +28,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-import yaml
-
 from measure import print_table, run_measured, snakemake
-from reference_vs_workflow import write_recordings
+from reference_vs_workflow import seed_pipeline_workdir
 
 SETTINGS = {  # name: (n_jobs, save_dir)
     "in_memory": (1, False),
@@ -104,15 +102,7 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="eegflow-braindecode-") as workdir:
         workdir = Path(workdir)
-        write_recordings(workdir / "data", args.recordings, args.hours)
-        paths = sorted(str(p) for p in (workdir / "data").glob("*.edf"))
-        config = {
-            "input": {"source": "files", "files": ["data/*.edf"]},
-            "preprocess": {"crop": {"tmin": 10}, "filter": {"h_freq": 30}},
-            "windows": {"window_s": 30, "scaling": "zscore"},
-        }
-        (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-        targets = [f"results/windows/{Path(p).stem}.npy" for p in paths]
+        paths, targets = seed_pipeline_workdir(workdir, args.recordings, args.hours)
 
         measured = {}
         for setting in SETTINGS:

@@ -88,7 +88,8 @@ def materialize(workdir):
         "sys.argv = ['snakemake', *sys.argv[1:]]; main()"
     )
     command = snakemake("--touch", "--forceall", "--quiet", "all", "--cores", "2")
-    run_measured([sys.executable, "-c", touch, *command[3:]], workdir)
+    arguments = command[command.index("--snakefile") :]  # without "python -m snakemake"
+    run_measured([sys.executable, "-c", touch, *arguments], workdir)
     return time.perf_counter() - start
 
 

@@ -43,6 +43,22 @@ def write_recordings(folder, n_recordings, hours):
         )
 
 
+def seed_pipeline_workdir(workdir, n_recordings, hours):
+    """Write the recordings and a config for braindecode's seed pipeline into ``workdir``.
+
+    Returns the recordings' paths and the workflow's windows files for them.
+    """
+    write_recordings(workdir / "data", n_recordings, hours)
+    paths = sorted(str(p) for p in (workdir / "data").glob("*.edf"))
+    config = {
+        "input": {"source": "files", "files": ["data/*.edf"]},
+        "preprocess": {"crop": {"tmin": 10}, "filter": {"h_freq": 30}},
+        "windows": {"window_s": 30, "scaling": "zscore"},
+    }
+    (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    return paths, [f"results/windows/{Path(p).stem}.npy" for p in paths]
+
+
 def reference(paths, n_jobs):
     """braindecode's recipe in one process: all recordings and windows in memory."""
     import mne
@@ -89,15 +105,7 @@ def main():
 
     with tempfile.TemporaryDirectory(prefix="eegflow-ref-") as workdir:
         workdir = Path(workdir)
-        write_recordings(workdir / "data", args.recordings, args.hours)
-        paths = sorted(str(p) for p in (workdir / "data").glob("*.edf"))
-        config = {
-            "input": {"source": "files", "files": ["data/*.edf"]},
-            "preprocess": {"crop": {"tmin": 10}, "filter": {"h_freq": 30}},
-            "windows": {"window_s": 30, "scaling": "zscore"},
-        }
-        (workdir / "config.yaml").write_text(yaml.safe_dump(config))
-        targets = [f"results/windows/{Path(p).stem}.npy" for p in paths]
+        paths, targets = seed_pipeline_workdir(workdir, args.recordings, args.hours)
         rows = []
         for cores in args.cores:
             ref_wall, ref_peak = run_measured(
