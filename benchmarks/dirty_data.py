@@ -144,7 +144,6 @@ def main():
             args.repeats,
             lambda: make_windows(
                 out,
-                folder / "w.npy",
                 folder / "w.parquet",
                 settings,
                 "dirty",

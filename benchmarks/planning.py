@@ -18,9 +18,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from measure import print_table, run_measured, snakemake
+
+# a placeholder window table: one window of one channel (what a features job's memory
+# estimate reads from a table's footer)
+WINDOW_TABLE = pa.table({"window_index": [0]}).replace_schema_metadata(
+    {"eegflow": '{"ch_names": ["Cz"], "window_samples": 1}'}
+)
 
 
 def main():
@@ -61,8 +68,8 @@ def materialize(workdir):
     """Make every output of ``workdir``'s run exist and be up to date, with Snakemake's
     own records (params, code), without running a job; returns the seconds it took.
 
-    Each output listed by ``snakemake --summary`` is created empty (a windows file as a
-    one-value ``.npy``, whose header a features job's memory estimate reads), then
+    Each output listed by ``snakemake --summary`` is created empty (a window table as a
+    one-row table, whose footer a features job's memory estimate reads), then
     ``snakemake --touch --forceall`` gives them increasing times and writes Snakemake's
     metadata. Its pause of 0.1 s per job (``SLEEPING_TIME``, for file systems with
     coarse times) is set to 0 here, or 8,000 jobs would take 13 minutes.
@@ -78,8 +85,8 @@ def materialize(workdir):
     for line in summary.splitlines()[1:]:
         path = workdir / line.split("\t")[0]
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.suffix == ".npy":
-            np.save(path, np.zeros((1, 1, 1), dtype=np.float32))
+        if path.parent.name == "windows":
+            pq.write_table(WINDOW_TABLE, path)
         else:
             path.touch()
     touch = (

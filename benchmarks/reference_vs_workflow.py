@@ -7,7 +7,9 @@ FIR), 30 s windows, channel-wise scaling (z-score) of each window, on EDF record
 like Sleep-EDF's (2 EEG + 1 EOG channel at 100 Hz). The reference loads every recording
 into one process and runs them through joblib (as `preprocess(..., n_jobs=N)` does without
 `save_dir`), keeping all windows in memory; the workflow runs `snakemake --cores N` up to
-the windows files. Wall time and the peak summed memory of each run's process tree are
+the window tables, then reads every window once (it keeps windows as positions in the
+preprocessed FIF, like braindecode's lazy windows: the scaled windows exist once read, so
+the reading counts). Wall time and the peak summed memory of each run's process tree are
 printed side by side, with ratios, from one run on one machine.
 """
 
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from measure import print_table, run_measured, snakemake
+from measure import ROOT, print_table, run_measured, snakemake
 
 CHANNELS = ["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal"]
 SFREQ = 100.0
@@ -46,7 +48,7 @@ def write_recordings(folder, n_recordings, hours):
 def seed_pipeline_workdir(workdir, n_recordings, hours):
     """Write the recordings and a config for braindecode's seed pipeline into ``workdir``.
 
-    Returns the recordings' paths and the workflow's windows files for them.
+    Returns the recordings' paths and the workflow's window tables for them.
     """
     write_recordings(workdir / "data", n_recordings, hours)
     paths = sorted(str(p) for p in (workdir / "data").glob("*.edf"))
@@ -56,7 +58,33 @@ def seed_pipeline_workdir(workdir, n_recordings, hours):
         "windows": {"window_s": 30, "scaling": "zscore"},
     }
     (workdir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
-    return paths, [f"results/windows/{Path(p).stem}.npy" for p in paths]
+    return paths, [f"results/windows/{Path(p).stem}.parquet" for p in paths]
+
+
+def read_every_window(tables):
+    """Read every window of the workflow's window ``tables`` once, as a training
+    loader's first epoch does; returns the window count."""
+    sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+    from eegflow.windows import read_windows
+
+    count = 0
+    for table in tables:
+        fif = Path("results/preprocessed") / f"{Path(table).stem}_raw.fif"
+        count += len(read_windows(fif, table)[0][:])
+    return count
+
+
+def run_workflow_and_read(workdir, cores, tables):
+    """Run the workflow from scratch up to ``tables`` with ``cores``, then read every
+    window once (:func:`read_every_window`, a process of its own); returns the seconds
+    of both together and the larger peak (MiB)."""
+    run_wall, run_peak = run_measured(
+        snakemake("--cores", str(cores), "-q", "--forceall", *tables), workdir
+    )
+    read_wall, read_peak = run_measured(
+        [sys.executable, __file__, "--read-windows", *tables], workdir
+    )
+    return run_wall + read_wall, max(run_peak, read_peak)
 
 
 def reference(paths, n_jobs):
@@ -97,7 +125,11 @@ def main():
     parser.add_argument("--hours", type=float, default=8)
     parser.add_argument("--cores", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--reference-run", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--read-windows", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.read_windows:  # the workflow's windows read once, in a process of its own
+        print(read_every_window(args.read_windows), "windows")
+        return
     if args.reference_run:  # the reference, in a process of its own
         n_jobs, *paths = args.reference_run
         print(reference(paths, int(n_jobs)), "windows")
@@ -112,9 +144,7 @@ def main():
                 [sys.executable, __file__, "--reference-run", str(cores), *paths],
                 workdir,
             )
-            wf_wall, wf_peak = run_measured(
-                snakemake("--cores", str(cores), "-q", "--forceall", *targets), workdir
-            )
+            wf_wall, wf_peak = run_workflow_and_read(workdir, cores, targets)
             rows.append(
                 {
                     "cores": cores,

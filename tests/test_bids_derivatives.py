@@ -64,7 +64,6 @@ def test_outputs_get_bids_names_beside_the_combined_table(derivatives_run):
         "desc-preproc_channels.tsv",
         "desc-preproc_eeg.fif",
         "desc-preproc_eeg.json",
-        "desc-windows_eeg.npy",
         "desc-windows_eeg.parquet",
     ]
     assert files == sorted(
@@ -149,7 +148,7 @@ def test_derivatives_rerun_with_their_recording_only(derivatives_run):
     link = (
         derivatives_run
         / DERIVATIVES
-        / "sub-02/eeg/sub-02_task-rest_desc-windows_eeg.npy"
+        / "sub-02/eeg/sub-02_task-rest_desc-windows_eeg.parquet"
     )
     link.unlink()
     assert planned_jobs(derivatives_run) == {"bids_derivatives": 1, "all": 1}

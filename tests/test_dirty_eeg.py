@@ -277,14 +277,13 @@ def test_real_edf_and_bdf_files_are_not_called_dirty(tmp_path):
         assert read_record(record)["bad_channels"] == {}
         make_windows(
             out,
-            tmp_path / "w.npy",
             tmp_path / "w.parquet",
             config_section("windows", reject={"ptp_uv": "auto"}),
             "x",
             {},
             record_path=record,
         )
-        rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
+        rows = read_windows(out, tmp_path / "w.parquet")[1].to_pandas()
         flagged = rows[rows["rejected"]]
         if name.endswith(".bdf"):
             assert flagged.empty

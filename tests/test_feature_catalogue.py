@@ -370,15 +370,13 @@ def test_the_whole_catalogue_in_one_feature_table(tmp_path):
     fif = tmp_path / "rec_raw.fif"
     synthetic_raw(1, synthetic_settings(["O1", "Oz"], duration_s=20, seed=4)).save(fif)
     windows_config = window_settings()
-    make_windows(
-        fif, tmp_path / "w.npy", tmp_path / "w.parquet", windows_config, "rec", {}
-    )
+    make_windows(fif, tmp_path / "w.parquet", windows_config, "rec", {})
     settings = {
         "welch": WELCH,
         "compute": {name: PARAMS.get(name, {}) for name in FEATURES},
     }
     compute_features(
-        tmp_path / "w.npy",
+        fif,
         tmp_path / "w.parquet",
         tmp_path / "f.parquet",
         settings,
@@ -572,14 +570,10 @@ def test_pairwise_feature_of_a_single_channel_recording_gives_no_columns(tmp_pat
     fif = tmp_path / "rec_raw.fif"
     synthetic_raw(1, synthetic_settings(["O1"], duration_s=10, seed=4)).save(fif)
     windows_config = window_settings()
-    make_windows(
-        fif, tmp_path / "w.npy", tmp_path / "w.parquet", windows_config, "rec", {}
-    )
+    make_windows(fif, tmp_path / "w.parquet", windows_config, "rec", {})
     settings = {
         "welch": WELCH,
         "compute": {"variance": {}, "coherence": PARAMS["coherence"]},
     }
-    compute_features(
-        tmp_path / "w.npy", tmp_path / "w.parquet", tmp_path / "f.parquet", settings
-    )
+    compute_features(fif, tmp_path / "w.parquet", tmp_path / "f.parquet", settings)
     assert pq.read_table(tmp_path / "f.parquet").column_names[-1] == "variance_O1"

@@ -43,12 +43,11 @@ def cropped_fif(tmp_path):
     return path
 
 
-def test_make_windows_writes_windows_and_table(cropped_fif, tmp_path):
+def test_make_windows_writes_the_table_windows_are_read_by(cropped_fif, tmp_path):
     settings = window_settings(window_s=3.0, stride_s=2.0)
-    windows_path, table_path = tmp_path / "w.npy", tmp_path / "w.parquet"
-    make_windows(cropped_fif, windows_path, table_path, settings, "rec", {"target": 1})
-    windows, table, sfreq, ch_names = read_windows(windows_path, table_path)
-    assert isinstance(windows, np.memmap)
+    table_path = tmp_path / "w.parquet"
+    make_windows(cropped_fif, table_path, settings, "rec", {"target": 1})
+    windows, table, sfreq, ch_names = read_windows(cropped_fif, table_path)
     assert windows.shape == (4, 2, 30)  # starts 0, 20, 40, 60 of 100 samples
     assert (sfreq, ch_names) == (10.0, ["A", "B"])
     df = table.to_pandas()
@@ -64,9 +63,7 @@ def test_make_windows_writes_windows_and_table(cropped_fif, tmp_path):
 def test_recording_shorter_than_a_window_names_file_and_key(cropped_fif, tmp_path):
     settings = window_settings(window_s=20.0)
     with pytest.raises(UserError, match=r"rec_raw.fif.*windows.window_s=20.0"):
-        make_windows(
-            cropped_fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {}
-        )
+        make_windows(cropped_fif, tmp_path / "w.parquet", settings, "rec", {})
     assert not list(tmp_path.glob("w.*"))
 
 
@@ -109,13 +106,12 @@ def test_annotation_windows_are_labelled_and_lie_inside_their_annotation(tmp_pat
     )
     make_windows(
         fif,
-        tmp_path / "w.npy",
         tmp_path / "w.parquet",
         settings,
         "rec",
         {"subject": "01", "target": "ignored"},
     )
-    windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
+    windows, table, _, _ = read_windows(fif, tmp_path / "w.parquet")
     rows = table.to_pandas()
     # W: 2 windows, N2: 3; the artefact is not mapped; the 20 s N1 holds no 30 s window; the
     # N1 event (duration 0) gives one window from its onset; the last N2 runs past the end
@@ -134,8 +130,8 @@ def test_annotation_windows_after_a_crop_count_from_the_original_start(tmp_path)
     settings = window_settings(
         window_s=30.0, annotations={"mapping": {"W": 0, "N2": 2}}
     )
-    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
-    windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
+    make_windows(fif, tmp_path / "w.parquet", settings, "rec", {})
+    windows, table, _, _ = read_windows(fif, tmp_path / "w.parquet")
     rows = table.to_pandas()
     # MNE's crop cuts the W annotation to [15, 60): one 30 s window from 15 s
     assert rows["start_s"].tolist() == [15, 60, 90]
@@ -153,8 +149,8 @@ def test_crop_wake_mins_keeps_wake_near_sleep_only(tmp_path):
         window_s=30.0,
         annotations={"mapping": SLEEP, "crop_wake_mins": 2, "wake": ["W"]},
     )
-    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
-    rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
+    make_windows(fif, tmp_path / "w.parquet", settings, "rec", {})
+    rows = read_windows(fif, tmp_path / "w.parquet")[1].to_pandas()
     # sleep from 600 (N1 onset) to 720 s (N2 end): keep windows inside [480, 840] s
     assert rows["start_s"].tolist() == list(range(480, 811, 30))
     assert rows["label"].tolist() == ["W"] * 4 + ["N1"] * 2 + ["N2"] * 2 + ["W"] * 4
@@ -169,9 +165,7 @@ def test_no_mapped_annotation_names_what_the_recording_has(tmp_path):
     with pytest.raises(
         UserError, match=r"label 'W': no annotation.*\['Sleep stage W'\]"
     ):
-        make_windows(
-            fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {}
-        )
+        make_windows(fif, tmp_path / "w.parquet", settings, "rec", {})
 
 
 CUES = {"left_hand": 1, "right_hand": 2, "feet": 3}
@@ -191,7 +185,6 @@ def test_cues_shorter_than_a_window_are_an_error_naming_label_and_durations(tmp_
     with pytest.raises(UserError) as error:
         make_windows(
             fif,
-            tmp_path / "w.npy",
             tmp_path / "w.parquet",
             settings,
             "rec",
@@ -219,8 +212,8 @@ def test_trial_offsets_give_one_window_per_cue(tmp_path, start_offset_s, stop_of
             "stop_offset_s": stop_offset_s,
         },
     )
-    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
-    windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
+    make_windows(fif, tmp_path / "w.parquet", settings, "rec", {})
+    windows, table, _, _ = read_windows(fif, tmp_path / "w.parquet")
     rows = table.to_pandas()
     # braindecode: from onset + start offset to onset + duration + stop offset, 2 s each
     expected = [4.0 + 8.0 * i + start_offset_s for i in range(12)]
@@ -243,8 +236,8 @@ def test_events_of_zero_or_one_sample_give_one_window_each(tmp_path):
         sfreq=100.0,
     )
     settings = window_settings(window_s=2.0, annotations={"mapping": {"go": 1}})
-    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
-    rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
+    make_windows(fif, tmp_path / "w.parquet", settings, "rec", {})
+    rows = read_windows(fif, tmp_path / "w.parquet")[1].to_pandas()
     # 0 and 1 sample (0.01 s at 100 Hz) are events; 2 samples are a (too short) span
     assert rows["start_s"].tolist() == [10.0, 20.0]
 
@@ -254,8 +247,8 @@ def test_a_label_some_recordings_lack_can_be_allowed(tmp_path, caplog):
     settings = window_settings(
         window_s=30.0, annotations={"mapping": SLEEP, "missing_label": "warn"}
     )
-    make_windows(fif, tmp_path / "w.npy", tmp_path / "w.parquet", settings, "rec", {})
-    rows = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")[1].to_pandas()
+    make_windows(fif, tmp_path / "w.parquet", settings, "rec", {})
+    rows = read_windows(fif, tmp_path / "w.parquet")[1].to_pandas()
     assert rows["label"].tolist() == ["W", "W", "N2", "N2"]
     assert (
         "gives no window in recording 'rec' for label 'N1': no annotation"
@@ -284,14 +277,13 @@ def test_positions_count_from_the_files_first_sample(tmp_path):
     preprocess_recording(source, preprocessed, settings, record_path=record)
     make_windows(
         preprocessed,
-        tmp_path / "w.npy",
         tmp_path / "w.parquet",
         window_settings(window_s=2.0),
         "rec",
         {},
         record_path=record,
     )
-    windows, table, _, _ = read_windows(tmp_path / "w.npy", tmp_path / "w.parquet")
+    windows, table, _, _ = read_windows(preprocessed, tmp_path / "w.parquet")
     rows = table.to_pandas()
     assert rows["start_s"].tolist()[:3] == [5.0, 7.0, 9.0]
     assert rows["start_sample"].tolist()[:3] == [500, 700, 900]
@@ -317,6 +309,94 @@ def test_window_rejection_copies_a_block_at_a_time_not_every_window():
     assert len(reasons) == len(starts) == 1799
     block = 8 * WINDOWS_PER_BLOCK * 500 * 8  # 8.2 MB; all 1,799 windows: 57.6 MB
     assert peak < 3 * block  # a block copy and its temporaries, whatever the length
+
+
+def mne_epochs_of(fif, starts, window):
+    """The reference: MNE's own Epochs at FIF samples ``starts``, ``window`` long."""
+    raw = mne.io.read_raw_fif(fif, verbose="error")
+    events = np.column_stack(
+        [starts + raw.first_samp, np.zeros_like(starts), np.ones_like(starts)]
+    )
+    epochs = mne.Epochs(
+        raw,
+        events,
+        tmin=0,
+        tmax=(window - 1) / raw.info["sfreq"],
+        baseline=None,
+        event_repeated="drop",  # overlapping windows can share a start: not here
+        preload=True,
+        verbose="error",
+    )
+    return epochs.get_data(copy=False)
+
+
+@pytest.mark.parametrize("scaling", ["none", "zscore"])
+def test_windows_read_from_the_fif_equal_mne_epochs(tmp_path, scaling):
+    """Windows are not stored: read back from the FIF (sparse, overlapping, by slice,
+    index array or integer) they equal MNE's epochs at the table's positions."""
+    rng = np.random.default_rng(3)
+    raw = mne.io.RawArray(
+        rng.normal(size=(3, 6000)) * 1e-5,
+        mne.create_info(["A", "B", "C"], 100.0, "eeg"),
+        verbose="error",
+    )
+    raw.set_meas_date(1_000_000_000)
+    onsets = [1.0, 1.5, 2.0, 30.0, 55.0]  # overlapping, then far apart
+    raw.set_annotations(
+        mne.Annotations(onsets, [2.0] * 5, ["T1"] * 5, orig_time=raw.info["meas_date"])
+    )
+    raw.crop(tmin=0.5)  # positions in the FIF differ from the source's samples
+    fif = tmp_path / "rec_raw.fif"
+    raw.save(fif, verbose="error")
+    settings = window_settings(
+        window_s=2.0,
+        scaling=scaling,
+        annotations={"mapping": {"T1": 1}, "crop_wake_mins": None, "wake": []},
+    )
+    make_windows(fif, tmp_path / "w.parquet", settings, "rec", {})
+    windows, table, _, _ = read_windows(fif, tmp_path / "w.parquet")
+    rows = table.to_pandas()
+    assert rows["fif_sample"].tolist() == [50, 100, 150, 2950, 5450]
+    assert rows["start_sample"].tolist() == [100, 150, 200, 3000, 5500]
+    expected = mne_epochs_of(fif, rows["fif_sample"].to_numpy(), 200)
+    if scaling == "zscore":
+        expected = scale_channelwise(expected)
+    assert windows.shape == expected.shape == (5, 3, 200) and len(windows) == 5
+    np.testing.assert_array_equal(windows[:], expected)
+    np.testing.assert_array_equal(windows[1:4], expected[1:4])
+    np.testing.assert_array_equal(windows[np.array([4, 0])], expected[[4, 0]])
+    np.testing.assert_array_equal(windows[3], expected[3])
+
+
+def test_a_batch_reads_no_more_of_the_fif_than_its_windows_hold(tmp_path):
+    """Far-apart windows are read one stretch each, not the whole span between."""
+    from unittest import mock
+
+    raw = mne.io.RawArray(
+        np.zeros((2, 100_000)), mne.create_info(2, 100.0, "eeg"), verbose="error"
+    )
+    fif = tmp_path / "rec_raw.fif"
+    raw.save(fif, verbose="error")
+    raw = mne.io.read_raw_fif(fif, verbose="error")
+    from eegflow.windows import read_runs
+
+    starts = np.array([0, 100, 200, 50_000, 99_000])
+    with mock.patch.object(raw, "get_data", wraps=raw.get_data) as get_data:
+        read_runs(raw, starts, 100)
+    stretches = [
+        call.kwargs["stop"] - call.kwargs["start"] for call in get_data.mock_calls
+    ]
+    assert stretches == [300, 100, 100]
+
+
+def test_a_window_table_from_other_data_is_refused(cropped_fif, tmp_path):
+    make_windows(cropped_fif, tmp_path / "w.parquet", window_settings(), "rec", {})
+    other = tmp_path / "other_raw.fif"
+    mne.io.RawArray(
+        np.zeros((3, 200)), mne.create_info(3, 10.0, "eeg"), verbose="error"
+    ).save(other, verbose="error")
+    with pytest.raises(UserError, match=r"other_raw.fif.*stale"):
+        read_windows(other, tmp_path / "w.parquet")
 
 
 def test_lost_cue_classes_stop_the_run_naming_the_source_file(tmp_path):

@@ -16,8 +16,8 @@ from eegflow import JOB_BASE_MB, OPTIONAL_RECORDING_STAGES, RECORDING_STAGES, Us
 from eegflow.checks import check_config
 from eegflow.dependencies import package_modules
 from eegflow.failures import failed_jobs, format_failure_table, write_failure_table
+from eegflow.fileio import window_table_shape
 from eegflow.features import feature_job_mem_mb
-from eegflow.fileio import npy_shape
 from eegflow.recordings import SYNTHETIC_DIR, discover_recordings, recording_files
 
 RUN_STARTED = time.time()  # a job whose log is older did not run in this run
@@ -163,12 +163,12 @@ def runtime_per_input_mb(minutes_per_mb, base_min=10):
 
 def features_mem_mb(wildcards, input, attempt):
     """A features job's memory: base + its feature table + batches of windows within
-    config execution.feature_memory_mb (read from the windows file's header, so
+    config execution.feature_memory_mb (read from the window table's footer, so
     evaluated when the windows exist), more on retries."""
     return (
         feature_job_mem_mb(
             config["features"],
-            npy_shape(input.windows),
+            window_table_shape(input.windows),
             config["execution"]["feature_batch_windows"],
             config["execution"]["feature_memory_mb"],
         )
@@ -247,7 +247,7 @@ def write_failed_run_qc(failed):
         recording: {
             "source": RECORDINGS[recording]["path"],
             "record": expand(rules.preprocess.output.record, recording=recording)[0],
-            "windows": expand(rules.windows.output.metadata, recording=recording)[0],
+            "windows": expand(rules.windows.output.table, recording=recording)[0],
             "features": expand(rules.features.output.table, recording=recording)[0],
         }
         for recording in sorted(RECORDINGS)

@@ -7,16 +7,14 @@ BIDS_SUFFIX = config["input"]["bids"]["datatype"]
 rule bids_derivatives:
     input:
         code=package_code("bids_derivatives"),
-        fif=of_bids_recording(rules.preprocess.output.fif),
+        fif=of_bids_recording(WINDOWED_SIGNAL),  # the signal the windows index
         record=of_bids_recording(rules.preprocess.output.record),
-        windows=of_bids_recording(rules.windows.output.windows),
-        window_table=of_bids_recording(rules.windows.output.metadata),
+        window_table=of_bids_recording(rules.windows.output.table),
         features=of_bids_recording(rules.features.output.table),
     output:
         fif=f"results/derivatives/eegflow/{{bids_path}}_desc-preproc_{BIDS_SUFFIX}.fif",
         sidecar=f"results/derivatives/eegflow/{{bids_path}}_desc-preproc_{BIDS_SUFFIX}.json",
         channels="results/derivatives/eegflow/{bids_path}_desc-preproc_channels.tsv",
-        windows=f"results/derivatives/eegflow/{{bids_path}}_desc-windows_{BIDS_SUFFIX}.npy",
         window_table=f"results/derivatives/eegflow/{{bids_path}}_desc-windows_{BIDS_SUFFIX}.parquet",
         features=f"results/derivatives/eegflow/{{bids_path}}_desc-features_{BIDS_SUFFIX}.parquet",
     log:

@@ -4,8 +4,8 @@
 rule features:
     input:
         code=package_code("features"),
-        windows=rules.windows.output.windows,
-        metadata=rules.windows.output.metadata,
+        fif=WINDOWED_SIGNAL,  # the windows' samples, read from it
+        windows=rules.windows.output.table,
     output:
         table="results/features/{recording}.parquet",
     log:
@@ -16,7 +16,7 @@ rule features:
         "../../envs/eegflow.yaml"
     threads: 1
     resources:
-        # windows are memory-mapped and read in batches sized to fit this
+        # windows are read from the FIF in batches sized to fit this
         mem_mb=features_mem_mb,
         runtime=runtime_per_input_mb(2),
     params:

@@ -7,7 +7,7 @@ rule qc_figure:
         code=package_code("qc_figure"),
         fif=rules.preprocess.output.fif,
         record=rules.preprocess.output.record,
-        windows=rules.windows.output.metadata,
+        windows=rules.windows.output.table,
     output:
         png=report(
             "results/qc/{recording}.png",
@@ -34,7 +34,7 @@ rule qc:
     input:
         code=package_code("qc"),
         records=expand(rules.preprocess.output.record, recording=sorted(RECORDINGS)),
-        windows=expand(rules.windows.output.metadata, recording=sorted(RECORDINGS)),
+        windows=expand(rules.windows.output.table, recording=sorted(RECORDINGS)),
         figures=expand(rules.qc_figure.output.png, recording=sorted(RECORDINGS)),
         ica=(
             expand(rules.ica_apply.output.components, recording=sorted(RECORDINGS))

@@ -1,19 +1,22 @@
-# Cut each preprocessed recording into fixed-length or annotation windows (config windows).
+# Cut each preprocessed recording into fixed-length or annotation windows (config
+# windows): a table of where each window lies in the FIF; the samples stay in the FIF.
+
+# The recording the windows are cut from and their samples read from: with config
+# ica.enabled, the one with ICA's artefact components removed.
+WINDOWED_SIGNAL = (
+    rules.ica_apply.output.fif
+    if config["ica"]["enabled"]
+    else rules.preprocess.output.fif
+)
 
 
 rule windows:
     input:
         code=package_code("windows"),
-        # with config ica.enabled, the recording with ICA's artefact components removed
-        fif=(
-            rules.ica_apply.output.fif
-            if config["ica"]["enabled"]
-            else rules.preprocess.output.fif
-        ),
+        fif=WINDOWED_SIGNAL,
         record=rules.preprocess.output.record,
     output:
-        windows="results/windows/{recording}.npy",
-        metadata="results/windows/{recording}.parquet",
+        table="results/windows/{recording}.parquet",
     log:
         "results/logs/windows/{recording}.log",
     benchmark:
@@ -22,7 +25,7 @@ rule windows:
         "../../envs/eegflow.yaml"
     threads: 1
     resources:
-        # the float32 FIF is read as float64: 2x its size, plus a block of windows
+        # the float32 FIF is read as float64 (2x its size) for peak-to-peak rejection
         mem_mb=mem_mb_per_input_mb(6),
         runtime=runtime_per_input_mb(0.05),
     params:

@@ -5,8 +5,8 @@ from eegflow.jobs import job_logging
 
 with job_logging(snakemake.log[0]):
     compute_features(
+        snakemake.input.fif,
         snakemake.input.windows,
-        snakemake.input.metadata,
         snakemake.output.table,
         snakemake.params.features,
         # speed/memory only: read from config, not params, so it reruns nothing

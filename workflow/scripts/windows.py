@@ -6,8 +6,7 @@ from eegflow.windows import make_windows
 with job_logging(snakemake.log[0]):
     make_windows(
         snakemake.input.fif,
-        snakemake.output.windows,
-        snakemake.output.metadata,
+        snakemake.output.table,
         snakemake.params.windows,
         snakemake.wildcards.recording,
         snakemake.params.metadata,

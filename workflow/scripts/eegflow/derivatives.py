@@ -1,7 +1,8 @@
 """BIDS derivatives: a BIDS data set's per-recording outputs under BIDS names.
 
-With config ``input.bids.derivatives: true`` each recording's preprocessed FIF,
-windows and features appear in ``results/derivatives/eegflow`` at the place its
+With config ``input.bids.derivatives: true`` each recording's preprocessed FIF
+(ICA-cleaned with config ``ica.enabled``: the signal its windows are read
+from), window table and features appear in ``results/derivatives/eegflow`` at the place its
 source has in the BIDS data set, named with the source's entities and a
 ``desc-`` label per stage (``sub-01/eeg/sub-01_task-rest_desc-preproc_eeg.fif``).
 They are relative symbolic links to the stage outputs (no second copy; ``cp -rL``
@@ -20,6 +21,7 @@ import pandas as pd
 
 from . import __version__
 from .fileio import atomic_output, read_record
+from .windows import window_table_info
 
 BIDS_VERSION = "1.10.0"
 
@@ -46,7 +48,7 @@ def link(target, link_path):
     os.replace(tmp, link_path)
 
 
-def recording_sidecar(info, record, settings, source):
+def recording_sidecar(info, record, settings, source, ica=None):
     """The ``_eeg.json`` sidecar of a preprocessed recording.
 
     Parameters
@@ -59,6 +61,8 @@ def recording_sidecar(info, record, settings, source):
         Config ``preprocess`` as the record's provenance has it.
     source : str
         The source file's path inside the BIDS data set.
+    ica : dict or None
+        Config ``ica`` when ICA removed components from the recording.
 
     Returns
     -------
@@ -66,7 +70,8 @@ def recording_sidecar(info, record, settings, source):
         BIDS keys (``TaskName`` from the file name, ``SamplingFrequency``,
         channel counts, ``RecordingDuration``, ``EEGReference``,
         ``PowerLineFrequency``, ``SoftwareFilters``, ``Sources``) and
-        ``eegflow``: the record, its spectra before preprocessing left out.
+        ``eegflow``: the record, its spectra before preprocessing left out, and
+        ``ica`` with ICA's settings where it was applied.
     """
     entities = dict(
         part.split("-", 1) for part in Path(source).name.split("_") if "-" in part
@@ -101,6 +106,8 @@ def recording_sidecar(info, record, settings, source):
     sidecar["eegflow"] = {
         key: value for key, value in record.items() if key != "psd_before"
     }
+    if ica:
+        sidecar["eegflow"]["ica"] = ica
     return sidecar
 
 
@@ -130,22 +137,26 @@ def write_recording_derivatives(inputs, outputs, source):
     Parameters
     ----------
     inputs : dict
-        Paths of the stage outputs: ``fif`` and ``record`` (preprocess),
-        ``windows`` and ``window_table`` (windows), ``features``.
+        Paths of the stage outputs: ``fif`` (the signal the windows are read
+        from: preprocess's, or ica_apply's with ICA), ``record`` (preprocess),
+        ``window_table`` (windows), ``features``.
     outputs : dict
         Paths of the derivatives: ``fif``, ``sidecar``, ``channels``,
-        ``windows``, ``window_table``, ``features``.
+        ``window_table``, ``features``.
     source : str
         The source file's path inside the BIDS data set (for ``Sources``).
     """
     import mne
+    import pyarrow.parquet as pq
 
-    for name in ("fif", "windows", "window_table", "features"):
+    for name in ("fif", "window_table", "features"):
         link(inputs[name], outputs[name])
     record = read_record(inputs["record"])
     info = mne.io.read_info(inputs["fif"], verbose="error")
     settings = record["provenance"]["config"]["preprocess"]
-    sidecar = recording_sidecar(info, record, settings, source)
+    windows_info = window_table_info(pq.read_schema(inputs["window_table"]))
+    ica = windows_info["provenance"]["config"].get("ica")
+    sidecar = recording_sidecar(info, record, settings, source, ica)
     with atomic_output(outputs["sidecar"]) as tmp:
         tmp.write_text(json.dumps(sidecar, indent=2) + "\n", encoding="utf-8")
     with atomic_output(outputs["channels"]) as tmp:

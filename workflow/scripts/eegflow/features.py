@@ -178,7 +178,9 @@ TEMPORARIES_PER_PAIRWISE_CHANNEL = 4.5
 
 def window_memory_bytes(settings, n_channels, n_samples):
     """Peak memory (bytes) one window adds to a feature batch: its float64 data,
-    plus the largest temporaries of the configured features.
+    plus the largest temporaries of the configured features (reading the batch
+    from the FIF, :func:`eegflow.windows.read_runs`, holds at most two more
+    copies, fewer than any feature's temporaries).
 
     Pairwise features grow with the channel pairs, i.e. with the square of the
     channel count: 50 channels x 4,000 samples need about 350 MB per window.
@@ -203,7 +205,7 @@ def feature_job_mem_mb(settings, shape, max_batch_windows, budget_mb):
     ``execution.feature_memory_mb``), at least one window, at most the whole
     recording or ``max_batch_windows``.
 
-    ``shape`` is the windows array's (windows, channels, samples).
+    ``shape`` is the recording's windows' (windows, channels, samples).
     """
     n_windows, n_channels, n_samples = shape
     per_window = window_memory_bytes(settings, n_channels, n_samples)
@@ -247,15 +249,17 @@ def batch_windows(settings, shape, max_batch_windows, mem_mb):
 
 
 def compute_features(
-    windows_path, metadata_path, out_path, settings, batch_size=256, mem_mb=None
+    signal_path, table_path, out_path, settings, batch_size=256, mem_mb=None
 ):
     """Compute the configured features of one recording's windows to parquet.
 
-    One row per window: the window table's columns, then the feature columns
+    One row per window: the window table's columns (less ``fif_sample``, the
+    window's place in the FIF), then the feature columns
     of :func:`feature_columns`; columns of channels marked bad in
     preprocessing (``bad_channels.action: mark``) are NaN, pairwise ones
-    where either channel is bad. Windows are read from the memory-mapped array
-    at most ``batch_size`` at a time; with ``mem_mb`` (the job's memory), fewer
+    where either channel is bad. Windows are read from ``signal_path`` (the FIF
+    the window table ``table_path`` was cut from) at most ``batch_size`` at a
+    time; with ``mem_mb`` (the job's memory), fewer
     where the features of that many windows would not fit (see
     :func:`batch_windows`): pairwise features on many channels at a high rate
     need hundreds of MB per window.
@@ -266,7 +270,7 @@ def compute_features(
     from .windows import marked_bad_channels, read_windows, window_table_info
 
     validate_feature_settings(settings)
-    windows, table, sfreq, ch_names = read_windows(windows_path, metadata_path)
+    windows, table, sfreq, ch_names = read_windows(signal_path, table_path)
     if mem_mb is not None:
         batch_size = batch_windows(settings, windows.shape, batch_size, mem_mb)
     planned = feature_columns(settings, ch_names)
@@ -277,7 +281,7 @@ def compute_features(
         )
     values = {column: np.empty(len(windows)) for *_, column in planned}
     for start in range(0, len(windows), batch_size):
-        data = np.asarray(windows[start : start + batch_size], dtype=np.float64)
+        data = windows[start : start + batch_size]
         batch = WindowBatch(data, sfreq, settings["welch"])
         stop = start + len(data)
         computed = {
@@ -295,6 +299,7 @@ def compute_features(
         log.info("features of bad channels %s set to NaN", sorted(bad))
     info = window_table_info(table)
     info["provenance"] = with_stage(info.get("provenance"), features=settings)
+    table = table.drop_columns(["fif_sample"])  # a place in the FIF, not a feature
     table = table.replace_schema_metadata({"eegflow": json.dumps(info)})
     for column, array in values.items():
         table = table.append_column(column, pa.array(array))

@@ -131,14 +131,12 @@ def read_record(path):
         return json.load(handle)
 
 
-def npy_shape(path):
-    """The shape of the array in a ``.npy`` file, read from its header only."""
-    import numpy as np
+def window_table_shape(path):
+    """(windows, channels, samples) of the windows a window table
+    (:func:`eegflow.windows.make_windows`) lists, read from its footer only."""
+    import pyarrow.parquet as pq
 
-    with open(path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, _, _ = np.lib.format.read_array_header_1_0(handle)
-        else:
-            shape, _, _ = np.lib.format.read_array_header_2_0(handle)
-    return shape
+    with open(path, "rb") as handle:  # a missing table: Snakemake's FileNotFoundError
+        footer = pq.read_metadata(handle)
+    info = json.loads(footer.metadata[b"eegflow"])
+    return footer.num_rows, len(info["ch_names"]), info["window_samples"]

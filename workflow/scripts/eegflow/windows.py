@@ -1,14 +1,18 @@
 """Cut a preprocessed recording into windows: fixed-length over the whole
 recording, or inside annotations and labelled (config ``windows.annotations``).
 
-Output per recording: an ``.npy`` array of shape (windows, channels, samples)
-that :func:`numpy.load` memory-maps, and a parquet table with one row per
-window (``recording``, ``window_index``, ``start_sample``, ``start_s``, the
-recording's metadata such as ``target``, and for annotation windows ``label``
-(the annotation's description) and ``target`` (its mapped value)). The
-sampling rate, the channel names and, for annotation windows, the per-label
-counts of annotations and windows are stored in the parquet schema metadata
-(see :func:`read_windows`).
+Output per recording: a parquet table with one row per window
+(``recording``, ``window_index``, ``start_sample``, ``start_s``, ``fif_sample``,
+``rejected``, ``reject_reason``, the recording's metadata such as ``target``,
+and for annotation windows ``label`` (the annotation's description) and
+``target`` (its mapped value)). The windows' samples are not copied: like
+braindecode's lazy windows, they are read from the FIF they were cut from
+(the preprocessed or ICA-cleaned recording) when used, at ``fif_sample``
+(:func:`read_windows`), which keeps a corpus's intermediates at the size of
+its preprocessed signal. The sampling rate, the channel names, the window
+length, the scaling and, for annotation windows, the per-label counts of
+annotations and windows are stored in the parquet schema metadata
+(:func:`window_table_info`).
 """
 
 import json
@@ -318,8 +322,7 @@ def scale_channelwise(windows):
 
 def make_windows(
     preprocessed_path,
-    windows_path,
-    metadata_path,
+    table_path,
     settings,
     recording,
     metadata,
@@ -327,14 +330,15 @@ def make_windows(
     source=None,
     ica=None,
 ):
-    """Write the windows array and the window table of one recording.
+    """Write the window table of one recording.
 
     Parameters
     ----------
     preprocessed_path : path-like
-        Preprocessed FIF from the preprocess stage.
-    windows_path, metadata_path : path-like
-        Outputs: ``.npy`` windows array and ``.parquet`` window table.
+        Preprocessed FIF from the preprocess stage (or the ICA-cleaned one): the
+        signal the windows are read from (:func:`read_windows`).
+    table_path : path-like
+        Output: the ``.parquet`` window table.
     settings : dict
         Config ``windows``: ``window_s``, ``stride_s`` (None = window_s),
         ``drop_last``, ``scaling`` ("none" or "zscore") and ``annotations``
@@ -412,20 +416,6 @@ def make_windows(
         reasons = [reason for reason, keep in zip(reasons, kept) if keep]
         if descriptions is not None:
             descriptions = descriptions[kept]
-    with atomic_output(windows_path) as tmp:
-        out = np.lib.format.open_memmap(
-            tmp, mode="w+", dtype=np.float32, shape=(len(starts), len(data), window)
-        )
-        # fill in blocks so that at most one block is copied beside the data
-        for block in range(0, len(starts), WINDOWS_PER_BLOCK):
-            chunk = views[:, starts[block : block + WINDOWS_PER_BLOCK]]
-            chunk = chunk.transpose(1, 0, 2)  # (windows, channels, samples)
-            if settings["scaling"] == "zscore":
-                chunk = scale_channelwise(chunk)
-            out[block : block + len(chunk)] = chunk
-        out.flush()
-        del out
-
     start_s = start_offset_s + starts / sfreq  # from the source file's first sample
     columns = {
         "recording": pa.array([recording] * len(starts), pa.string()),
@@ -434,6 +424,7 @@ def make_windows(
             np.round(start_s * sfreq).astype(np.int64), pa.int64()
         ),
         "start_s": pa.array(start_s, pa.float64()),
+        "fif_sample": pa.array(starts, pa.int64()),
     }
     columns["rejected"] = pa.array(rejected, pa.bool_())
     columns["reject_reason"] = pa.array(reasons, pa.string())
@@ -445,6 +436,8 @@ def make_windows(
     schema_metadata = {
         "sfreq": sfreq,
         "ch_names": raw.ch_names,
+        "window_samples": window,
+        "scaling": settings["scaling"],
         "bad_channels": record.get("bad_channels", {}),  # {name: reasons}
         "bad_channel_action": record.get("bad_channel_action"),
         "label_counts": label_counts,
@@ -455,15 +448,16 @@ def make_windows(
     table = pa.table(columns).replace_schema_metadata(
         {"eegflow": json.dumps(schema_metadata)}
     )
-    with atomic_output(metadata_path) as tmp:
+    with atomic_output(table_path) as tmp:
         pq.write_table(table, tmp)
     log.info("%s: %d windows of %d samples", recording, len(starts), window)
 
 
 def window_table_info(table):
-    """The window table's metadata: sfreq, ch_names, bad_channels ({name: reasons}),
-    bad_channel_action, label_counts, provenance (:mod:`eegflow.provenance`)."""
-    return json.loads(table.schema.metadata[b"eegflow"])
+    """The window table's metadata: sfreq, ch_names, window_samples, scaling,
+    bad_channels ({name: reasons}), bad_channel_action, label_counts, provenance
+    (:mod:`eegflow.provenance`). ``table`` is the table or its schema."""
+    return json.loads(getattr(table, "schema", table).metadata[b"eegflow"])
 
 
 def marked_bad_channels(info):
@@ -474,9 +468,91 @@ def marked_bad_channels(info):
     return list(info.get("bad_channels", {}))
 
 
-def read_windows(windows_path, metadata_path):
-    """Open a recording's windows: (memory-mapped array, table, sfreq, ch_names)."""
-    table = pq.read_table(metadata_path)
+class Windows:
+    """A recording's windows, read from the FIF they were cut from when indexed.
+
+    ``windows[i:j]`` (or an integer array of window indices) returns a float64
+    array (windows, channels, samples), ``windows[i]`` one window, and further
+    indices select within them (``windows[:, 0]``: the first channel of each);
+    z-scored per window and channel where the table says ``scaling: zscore``.
+    Each call reads only the stretches of the FIF its windows cover
+    (:func:`read_runs`); ``shape`` and ``len`` are those of the whole array.
+
+    Parameters
+    ----------
+    signal_path : path-like
+        The FIF the windows were cut from.
+    table : pyarrow.Table
+        Its window table (:func:`make_windows`).
+    """
+
+    def __init__(self, signal_path, table):
+        info = window_table_info(table)
+        self.raw = read_raw_lazily(signal_path)
+        if (
+            self.raw.ch_names != info["ch_names"]
+            or self.raw.info["sfreq"] != (info["sfreq"])
+        ):
+            raise UserError(
+                f"{signal_path}: its channels or sampling rate differ from those its "
+                "window table was made from; the table is stale: delete it and run "
+                "again"
+            )
+        self.starts = table.column("fif_sample").to_numpy()
+        self.window = info["window_samples"]
+        self.scaling = info["scaling"]
+        self.shape = (len(self.starts), len(info["ch_names"]), self.window)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, index):
+        windows, within = (
+            (index[0], index[1:]) if isinstance(index, tuple) else (index, ())
+        )
+        starts = self.starts[windows]
+        data = read_runs(self.raw, np.atleast_1d(starts), self.window)
+        if self.scaling == "zscore":
+            data = scale_channelwise(data)
+        return data[(slice(None), *within)] if np.ndim(starts) else data[0][within]
+
+
+def read_runs(raw, starts, window):
+    """The windows of ``window`` samples at ``starts`` (FIF samples) from ``raw``
+    (not preloaded): (windows, channels, samples), float64.
+
+    Windows are read in runs of consecutive ones, one stretch of the file per
+    run; a run ends where its stretch would grow beyond the length of all the
+    windows asked for laid end to end, so no more is read at once than the
+    windows hold (sparse windows are read one stretch each).
+    """
+    out = np.empty((len(starts), len(raw.ch_names), window))
+    limit = window * len(starts)
+    first = 0
+    while first < len(starts):
+        low, high, last = starts[first], starts[first] + window, first + 1
+        while (
+            last < len(starts)
+            and starts[last] >= low
+            and max(high, starts[last] + window) - low <= limit
+        ):
+            high = max(high, starts[last] + window)
+            last += 1
+        stretch = raw.get_data(start=int(low), stop=int(high))
+        offsets = starts[first:last, None] - low + np.arange(window)
+        out[first:last] = stretch[:, offsets].transpose(1, 0, 2)
+        first = last
+    return out
+
+
+def read_windows(signal_path, table_path):
+    """Open a recording's windows: (:class:`Windows`, window table, sfreq, ch_names).
+
+    ``signal_path`` is the FIF the windows were cut from (the preprocessed one,
+    or the ICA-cleaned one with config ``ica.enabled``), ``table_path`` its
+    window table. ``windows[i:j]`` reads windows i to j as a NumPy array.
+    """
+    table = pq.read_table(table_path)
+    windows = Windows(signal_path, table)
     info = window_table_info(table)
-    windows = np.load(windows_path, mmap_mode="r")
     return windows, table, info["sfreq"], info["ch_names"]
