@@ -1,5 +1,7 @@
 """The real snakemake on a tiny copy of the default config: outputs and reruns."""
 
+import mne
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,6 +16,7 @@ from conftest import (
     tiny_copy_of_default_config,
 )
 from eegflow import OPTIONAL_RECORDING_STAGES, RECORDING_STAGES
+from test_real_recordings import readme_block
 
 ALL_AFTER_PREPROCESS = {
     "preprocess": 4,
@@ -123,6 +126,24 @@ def test_results_do_not_depend_on_cores_or_batch_size(finished_run, tmp_path):
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / windows), pd.read_parquet(finished_run / windows)
     )
+
+
+def test_windows_read_as_the_readme_shows_are_the_fifs_samples(
+    finished_run, monkeypatch
+):
+    monkeypatch.chdir(finished_run)
+    shown = {}
+    exec(readme_block("python", "**Reading windows.**"), shown)
+    table, batch = shown["table"].to_pandas(), shown["batch"]
+    data = mne.io.read_raw_fif(
+        "results/preprocessed/synthetic-00_raw.fif", verbose="error"
+    ).get_data()
+    window = shown["windows"].shape[2]
+    assert len(batch) == min(64, len(table)) > 3
+    for index in (0, 3, len(batch) - 1):
+        first = table["fif_sample"][index]
+        np.testing.assert_array_equal(batch[index], data[:, first : first + window])
+    assert len(shown["labels"]) == len(table)
 
 
 def test_summary_table_plots_and_report(finished_run):

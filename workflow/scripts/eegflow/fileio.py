@@ -21,7 +21,7 @@ def atomic_output(path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    # keep the real suffixes (MNE checks "_raw.fif", numpy adds ".npy")
+    # keep the real suffixes (MNE checks "_raw.fif")
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
     try:
         yield tmp
