@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "scripts"))
 
 from eegflow import JOB_BASE_MB, OPTIONAL_RECORDING_STAGES, RECORDING_STAGES, UserError
 from eegflow.checks import check_config
-from eegflow.dependencies import package_modules
+from eegflow.dependencies import package_modules, write_code_stamp
 from eegflow.failures import failed_jobs, format_failure_table, write_failure_table
 from eegflow.fileio import window_table_shape
 from eegflow.features import feature_job_mem_mb
@@ -45,10 +45,14 @@ PACKAGE_DIR = os.path.relpath(
 
 @functools.cache
 def package_code(script):
-    """The package modules job script ``script`` runs (its imports, followed through
-    the package), as inputs: editing one reruns its jobs, a new module included."""
+    """The code input of job script ``script``'s rule: results/code/<script>.sha256,
+    the hashes of the package modules it runs (its imports, followed through the
+    package), rewritten at the start only when one changed: editing one reruns its
+    jobs, a new module included."""
     path = os.path.join(os.path.dirname(PACKAGE_DIR), f"{script}.py")
-    return package_modules(path, PACKAGE_DIR)
+    return write_code_stamp(
+        f"results/code/{script}.sha256", package_modules(path, PACKAGE_DIR)
+    )
 
 
 def recording_path(wildcards):
@@ -126,16 +130,15 @@ def recording_metadata(wildcards):
 
 
 def data_input_mb(input):
-    """Size (MB) of a job's input files less its code files; 0 for a file not there yet.
+    """Size (MB) of a job's input files less its code stamp; 0 for a file not there yet.
 
-    Snakemake's ``input.size_mb`` also counts the package code every job has as input
+    Snakemake's ``input.size_mb`` also counts the code every job has as input
     and runs an event loop per call: at 2,000 recordings the dry run spent 16 of its
     69 s (profiled) there.
     """
-    code = set(input.code)
     size = 0
     for path in input:
-        if path not in code:
+        if path != input.code:
             try:
                 size += os.stat(path).st_size
             except FileNotFoundError:  # planned, not written yet

@@ -1,4 +1,4 @@
-"""Which package modules a job script runs: the code inputs of its rule.
+"""Which package modules a job script runs, and the code input of its rule.
 
 Derived from the scripts' own import statements (parsed, not executed), followed
 through the package, so a new module is tracked the moment a stage imports it and
@@ -8,6 +8,8 @@ Snakefile calls it at every start.
 
 import ast
 import functools
+import hashlib
+import os
 from pathlib import Path
 
 PACKAGE = "eegflow"
@@ -59,3 +61,29 @@ def package_modules(script, package_dir):
             found.add(name)
             pending.append(package_dir / f"{name}.py")
     return sorted(str(package_dir / f"{name}.py") for name in found)
+
+
+def write_code_stamp(stamp, files):
+    """Write the SHA-256 of each of ``files`` to ``stamp`` (``sha256sum``'s format,
+    named by folder and file, wherever the run starts from), unless it holds
+    exactly that already; return ``stamp``.
+
+    The stamp stands for the files as one input of a rule: its time changes only
+    when their content does, so editing a module (or importing a new one)
+    reruns the rule's jobs, while a checkout or copy that leaves the content as
+    it was reruns nothing; and planning checks one input per job instead of one
+    per module.
+    """
+    lines = "".join(
+        f"{hashlib.sha256(Path(path).read_bytes()).hexdigest()}  "
+        f"{Path(path).parent.name}/{Path(path).name}\n"
+        for path in files
+    )
+    stamp = Path(stamp)
+    if stamp.is_file() and stamp.read_text() == lines:
+        return str(stamp)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    partial = stamp.with_name(f".tmp-{os.getpid()}-{stamp.name}")
+    partial.write_text(lines)
+    os.replace(partial, stamp)  # whole or not at all, also with jobs reading it
+    return str(stamp)
