@@ -397,6 +397,12 @@ def test_a_window_table_from_other_data_is_refused(cropped_fif, tmp_path):
     ).save(other, verbose="error")
     with pytest.raises(UserError, match=r"other_raw.fif.*stale"):
         read_windows(other, tmp_path / "w.parquet")
+    shorter = tmp_path / "shorter_raw.fif"
+    mne.io.read_raw_fif(cropped_fif, verbose="error").crop(tmax=5.0).save(
+        shorter, verbose="error"
+    )
+    with pytest.raises(UserError, match=r"shorter_raw.fif.*length.*stale"):
+        read_windows(shorter, tmp_path / "w.parquet")
 
 
 def test_lost_cue_classes_stop_the_run_naming_the_source_file(tmp_path):

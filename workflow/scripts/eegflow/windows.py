@@ -489,17 +489,18 @@ class Windows:
     def __init__(self, signal_path, table):
         info = window_table_info(table)
         self.raw = read_raw_lazily(signal_path)
-        if (
-            self.raw.ch_names != info["ch_names"]
-            or self.raw.info["sfreq"] != (info["sfreq"])
-        ):
-            raise UserError(
-                f"{signal_path}: its channels or sampling rate differ from those its "
-                "window table was made from; the table is stale: delete it and run "
-                "again"
-            )
         self.starts = table.column("fif_sample").to_numpy()
         self.window = info["window_samples"]
+        if (
+            self.raw.ch_names != info["ch_names"]
+            or self.raw.info["sfreq"] != info["sfreq"]
+            or self.starts.max(initial=0) + self.window > self.raw.n_times
+        ):
+            raise UserError(
+                f"{signal_path}: its channels, sampling rate or length differ from "
+                "those its window table was made from; the table is stale: delete "
+                "it and run again"
+            )
         self.scaling = info["scaling"]
         self.shape = (len(self.starts), len(info["ch_names"]), self.window)
 
