@@ -170,6 +170,40 @@ def test_derivatives_rerun_with_their_recording_only(derivatives_run):
         config.write_text(original)
 
 
+def test_with_ica_the_derivative_is_the_signal_the_windows_index(derivatives_run):
+    config = derivatives_run / "config.yaml"
+    original = config.read_text()
+    settings = yaml.safe_load(original)
+    settings["preprocess"]["reference"] = "average"
+    try:
+        write_config(derivatives_run, {**settings, "ica": {"enabled": True}})
+        plan = run_snakemake(derivatives_run, "--dry-run").stdout
+    finally:
+        config.write_text(original)
+    job = plan[plan.index("rule bids_derivatives:") :]
+    inputs = job[job.index("input:") + 6 : job.index("\n", job.index("input:"))]
+    signals = [path for path in inputs.split(", ") if path.endswith("_raw.fif")]
+    assert len(signals) == 1 and signals[0].startswith("results/ica/"), inputs
+
+
+def test_the_sidecar_says_ica_was_applied():
+    from eegflow.derivatives import recording_sidecar
+
+    info = mne.create_info(["Cz"], 100.0, "eeg")
+    record = {"duration_s": 1.0, "notch_hz": [], "bad_channels": {}}
+    settings = {
+        "reference": "average",
+        "notch": {"line_freq": None},
+        "filter": {"l_freq": 1, "h_freq": 40, "method": "fir"},
+    }
+    ica = {"enabled": True, "method": "picard"}
+    source = "sub-01/eeg/sub-01_task-rest_eeg.edf"
+    assert (
+        recording_sidecar(info, record, settings, source, ica)["eegflow"]["ica"] == ica
+    )
+    assert "ica" not in recording_sidecar(info, record, settings, source)["eegflow"]
+
+
 def test_derivatives_need_a_bids_input(tmp_path):
     write_config(tmp_path, {"input": {"bids": {"derivatives": True}}})
     result = run_snakemake(tmp_path, "--dry-run", check=False)
