@@ -16,8 +16,8 @@ from eegflow import JOB_BASE_MB, OPTIONAL_RECORDING_STAGES, RECORDING_STAGES, Us
 from eegflow.checks import check_config
 from eegflow.dependencies import package_modules, write_code_stamp
 from eegflow.failures import failed_jobs, format_failure_table, write_failure_table
-from eegflow.fileio import window_table_shape
 from eegflow.features import feature_job_mem_mb
+from eegflow.fileio import window_table_shape
 from eegflow.recordings import SYNTHETIC_DIR, discover_recordings, recording_files
 
 RUN_STARTED = time.time()  # a job whose log is older did not run in this run
