@@ -71,6 +71,21 @@ def test_folder_recordings_and_fif_splits_list_their_files(tmp_path):
     )  # MNE reads the splits as one recording
 
 
+def test_fif_splits_belong_to_their_own_recording_only(tmp_path):
+    """Split files are matched by the whole stem, which may itself hold "-<digit>"."""
+    names = ["sub-01_raw.fif", "sub-01_raw-1.fif", "sub-1_raw.fif", "sub-10_raw.fif"]
+    for name in names + ["sub-01_raw-1.fif.bak", "notes-1.txt"]:
+        (tmp_path / name).write_text("x")
+    assert recording_files(str(tmp_path / "sub-01_raw.fif")) == [
+        str(tmp_path / "sub-01_raw.fif"),
+        str(tmp_path / "sub-01_raw-1.fif"),
+    ]
+    for name in ("sub-1_raw.fif", "sub-10_raw.fif"):
+        assert recording_files(str(tmp_path / name)) == [str(tmp_path / name)]
+    missing = tmp_path / "gone" / "x_raw.fif"
+    assert recording_files(str(missing)) == [str(missing)]  # fails in its own job
+
+
 def test_editing_any_file_of_a_recording_reruns_it(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

@@ -12,7 +12,9 @@ calls it at every start.
 """
 
 import csv
+import functools
 import glob
+import os
 import re
 from pathlib import Path
 
@@ -72,9 +74,27 @@ def recording_id(path):
     return safe
 
 
+_SPLIT_MARK = re.compile(r"-[0-9]")  # where a FIF split's number follows its stem
 _BRAINVISION_FILE_KEY = re.compile(
     r"^\s*(DataFile|MarkerFile)\s*=\s*(.+?)\s*$", re.I | re.M
 )
+
+
+@functools.cache
+def fif_split_names(folder):
+    """{stem: names} of the files in ``folder`` that could continue a FIF file
+    ``<stem>.fif`` (``<stem>-<digit>...fif``, MNE's split files), from one listing
+    of the folder per process: a glob per recording would list a folder of N
+    recordings N times at every start."""
+    splits = {}
+    if not os.path.isdir(folder):  # a missing recording fails in its own job
+        return splits
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name.endswith(".fif"):
+                for mark in _SPLIT_MARK.finditer(entry.name):
+                    splits.setdefault(entry.name[: mark.start()], []).append(entry.name)
+    return splits
 
 
 def recording_files(path):
@@ -111,7 +131,8 @@ def recording_files(path):
     elif lower.endswith(".set"):
         companions = [main.with_suffix(suffix) for suffix in (".fdt", ".FDT")]
     elif lower.endswith(".fif"):
-        companions = sorted(main.parent.glob(f"{glob.escape(main.stem)}-[0-9]*.fif"))
+        splits = fif_split_names(str(main.parent)).get(main.stem, [])
+        companions = sorted(main.parent / name for name in splits)
     files = [str(path)] if not main.is_dir() else []
     for companion in companions:
         if companion.is_file() and str(companion) not in files:
