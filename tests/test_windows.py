@@ -290,25 +290,38 @@ def test_positions_count_from_the_files_first_sample(tmp_path):
     np.testing.assert_allclose(windows[:3, 0, 0], np.array([500, 700, 900]) * 1e-6)
 
 
-def test_window_rejection_copies_a_block_at_a_time_not_every_window():
-    """Peak-to-peak per window over overlapping views must not materialise them all
-    (20 ch x 1 h at 250 Hz in 1 s strides would be 36 GB)."""
+def test_window_rejection_reads_a_block_at_a_time_not_the_recording(
+    tmp_path, monkeypatch
+):
+    """Peak-to-peak per window reads blocks of windows from the file, never the whole
+    recording nor every overlapping window at once (20 ch x 1 h at 250 Hz in 1 s
+    strides would be 36 GB)."""
     import tracemalloc
 
-    from eegflow.windows import WINDOWS_PER_BLOCK, rejected_windows
+    from eegflow import windows as windowing
 
     data = np.random.default_rng(0).normal(size=(8, 250 * 1800)) * 1e-5
-    raw = mne.io.RawArray(data, mne.create_info(8, 250.0, "eeg"), verbose="error")
-    views = np.lib.stride_tricks.sliding_window_view(raw._data, 500, axis=1)
+    fif = tmp_path / "long_raw.fif"
+    mne.io.RawArray(data, mne.create_info(8, 250.0, "eeg"), verbose="error").save(
+        fif, verbose="error"
+    )  # 28.8 MB as float64
+    raw = mne.io.read_raw_fif(fif, verbose="error")
     starts = np.arange(0, raw.n_times - 500 + 1, 250)
     settings = window_settings(reject={"ptp_uv": "auto"})["reject"]
+    block = 8 * 100 * 500 * 8  # 3.2 MB: 100 windows; all 1,799 windows: 57.6 MB
+    monkeypatch.setattr(windowing, "WINDOW_BLOCK_BYTES", block)
     tracemalloc.start()
-    reasons = rejected_windows(raw, views, starts, 500, settings, list(range(8)))
+    reasons = windowing.rejected_windows(raw, starts, 500, settings, list(range(8)))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert len(reasons) == len(starts) == 1799
-    block = 8 * WINDOWS_PER_BLOCK * 500 * 8  # 8.2 MB; all 1,799 windows: 57.6 MB
-    assert peak < 3 * block  # a block copy and its temporaries, whatever the length
+    assert peak < 4 * block  # a block, the stretch read for it and temporaries
+    ptp = np.ptp(
+        np.lib.stride_tricks.sliding_window_view(data, 500, axis=1)[:, starts], axis=-1
+    ).T
+    np.testing.assert_allclose(  # the same peak-to-peak as from the whole array
+        windowing.peak_to_peak(raw, starts, 500, list(range(8))), ptp, rtol=1e-6
+    )
 
 
 def mne_epochs_of(fif, starts, window):

@@ -25,8 +25,9 @@ rule windows:
         "../../envs/eegflow.yaml"
     threads: 1
     resources:
-        # the float32 FIF is read as float64 (2x its size) for peak-to-peak rejection
-        mem_mb=mem_mb_per_input_mb(6),
+        # windows are judged a block of eegflow.windows.WINDOW_BLOCK_BYTES at a time
+        # (a few blocks in memory), the table grows with the recording
+        mem_mb=mem_mb_per_input_mb(0.1, base_mb=JOB_BASE_MB + 100),
         runtime=runtime_per_input_mb(0.05),
     params:
         windows=lookup(dpath="windows", within=config),

@@ -28,7 +28,9 @@ from .provenance import with_stage
 
 log = logging.getLogger(__name__)
 
-WINDOWS_PER_BLOCK = 256
+# Samples (float64 bytes) of the windows read from the FIF at once to judge them: the
+# windows job's memory stays within a few blocks whatever the recording's length.
+WINDOW_BLOCK_BYTES = 16e6
 
 
 def window_length_samples(settings, sfreq):
@@ -232,13 +234,15 @@ def check_label_counts(counts, settings, source, recording, descriptions):
         )
 
 
-def peak_to_peak(views, starts, channels):
-    """(windows, channels) peak-to-peak amplitude of the windows at ``starts``, on
-    ``channels`` (indices), a block of windows copied at a time."""
+def peak_to_peak(raw, starts, window, channels):
+    """(windows, channels) peak-to-peak amplitude of the windows of ``window``
+    samples at ``starts``, on ``channels`` (indices), read from ``raw`` (not
+    preloaded) a block of at most :data:`WINDOW_BLOCK_BYTES` at a time."""
+    per_block = max(1, int(WINDOW_BLOCK_BYTES // (len(raw.ch_names) * window * 8)))
     ptp = np.empty((len(starts), len(channels)))
-    for block in range(0, len(starts), WINDOWS_PER_BLOCK):
-        chunk = views[np.ix_(channels, starts[block : block + WINDOWS_PER_BLOCK])]
-        ptp[block : block + chunk.shape[1]] = np.ptp(chunk, axis=-1).T
+    for block in range(0, len(starts), per_block):
+        chunk = read_runs(raw, starts[block : block + per_block], window)
+        ptp[block : block + len(chunk)] = np.ptp(chunk[:, channels], axis=-1)
     return ptp
 
 
@@ -257,7 +261,7 @@ def auto_ptp_threshold(ptp):
     return median + np.maximum(spread, median)
 
 
-def rejected_windows(raw, views, starts, window, settings, good):
+def rejected_windows(raw, starts, window, settings, good):
     """Flag windows: peak-to-peak above a threshold or flat on a good channel, or
     overlapping an annotation whose description starts with "BAD" (MNE's rule).
 
@@ -278,7 +282,7 @@ def rejected_windows(raw, views, starts, window, settings, good):
     names = [raw.ch_names[index] for index in good]
     reasons = [[] for _ in starts]
     if (settings["ptp_uv"] is not None or settings["flat_uv"] is not None) and good:
-        ptp = peak_to_peak(views, starts, good) * 1e6  # µV
+        ptp = peak_to_peak(raw, starts, window, good) * 1e6  # µV
         if settings["ptp_uv"] == "auto":
             threshold = auto_ptp_threshold(ptp)
             label = "amplitude above the recording's robust threshold"
@@ -398,10 +402,8 @@ def make_windows(
     else:
         starts = window_starts(raw.n_times, window, stride, settings["drop_last"])
         descriptions = None
-    data = raw.get_data()
-    views = np.lib.stride_tricks.sliding_window_view(data, window, axis=1)
     good = [index for index, name in enumerate(raw.ch_names) if name not in marked_bad]
-    reasons = rejected_windows(raw, views, starts, window, settings["reject"], good)
+    reasons = rejected_windows(raw, starts, window, settings["reject"], good)
     rejected = np.array([bool(reason) for reason in reasons], dtype=bool)
     log.info(
         "%s: %d of %d windows rejected (%s)",
