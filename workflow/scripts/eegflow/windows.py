@@ -485,11 +485,12 @@ class Windows:
     signal_path : path-like
         The FIF the windows were cut from.
     table : pyarrow.Table
-        Its window table (:func:`make_windows`).
+        Its window table (:func:`make_windows`); ``info`` keeps its metadata
+        (:func:`window_table_info`).
     """
 
     def __init__(self, signal_path, table):
-        info = window_table_info(table)
+        self.info = info = window_table_info(table)
         self.raw = read_raw_lazily(signal_path)
         self.starts = table.column("fif_sample").to_numpy()
         self.window = info["window_samples"]
@@ -557,5 +558,4 @@ def read_windows(signal_path, table_path):
     """
     table = pq.read_table(table_path)
     windows = Windows(signal_path, table)
-    info = window_table_info(table)
-    return windows, table, info["sfreq"], info["ch_names"]
+    return windows, table, windows.info["sfreq"], windows.info["ch_names"]
