@@ -9,6 +9,13 @@ every job's outputs are made to exist and be up to date without running a job (s
 ``materialize``), and the run after it, which has nothing to do, is timed. Targets
 (issue 16): 20,000 recordings planned in 60 s and 1 GB; a no-op over 2,000 materialized
 recordings in 10 s.
+
+Beside each size, Snakemake's own floor: the same dry run of a Snakefile of trivial shell
+rules chained as this workflow's per-recording jobs (4 a recording, then one combining
+job), without input functions, params, resources, logs or benchmarks (``FLOOR_SNAKEFILE``):
+what any workflow with this many jobs costs to plan with this Snakemake. And the dry run of
+the first of the batches of ``--batch-recordings`` (2,000) a corpus is run in, as the
+README's "Corpus scale" shows (``--batch combine=1/B``).
 """
 
 import argparse
@@ -30,28 +37,80 @@ WINDOW_TABLE = pa.table({"window_index": [0]}).replace_schema_metadata(
 )
 
 
+# Snakemake's floor: the per-recording job chain of this workflow with nothing else
+FLOOR_SNAKEFILE = """
+IDS = [f"r{i}" for i in range(int(config["recordings"]))]
+
+rule all:
+    input: "combined.txt"
+
+rule combine:
+    input: expand("features/{r}.txt", r=IDS)
+    output: "combined.txt"
+    shell: "touch {output}"
+
+rule recording:
+    output: "raw/{r}.txt"
+    shell: "touch {output}"
+
+rule preprocess:
+    input: "raw/{r}.txt"
+    output: "preprocessed/{r}.txt"
+    shell: "touch {output}"
+
+rule windows:
+    input: "preprocessed/{r}.txt"
+    output: "windows/{r}.txt"
+    shell: "touch {output}"
+
+rule features:
+    input: "preprocessed/{r}.txt", "windows/{r}.txt"
+    output: "features/{r}.txt"
+    shell: "touch {output}"
+"""
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--recordings", type=int, nargs="+", default=[1000, 5000, 20000]
     )
     parser.add_argument("--noop-recordings", type=int, default=2000)
+    parser.add_argument("--batch-recordings", type=int, default=2000)
     args = parser.parse_args()
     rows = []
     for n in args.recordings:
         workdir = workdir_for(n)
         command = snakemake("--dry-run", "--quiet", "all", "--cores", "2")
         wall, peak = run_measured(command, workdir)
+        floor_wall, floor_peak = floor_dry_run(workdir, n)
+        batches = -(-n // args.batch_recordings)
+        batch = f"combine=1/{batches}"
+        batch_wall, batch_peak = run_measured(
+            snakemake("--dry-run", "--batch", batch, "--cores", "2", "--quiet"),
+            workdir,
+        )
         rows.append(
             {
                 "recordings": n,
                 "dry_run_s": f"{wall:.1f}",
                 "ms_per_recording": f"{1000 * wall / n:.2f}",
                 "peak_mib": f"{peak:.0f}",
+                "floor_s": f"{floor_wall:.1f}",
+                "floor_mib": f"{floor_peak:.0f}",
+                "x_floor": f"{wall / floor_wall:.1f}",
+                "one_batch": batch,
+                "batch_s": f"{batch_wall:.1f}",
+                "batch_mib": f"{batch_peak:.0f}",
             }
         )
-    print("snakemake -n over synthetic recordings (4 jobs each), 2 cores")
-    print_table(rows, ["recordings", "dry_run_s", "ms_per_recording", "peak_mib"])
+    print(
+        "snakemake -n over synthetic recordings (4 jobs each), 2 cores; floor: the same"
+        " jobs as trivial shell rules; one batch: snakemake -n --batch"
+    )
+    columns = ["recordings", "dry_run_s", "ms_per_recording", "peak_mib", "floor_s"]
+    columns += ["floor_mib", "x_floor", "one_batch", "batch_s", "batch_mib"]
+    print_table(rows, columns)
 
     workdir = workdir_for(args.noop_recordings)
     touch_s = materialize(workdir)
@@ -98,6 +157,18 @@ def materialize(workdir):
     arguments = command[command.index("--snakefile") :]  # without "python -m snakemake"
     run_measured([sys.executable, "-c", touch, *arguments], workdir)
     return time.perf_counter() - start
+
+
+def floor_dry_run(workdir, n_recordings):
+    """Wall seconds and peak MiB of ``snakemake -n`` on :data:`FLOOR_SNAKEFILE` with
+    ``n_recordings`` recordings, in a folder beside ``workdir``."""
+    floor = workdir / "floor"
+    floor.mkdir()
+    (floor / "Snakefile").write_text(FLOOR_SNAKEFILE)
+    command = [sys.executable, "-m", "snakemake", "--dry-run", "all", "--cores", "2"]
+    return run_measured(
+        [*command, "--config", f"recordings={n_recordings}", "--quiet"], floor
+    )
 
 
 def workdir_for(n_recordings):

@@ -115,10 +115,19 @@ def test_an_edit_reruns_exactly_what_it_shapes(finished_run, old, new, expected)
     assert planned_jobs(finished_run) == {}
 
 
-def test_results_do_not_depend_on_cores_or_batch_size(finished_run, tmp_path):
+def test_results_do_not_depend_on_cores_run_batches_or_batch_size(
+    finished_run, tmp_path
+):
+    """One core, the run in two ``--batch`` halves (README, corpus scale), small
+    feature batches: the same tables, and nothing left to do for a plain run."""
     config = tiny_copy_of_default_config(tmp_path)
     edit(config, "feature_batch_windows: 256", "feature_batch_windows: 4")
-    run_snakemake(tmp_path, "--cores", "1")
+    first = run_snakemake(tmp_path, "--cores", "1", "--batch", "combine=1/2")
+    assert not (tmp_path / "results" / "features.parquet").exists()
+    assert len(list((tmp_path / "results" / "features").iterdir())) == N_RECORDINGS // 2
+    assert "Considering only batch 1/2" in first.stdout + first.stderr
+    run_snakemake(tmp_path, "--cores", "1", "--batch", "combine=2/2")
+    assert planned_jobs(tmp_path) == {}
     ours = pd.read_parquet(tmp_path / "results" / "features.parquet")
     theirs = pd.read_parquet(finished_run / "results" / "features.parquet")
     pd.testing.assert_frame_equal(ours, theirs, check_exact=True)
