@@ -114,7 +114,7 @@ def test_interpolation_restores_a_bad_channel_from_its_neighbours(tmp_path):
     truth = raw.get_data(picks=["Cz"])[0].copy()
     raw._data[1] = 0.0  # Cz dead
     clean, record = preprocessed(
-        raw, tmp_path, montage="standard_1020", bad_channels={"action": "interpolate"}
+        raw, tmp_path, montage="colin27_1020", bad_channels={"action": "interpolate"}
     )
     assert record["bad_channel_action"] == "interpolate" and list(
         record["bad_channels"]

@@ -31,7 +31,7 @@ def eeg_with_blinks(seed=0, seconds=SECONDS, channels=CHANNELS):
     rng = np.random.default_rng(seed)
     n = int(seconds * SFREQ)
     times = np.arange(n) / SFREQ
-    montage = mne.channels.make_standard_montage("standard_1020")
+    montage = mne.channels.make_standard_montage("colin27_1020")
     where = montage.get_positions()["ch_pos"]
     positions = np.array([where[name] for name in channels])
     spectrum = np.fft.rfft(rng.normal(size=(len(channels), n)))
@@ -60,7 +60,7 @@ def eeg_with_blinks(seed=0, seconds=SECONDS, channels=CHANNELS):
 ICA_CONFIG = {
     "input": {"source": "files", "files": ["data/*.fif"]},
     "preprocess": {
-        "montage": "standard_1020",
+        "montage": "colin27_1020",
         "reference": "average",
         "filter": {"l_freq": None, "h_freq": None},
     },
@@ -151,7 +151,7 @@ def test_thresholds_rerun_the_apply_step_never_the_fit(ica_run):
 
 
 def test_ica_needs_an_average_reference(tmp_path):
-    write_config(tmp_path, {**ICA_CONFIG, "preprocess": {"montage": "standard_1020"}})
+    write_config(tmp_path, {**ICA_CONFIG, "preprocess": {"montage": "colin27_1020"}})
     result = run_snakemake(tmp_path, "--dry-run", check=False)
     assert result.returncode != 0
     assert "config ica.enabled: true needs preprocess.reference: average" in (

@@ -313,7 +313,7 @@ def require_positions(info, names, path, needed_by, alternative=""):
         raise UserError(
             f"{path}: {needed_by} needs channel positions, and channels "
             f"{missing[:8]}{' ...' if len(missing) > 8 else ''} have none; set "
-            "preprocess.montage (e.g. standard_1020, after renaming channels to its "
+            "preprocess.montage (e.g. colin27_1020, after renaming channels to its "
             f"names with preprocess.rename){alternative}"
         )
 
