@@ -130,6 +130,20 @@ def test_interpolation_restores_a_bad_channel_from_its_neighbours(tmp_path):
         preprocessed(raw, tmp_path, bad_channels={"action": "interpolate"})
 
 
+def test_a_montage_name_mne_deprecates_is_logged_with_the_setting(tmp_path, caplog):
+    """MNE 1.13 deprecates standard_1020 (same positions as colin27_1020, gone in
+    1.14) with a warning that the job would otherwise not show."""
+    raw = realistic_eeg()
+    with caplog.at_level("WARNING"):
+        old, _ = preprocessed(raw, tmp_path, montage="standard_1020")
+    assert "preprocess.montage='standard_1020'" in caplog.text
+    assert "colin27_1020" in caplog.text
+    new, _ = preprocessed(raw, tmp_path, montage="colin27_1020")
+    np.testing.assert_array_equal(
+        [ch["loc"] for ch in old.info["chs"]], [ch["loc"] for ch in new.info["chs"]]
+    )
+
+
 def test_microvolts_stored_as_volts_are_refused_and_a_scale_fixes_them(tmp_path):
     raw = realistic_eeg()
     raw._data *= 1e6  # the values of µV, labelled V

@@ -6,7 +6,7 @@ to it that later stages and people read (see :func:`preprocess_recording`).
 """
 
 import logging
-
+import warnings
 
 from . import UserError
 from .cleaning import (
@@ -186,13 +186,21 @@ def rounded_spectra(freqs, spectra):
 
 
 def _set_montage(raw, montage, path):
-    """Give channels positions from a standard montage (config preprocess.montage)."""
+    """Give channels positions from a standard montage (config preprocess.montage).
+
+    MNE's warnings about the name (``standard_1020`` is deprecated for
+    ``colin27_1020`` in MNE 1.13 and goes in 1.14) are logged with the setting.
+    """
     try:
-        raw.set_montage(montage, on_missing="ignore", verbose="error")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            raw.set_montage(montage, on_missing="ignore", verbose="warning")
     except ValueError as error:
         raise UserError(
             f"{path}: config preprocess.montage={montage!r}: {error}"
         ) from None
+    for warning in caught:
+        log.warning("config preprocess.montage=%r: %s", montage, warning.message)
 
 
 def _notch(raw, settings, n_jobs, path):
