@@ -130,15 +130,32 @@ def test_interpolation_restores_a_bad_channel_from_its_neighbours(tmp_path):
         preprocessed(raw, tmp_path, bad_channels={"action": "interpolate"})
 
 
-def test_a_montage_name_mne_deprecates_is_logged_with_the_setting(tmp_path, caplog):
-    """MNE 1.13 deprecates standard_1020 (same positions as colin27_1020, gone in
-    1.14) with a warning that the job would otherwise not show."""
-    raw = realistic_eeg()
+def test_what_mne_says_of_a_setting_is_in_the_record_not_only_stderr(tmp_path, caplog):
+    """MNE's warnings were dropped (verbose="error"): a filter longer than the
+    recording ("distortion is likely"), a montage name MNE deprecates. Each is now
+    in the record's warnings (so the QC table) and the log, naming the setting; as
+    is a crop.tmax past the end."""
+    raw = realistic_eeg().crop(0, 20)  # 20 s: a 0.1 Hz high-pass needs 33 s
     with caplog.at_level("WARNING"):
-        old, _ = preprocessed(raw, tmp_path, montage="standard_1020")
-    assert "preprocess.montage='standard_1020'" in caplog.text
-    assert "colin27_1020" in caplog.text
-    new, _ = preprocessed(raw, tmp_path, montage="colin27_1020")
+        old, record = preprocessed(
+            raw,
+            tmp_path,
+            montage="standard_1020",
+            filter={"l_freq": 0.1, "h_freq": 40.0, "method": "fir"},
+            crop={"tmin": 0, "tmax": 60},
+        )
+    notes = record["warnings"]
+    starts = (
+        "config preprocess.montage: ",
+        "config preprocess.crop.tmax=60 s is past the end (20.0",
+        "config preprocess.filter: ",
+    )
+    assert len(notes) == 3, notes
+    assert all(note.startswith(start) for note, start in zip(notes, starts)), notes
+    assert "colin27_1020" in notes[0] and "distortion is likely" in notes[2]
+    assert all(note in caplog.text for note in notes)
+    new, record = preprocessed(realistic_eeg(), tmp_path, montage="colin27_1020")
+    assert record["warnings"] == []
     np.testing.assert_array_equal(
         [ch["loc"] for ch in old.info["chs"]], [ch["loc"] for ch in new.info["chs"]]
     )
@@ -218,6 +235,7 @@ def test_dirty_recording_end_to_end(tmp_path):
     assert qc["line_noise_db_50"] > 10 and qc["line_noise_db_60"] < 3  # no 60 Hz peak
     assert (qc["n_bad_channels"], qc["bad_channels"]) == (1, "Oz: flat")
     assert (qc["windows"], qc["windows_rejected"], qc["notch_hz"]) == (20, 3, "50 100")
+    assert qc["warnings"] == ""  # faults found and handled are not warnings
     assert qc["amplitude_spread_uv_Oz"] == 0 and 10 < qc["amplitude_spread_uv_Fz"] < 40
 
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())

@@ -333,5 +333,5 @@ def interpolate_bad_channels(raw, bad, path):
         "config preprocess.bad_channels.action=interpolate",
         ", or use action: mark",
     )
-    raw.interpolate_bads(reset_bads=True, mode="accurate", verbose="error")
+    raw.interpolate_bads(reset_bads=True, mode="accurate", verbose="warning")
     log.info("%s: interpolated bad channels %s", path, list(bad))

@@ -55,12 +55,38 @@ def save_fif(raw, out_path, fmt="single"):
         raw.save(tmp, fmt=fmt, buffer_size_sec=max(1.0, seconds), verbose="error")
 
 
-def read_raw_lazily(path, bids_root=None):
+def note(path, message, notes):
+    """Log ``message`` as a warning about recording ``path`` and append it to
+    ``notes`` (a record's ``warnings``, a QC table column): what a recording's
+    settings could not do, or what MNE said about them, is never only in a log."""
+    log.warning("%s: %s", path, message)
+    notes.append(message)
+
+
+@contextlib.contextmanager
+def noted_warnings(path, subject, notes):
+    """Catch the Python warnings of the calls inside; each becomes a :func:`note`
+    ``<subject>: <message>`` (the subject names the setting, e.g.
+    ``config preprocess.filter``).
+
+    MNE calls inside should run at ``verbose="warning"``: MNE drops its warnings
+    (e.g. a filter longer than the signal, "distortion is likely") at "error".
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    for warning in caught:
+        note(path, f"{subject}: {warning.message}", notes)
+
+
+def read_raw_lazily(path, bids_root=None, notes=None):
     """Open a recording with :func:`mne.io.read_raw` without loading its data.
 
     With ``bids_root``, the file is read with :func:`mne_bids.read_raw_bids`,
     which adds the sidecars' channel types, bad channels and events.tsv
-    annotations. Any reader failure becomes a :class:`UserError` naming the file.
+    annotations. Any reader failure becomes a :class:`UserError` naming the file;
+    the reader's warnings (e.g. renamed duplicate channels, annotations outside
+    the data) are logged and appended to ``notes`` if given (see :func:`note`).
     """
     import mne
 
@@ -99,7 +125,7 @@ def read_raw_lazily(path, bids_root=None):
                 f"is truncated or was not closed properly (MNE: {message}). "
                 "Re-export it, or leave it out with config input.exclude."
             )
-        log.warning("%s: %s", path, message)
+        note(path, f"reading it: {message}", [] if notes is None else notes)
     return raw
 
 

@@ -6,7 +6,6 @@ to it that later stages and people read (see :func:`preprocess_recording`).
 """
 
 import logging
-import warnings
 
 from . import UserError
 from .cleaning import (
@@ -20,7 +19,14 @@ from .cleaning import (
     mean_spectra,
     mark_bad_channels,
 )
-from .fileio import load_data, read_raw_lazily, save_fif, write_record
+from .fileio import (
+    load_data,
+    note,
+    noted_warnings,
+    read_raw_lazily,
+    save_fif,
+    write_record,
+)
 from .provenance import file_fingerprints, with_stage
 from .recordings import recording_files
 
@@ -95,7 +101,7 @@ def _apply_projectors(raw, path):
     """
     names = [projector["desc"] for projector in raw.info["projs"]]
     if names:
-        raw.apply_proj(verbose="error")
+        raw.apply_proj(verbose="warning")
         log.info("%s: applied %d SSP projectors %s", path, len(names), names)
     return names
 
@@ -153,7 +159,7 @@ def _rereference(raw, reference, picked, path):
     if reference is None:
         return
     try:
-        raw.set_eeg_reference(reference, projection=False, verbose="error")
+        raw.set_eeg_reference(reference, projection=False, verbose="warning")
     except (ValueError, RuntimeError) as error:
         raise UserError(
             f"{path}: config preprocess.reference={reference}: {error}"
@@ -171,7 +177,7 @@ def _anonymize(raw, path):
     2000-01-01 00:00 UTC and the birthday moves by the same shift (the age at
     recording is kept); annotations keep their place relative to the data.
     """
-    raw.anonymize(daysback=None, keep_his=False, verbose="error")
+    raw.anonymize(daysback=None, keep_his=False, verbose="warning")
     log.info("%s: anonymised (subject info and dates)", path)
 
 
@@ -186,21 +192,13 @@ def rounded_spectra(freqs, spectra):
 
 
 def _set_montage(raw, montage, path):
-    """Give channels positions from a standard montage (config preprocess.montage).
-
-    MNE's warnings about the name (``standard_1020`` is deprecated for
-    ``colin27_1020`` in MNE 1.13 and goes in 1.14) are logged with the setting.
-    """
+    """Give channels positions from a standard montage (config preprocess.montage)."""
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            raw.set_montage(montage, on_missing="ignore", verbose="warning")
+        raw.set_montage(montage, on_missing="ignore", verbose="warning")
     except ValueError as error:
         raise UserError(
             f"{path}: config preprocess.montage={montage!r}: {error}"
         ) from None
-    for warning in caught:
-        log.warning("config preprocess.montage=%r: %s", montage, warning.message)
 
 
 def _notch(raw, settings, n_jobs, path):
@@ -213,7 +211,7 @@ def _notch(raw, settings, n_jobs, path):
             f"Nyquist frequency {raw.info['sfreq'] / 2:g} Hz; remove them"
         )
     if freqs:
-        raw.notch_filter(freqs, n_jobs=n_jobs, verbose="error")
+        raw.notch_filter(freqs, n_jobs=n_jobs, verbose="warning")
         log.info("%s: notch filter at %s Hz", path, freqs)
     return freqs
 
@@ -355,7 +353,9 @@ def preprocess_recording(
         :func:`eegflow.cleaning.line_noise_db`),
         ``notch_hz``, ``units_scale``,
         ``projectors_applied``, ``anonymized``, ``amplitude_uv`` (per channel
-        median and robust spread of the output), and
+        median and robust spread of the output), ``warnings`` (what MNE said
+        reading the file or applying a setting, what a setting could not do:
+        each also a warning in the log), and
         ``provenance`` (:mod:`eegflow.provenance`: the source files' paths,
         sizes and SHA-256, the config, the software versions).
     bad_channels : iterable of str
@@ -366,7 +366,8 @@ def preprocess_recording(
         This recording's scale (a recordings table's ``units_scale``),
         replacing config ``preprocess.units.scale``.
     """
-    raw = read_raw_lazily(raw_path, bids_root)
+    notes = []  # what a setting could not do or MNE said of it: the record's warnings
+    raw = read_raw_lazily(raw_path, bids_root, notes)
     file_start_s = raw.first_samp / raw.info["sfreq"]
     original = {
         "sfreq_original": raw.info["sfreq"],
@@ -380,15 +381,16 @@ def preprocess_recording(
     given.update({name: "listed in the recordings table" for name in bad_channels})
     unknown = sorted(set(bad_channels) - set(raw.ch_names))
     if unknown:
-        log.warning(
-            "%s: bad channels %s listed in the recordings table are not in this "
-            "recording (names after preprocess.rename); ignored",
+        note(
             raw_path,
-            unknown,
+            f"bad channels {unknown} listed in the recordings table are not in this "
+            "recording (names after preprocess.rename); ignored",
+            notes,
         )
     raw.info["bads"] = []  # picks by type must not drop them: they are judged below
     if settings["montage"]:
-        _set_montage(raw, settings["montage"], raw_path)
+        with noted_warnings(raw_path, "config preprocess.montage", notes):
+            _set_montage(raw, settings["montage"], raw_path)
     duration = raw.duration
     tmin, tmax = settings["crop"]["tmin"], settings["crop"]["tmax"]
     if tmin >= duration:
@@ -397,11 +399,11 @@ def preprocess_recording(
             f"this recording ({duration:.3f} s long); lower tmin"
         )
     if tmax is not None and tmax > raw.times[-1]:
-        log.warning(
-            "%s: preprocess.crop.tmax=%s s is past the end (%.3f s); keeping to the end",
+        note(
             raw_path,
-            tmax,
-            duration,
+            f"config preprocess.crop.tmax={tmax} s is past the end ({duration:.3f} s); "
+            "kept to the end",
+            notes,
         )
         tmax = None
     target_sfreq = settings["resample_sfreq"] or raw.info["sfreq"]
@@ -421,26 +423,34 @@ def preprocess_recording(
     check_units(raw, settings["units"], set(raw.ch_names) - set(bad), raw_path)
     freqs, spectra = mean_spectra(raw)  # before notch and filter
     mains = line_noise_db(freqs, {n: p for n, p in spectra.items() if n not in bad})
-    projectors = _apply_projectors(raw, raw_path)
-    _rereference(raw, settings["reference"], picked, raw_path)
+    with noted_warnings(raw_path, "applying its SSP projectors", notes):
+        projectors = _apply_projectors(raw, raw_path)
+    with noted_warnings(raw_path, "config preprocess.reference", notes):
+        _rereference(raw, settings["reference"], picked, raw_path)
     if settings["resample_sfreq"] and settings["resample_sfreq"] != raw.info["sfreq"]:
-        raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="error")
-    notch = _notch(raw, settings["notch"], n_jobs, raw_path)
+        with noted_warnings(raw_path, "config preprocess.resample_sfreq", notes):
+            raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="warning")
+    with noted_warnings(raw_path, "config preprocess.notch", notes):
+        notch = _notch(raw, settings["notch"], n_jobs, raw_path)
     filt = settings["filter"]
     if filt["l_freq"] is not None or filt["h_freq"] is not None:
-        raw.filter(
-            filt["l_freq"],
-            filt["h_freq"],
-            method=filt["method"],
-            n_jobs=n_jobs,
-            verbose="error",
-        )
-    _run_steps(raw, settings["steps"], raw_path)
+        with noted_warnings(raw_path, "config preprocess.filter", notes):
+            raw.filter(
+                filt["l_freq"],
+                filt["h_freq"],
+                method=filt["method"],
+                n_jobs=n_jobs,
+                verbose="warning",
+            )
+    with noted_warnings(raw_path, "config preprocess.steps", notes):
+        _run_steps(raw, settings["steps"], raw_path)
     action = settings["bad_channels"]["action"]
     if action == "interpolate":
-        interpolate_bad_channels(raw, bad, raw_path)
+        with noted_warnings(raw_path, "config preprocess.bad_channels.action", notes):
+            interpolate_bad_channels(raw, bad, raw_path)
     if settings["anonymize"]:
-        _anonymize(raw, raw_path)
+        with noted_warnings(raw_path, "config preprocess.anonymize", notes):
+            _anonymize(raw, raw_path)
     log.info(
         "%s: %d channels, %d samples at %g Hz after preprocessing",
         raw_path,
@@ -464,6 +474,7 @@ def preprocess_recording(
         "projectors_applied": projectors,
         "anonymized": settings["anonymize"],
         "amplitude_uv": amplitude_statistics_uv(raw),
+        "warnings": notes,
         "provenance": with_stage(
             {"source_files": file_fingerprints(recording_files(str(raw_path)))},
             preprocess=settings,
