@@ -1,6 +1,8 @@
 """ICA + ICLabel: a known blink source leaves the frontal channels, an alpha rhythm
 stays; the thresholds rerun only the apply step; clear errors."""
 
+from unittest import mock
+
 import mne
 import numpy as np
 import pandas as pd
@@ -131,6 +133,41 @@ def test_qc_table_lists_the_removed_components(ica_run):
     qc = pd.read_parquet(workdir / "results" / "qc.parquet")
     assert qc[["ica_components", "ica_removed"]].values.tolist() == [[18, 1]]
     assert qc["ica_removed_why"].item() == "0: eye blink 1.00"
+    assert qc["ica_warnings"].item() == "", qc["ica_warnings"].item()  # a clean fit
+
+
+def test_what_goes_against_the_fit_is_in_the_labels_table_and_the_log(tmp_path, caplog):
+    """Data low-passed below ICLabel's 100 Hz and a solver stopped before it
+    converged: each a note in fit_warnings (and the log), not only on stderr."""
+    from conftest import config_section
+    from eegflow.ica import fit_ica
+
+    raw, _ = eeg_with_blinks(seconds=40)
+    raw.set_montage("colin27_1020")
+    raw.filter(None, 40.0, verbose="error")
+    raw.set_eeg_reference("average", verbose="error")
+    fif = tmp_path / "low_raw.fif"
+    raw.save(fif, verbose="error")
+    settings = config_section("ica", n_components=5)  # Picard
+    labels = tmp_path / "labels.tsv"
+    with caplog.at_level("WARNING"):
+        with mock.patch("mne.preprocessing.ICA.__init__", stopped_early_ica()):
+            fit_ica(fif, tmp_path / "low-ica.fif", labels, settings, "low.fif")
+    notes = pd.read_csv(labels, sep="\t")["fit_warnings"].unique().tolist()
+    assert len(notes) == 1 and "low-passed at 40 Hz" in notes[0], notes
+    assert "config ica.method=picard: Picard did not converge" in notes[0], notes
+    assert "low.fif: config ica.method=picard" in caplog.text
+
+
+def stopped_early_ica():
+    """An ICA constructor that keeps its solver to one iteration (so it cannot
+    converge): what a recording hard to decompose does to the configured solver."""
+    original = mne.preprocessing.ICA.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **{**kwargs, "max_iter": 1})
+
+    return init
 
 
 def test_thresholds_rerun_the_apply_step_never_the_fit(ica_run):

@@ -17,14 +17,13 @@ recording low-passed below 100 Hz is labelled with a warning in its log.
 """
 
 import logging
-import warnings
 
 import numpy as np
 import pandas as pd
 
 from . import UserError
 from .cleaning import require_positions
-from .fileio import atomic_output, save_fif
+from .fileio import atomic_output, note, noted_warnings, save_fif
 
 log = logging.getLogger(__name__)
 
@@ -89,21 +88,23 @@ def components_for(raw, picks, settings, source):
     return n_components
 
 
-def iclabel_copy(raw, settings, source):
+def iclabel_copy(raw, settings, source, notes):
     """The copy ICA is fitted on and ICLabel labels: filtered fit_l_freq-100 Hz
-    (the low-pass only where the data reach past 100 Hz)."""
+    (the low-pass only where the data reach past 100 Hz). What limits ICLabel, and
+    MNE's warnings filtering, are noted in ``notes`` (:func:`eegflow.fileio.note`)."""
     l_freq, h_freq = settings["fit_l_freq"], ICLABEL_H_FREQ
     if raw.info["lowpass"] < h_freq:
-        log.warning(
-            "%s: the data are low-passed at %g Hz; ICLabel was trained on 1-100 Hz "
-            "data, so its labels may be less reliable (preprocess.filter.h_freq: 100 "
-            "or higher keeps that band)",
+        note(
             source,
-            raw.info["lowpass"],
+            f"the data are low-passed at {raw.info['lowpass']:g} Hz; ICLabel was "
+            "trained on 1-100 Hz data, so its labels may be less reliable "
+            "(preprocess.filter.h_freq: 100 or higher keeps that band)",
+            notes,
         )
     if raw.info["lowpass"] <= h_freq:
         h_freq = None  # nothing above it to remove
-    return raw.copy().filter(l_freq, h_freq, verbose="error")
+    with noted_warnings(source, "config ica.fit_l_freq", notes):
+        return raw.copy().filter(l_freq, h_freq, verbose="warning")
 
 
 def fit_ica(preprocessed_path, ica_path, labels_path, settings, source):
@@ -117,7 +118,9 @@ def fit_ica(preprocessed_path, ica_path, labels_path, settings, source):
         Output: the fitted solution (``*-ica.fif``, :func:`mne.preprocessing.read_ica`).
     labels_path : path-like
         Output: TSV, one row per component: ``component``, ``label`` (ICLabel's
-        most probable), ``probability``, and the probability of each label.
+        most probable), ``probability``, the probability of each label, and
+        ``fit_warnings`` (the fit's notes, the same on every row: a solver that
+        did not converge, ICLabel's checks; empty when none).
     settings : dict
         Config ``ica``: ``method``, ``n_components`` (None = the rank of the good
         EEG channels), ``random_state``, ``fit_l_freq``.
@@ -132,7 +135,8 @@ def fit_ica(preprocessed_path, ica_path, labels_path, settings, source):
     require_positions(
         raw.info, [raw.ch_names[pick] for pick in picks], source, "ICA with ICLabel"
     )
-    fit_raw = iclabel_copy(raw, settings, source)
+    notes = []  # the labels table's fit_warnings
+    fit_raw = iclabel_copy(raw, settings, source, notes)
     n_components = components_for(fit_raw, picks, settings, source)
     method, fit_params = METHODS[settings["method"]]
     ica = mne.preprocessing.ICA(
@@ -142,12 +146,10 @@ def fit_ica(preprocessed_path, ica_path, labels_path, settings, source):
         rng=settings["random_state"],
         max_iter="auto",
     )
-    ica.fit(fit_raw, picks=picks, verbose="error")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with noted_warnings(source, f"config ica.method={settings['method']}", notes):
+        ica.fit(fit_raw, picks=picks, verbose="warning")  # e.g. did not converge
+    with noted_warnings(source, "ICLabel", notes):  # its checks of its assumptions
         probabilities = iclabel_label_components(fit_raw, ica, inplace=False)
-    for warning in caught:  # ICLabel's own checks of its assumptions
-        log.warning("%s: ICLabel: %s", source, warning.message)
     table = pd.DataFrame(
         probabilities, columns=[f"p_{label}" for label in ICLABEL_LABELS]
     )
@@ -155,6 +157,7 @@ def fit_ica(preprocessed_path, ica_path, labels_path, settings, source):
     table.insert(0, "component", np.arange(len(table)))
     table.insert(1, "label", [ICLABEL_LABELS[index] for index in best])
     table.insert(2, "probability", probabilities.max(axis=1))
+    table["fit_warnings"] = "; ".join(notes)
     with atomic_output(ica_path) as tmp:
         ica.save(tmp, verbose="error")
     with atomic_output(labels_path) as tmp:

@@ -30,7 +30,8 @@ def job_logging(log_path):
     """Log to ``log_path`` (and stderr); turn a :class:`UserError` into exit 1.
 
     A user error is printed as one clear line, without a traceback; any other
-    exception is logged with its traceback and re-raised. MNE's numba helpers
+    exception is logged with its traceback and re-raised. Python warnings not
+    caught by the job (:func:`eegflow.fileio.noted_warnings`) are logged too. MNE's numba helpers
     stay off for the job (``MNE_USE_NUMBA``, unless the user set it).
     """
     handlers = [logging.FileHandler(log_path, mode="w"), logging.StreamHandler()]
@@ -40,6 +41,7 @@ def job_logging(log_path):
         handlers=handlers,
         force=True,
     )
+    logging.captureWarnings(True)  # a library's Python warning lands in the log too
     # MNE's own numba helpers (one computes raw.times) make a job import numba and load
     # their compiled cache: 0.4 s of a preprocess job's 2.3 s (measured, 5 runs each),
     # more than they save on one recording. Jobs take MNE's NumPy paths unless the user

@@ -60,7 +60,7 @@ def qc_row(recording, source, record, windows):
 
 def ica_columns(components):
     """QC columns of a recording's ICA components table: components fitted, removed,
-    and the removed ones with their reasons."""
+    the removed ones with their reasons, and what went against the fit."""
     removed = components[components["removed"]]
     return {
         "ica_components": len(components),
@@ -68,6 +68,7 @@ def ica_columns(components):
         "ica_removed_why": "; ".join(
             f"{c}: {why}" for c, why in zip(removed["component"], removed["reason"])
         ),
+        "ica_warnings": "; ".join(sorted(set(components["fit_warnings"].dropna()))),
     }
 
 
