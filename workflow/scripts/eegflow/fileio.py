@@ -136,7 +136,7 @@ def load_data(raw, path):
     fails here, inside the reader, with exceptions of many types.
     """
     try:
-        raw.load_data(verbose="error")
+        raw.load_data(verbose="warning")
     except Exception as error:  # readers raise many types; all mean "unreadable data"
         raise UserError(
             f"{path}: MNE opened this recording but could not read its samples "

@@ -414,7 +414,8 @@ def preprocess_recording(
     else:
         raw.crop(tmin=tmin, tmax=tmax, include_tmax=False)
     picked = _pick(raw, settings["picks"], settings["reference"], raw_path)
-    load_data(raw, raw_path)
+    with noted_warnings(raw_path, "reading its samples", notes):
+        load_data(raw, raw_path)
     scale = settings["units"]["scale"] if units_scale is None else units_scale
     if scale != 1:
         raw.apply_function(lambda x: x * scale, picks="all")
