@@ -1,8 +1,13 @@
 """Bad configs stop the workflow at start, with the key named, before any job."""
 
-import pytest
+from unittest import mock
 
-from conftest import TINY_CONFIG, run_snakemake, write_config
+import pytest
+from snakemake.utils import validate
+
+from conftest import ROOT, TINY_CONFIG, run_snakemake, write_config
+from eegflow import UserError
+from eegflow.checks import check_config
 
 
 @pytest.mark.parametrize(
@@ -90,3 +95,17 @@ def test_bad_config_is_refused_before_any_job(tmp_path, config, message):
     assert result.returncode != 0
     assert message in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_fastica_without_scikit_learn_is_refused_naming_the_fix():
+    """MNE's FastICA needs scikit-learn, which the workflow does not require: refused
+    at start instead of an ImportError traceback in every ICA job."""
+    config = {
+        "preprocess": {"reference": "average"},
+        "ica": {"enabled": True, "method": "fastica"},
+    }
+    validate(config, str(ROOT / "workflow/schemas/config.schema.yaml"), True)
+    check_config(config)  # installed here (a test requirement)
+    with mock.patch("importlib.util.find_spec", return_value=None):
+        with pytest.raises(UserError, match="pip install scikit-learn, or use"):
+            check_config(config)

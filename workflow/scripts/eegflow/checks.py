@@ -5,6 +5,8 @@ and unknown keys; these check what a schema cannot: relations between keys
 and against what is known of the recordings without opening them.
 """
 
+import importlib.util
+
 from . import UserError
 from .features import short_entropy_series, validate_feature_settings
 from .preprocess import check_filter_below_nyquist, check_steps
@@ -32,6 +34,16 @@ def check_config(config):
             "config ica.enabled: true needs preprocess.reference: average (ICLabel "
             "labels components of average-referenced EEG, and the components are "
             f"removed from the data they were fitted on); it is {preprocess['reference']}"
+        )
+    if (
+        config["ica"]["enabled"]
+        and config["ica"]["method"] == "fastica"
+        and importlib.util.find_spec("sklearn") is None
+    ):
+        raise UserError(
+            "config ica.method: fastica needs scikit-learn, which is not installed "
+            "(not a requirement of the workflow): pip install scikit-learn, or use "
+            "method: picard (the default)"
         )
     if config["input"]["bids"]["derivatives"] and config["input"]["source"] != "bids":
         raise UserError(
