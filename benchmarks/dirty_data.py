@@ -108,7 +108,7 @@ def main():
             }
         },
         "+ nan, flat, interpolate": {
-            "montage": "standard_1020",
+            "montage": "colin27_1020",
             "bad_channels": {"detect": ["nan", "flat"], "action": "interpolate"},
         },
     }
