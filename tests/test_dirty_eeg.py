@@ -235,7 +235,9 @@ def test_dirty_recording_end_to_end(tmp_path):
     assert qc["line_noise_db_50"] > 10 and qc["line_noise_db_60"] < 3  # no 60 Hz peak
     assert (qc["n_bad_channels"], qc["bad_channels"]) == (1, "Oz: flat")
     assert (qc["windows"], qc["windows_rejected"], qc["notch_hz"]) == (20, 3, "50 100")
-    assert qc["warnings"] == ""  # faults found and handled are not warnings
+    assert (
+        qc["warnings"] == qc["windows_warnings"] == ""
+    )  # handled faults are no warnings
     assert qc["amplitude_spread_uv_Oz"] == 0 and 10 < qc["amplitude_spread_uv_Fz"] < 40
 
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())

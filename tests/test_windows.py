@@ -5,11 +5,18 @@ import json
 import mne
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import window_settings
 from eegflow import UserError
-from eegflow.windows import make_windows, read_windows, scale_channelwise, window_starts
+from eegflow.windows import (
+    make_windows,
+    read_windows,
+    scale_channelwise,
+    window_starts,
+    window_table_info,
+)
 
 
 def test_window_starts_drop_last():
@@ -240,6 +247,11 @@ def test_events_of_zero_or_one_sample_give_one_window_each(tmp_path):
     rows = read_windows(fif, tmp_path / "w.parquet")[1].to_pandas()
     # 0 and 1 sample (0.01 s at 100 Hz) are events; 2 samples are a (too short) span
     assert rows["start_s"].tolist() == [10.0, 20.0]
+    # the lost one is in the table (and so the QC table's windows_warnings), not
+    # only in the log
+    warnings = window_table_info(pq.read_schema(tmp_path / "w.parquet"))["warnings"]
+    assert len(warnings) == 1
+    assert "label 'go': 1 of 3 annotations are too short for a window" in warnings[0]
 
 
 def test_a_label_some_recordings_lack_can_be_allowed(tmp_path, caplog):
@@ -250,10 +262,10 @@ def test_a_label_some_recordings_lack_can_be_allowed(tmp_path, caplog):
     make_windows(fif, tmp_path / "w.parquet", settings, "rec", {})
     rows = read_windows(fif, tmp_path / "w.parquet")[1].to_pandas()
     assert rows["label"].tolist() == ["W", "W", "N2", "N2"]
-    assert (
-        "gives no window in recording 'rec' for label 'N1': no annotation"
-        in caplog.text
-    )
+    message = "gives no window in recording 'rec' for label 'N1': no annotation"
+    assert message in caplog.text
+    info = window_table_info(pq.read_schema(tmp_path / "w.parquet"))
+    assert any(message in warning for warning in info["warnings"])
 
 
 def test_positions_count_from_the_files_first_sample(tmp_path):

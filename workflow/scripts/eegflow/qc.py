@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def qc_row(recording, source, record, windows):
-    """The QC row of one recording from its record and its window table (pandas)."""
+    """The QC row of one recording from its record and its window table (pandas,
+    from :func:`read_window_table`)."""
     bad = record["bad_channels"]
     row = {
         "recording": recording,
@@ -46,6 +47,7 @@ def qc_row(recording, source, record, windows):
         "line_noise_db_60": record["line_noise_db"]["60"],
         "notch_hz": " ".join(f"{f:g}" for f in record["notch_hz"]),
         "warnings": "; ".join(record["warnings"]),
+        "windows_warnings": "; ".join(windows.attrs["info"]["warnings"]),
         "windows": len(windows),
         "windows_rejected": int(windows["rejected"].sum()),
     }
@@ -171,10 +173,13 @@ def write_failed_run_qc_table(recordings, failed, excluded, outputs):
 
 
 def read_window_table(path):
-    """A window table of this workflow (checked) as a pandas data frame."""
+    """A window table of this workflow (checked) as a pandas data frame, its
+    metadata (:func:`eegflow.windows.window_table_info`) in ``attrs["info"]``."""
     table = pq.read_table(path)
-    window_table_info(table)
-    return table.to_pandas()
+    info = window_table_info(table)
+    frame = table.to_pandas()
+    frame.attrs["info"] = info
+    return frame
 
 
 def _write_rows(rows, excluded, outputs):

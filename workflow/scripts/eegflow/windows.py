@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import UserError
-from .fileio import atomic_output, read_raw_lazily, read_record
+from .fileio import atomic_output, note, read_raw_lazily, read_record
 from .provenance import with_stage
 
 log = logging.getLogger(__name__)
@@ -154,14 +154,15 @@ def annotation_windows(raw, settings, window, stride):
     return starts[order], descriptions[order], counts
 
 
-def check_label_counts(counts, settings, source, recording, descriptions):
+def check_label_counts(counts, settings, source, recording, descriptions, notes):
     """Log each mapped label's annotations and windows; refuse a label left without any.
 
     A label with no window in a recording is an error naming ``source`` (the
     recording's file), the label, its annotations' durations and the settings
     to change, unless config ``windows.annotations.missing_label`` is "warn"
-    (for data sets where some recordings legitimately lack a label). A label
-    some of whose annotations gave no window is a logged warning.
+    (for data sets where some recordings legitimately lack a label). That, and a
+    label some of whose annotations gave no window, are notes in ``notes`` (the
+    window table's warnings; :func:`eegflow.fileio.note`).
     ``descriptions`` are the recording's annotation descriptions, named when
     a label has none.
     """
@@ -183,15 +184,12 @@ def check_label_counts(counts, settings, source, recording, descriptions):
         )
         lost = count["too_short"] + count["outside_data"]
         if count["windows"] and lost:
-            log.warning(
-                "%s: label %r: %d of %d annotations are too short for a window, %d "
-                "windows reach outside the data (%s)",
+            note(
                 source,
-                label,
-                count["too_short"],
-                count["annotations"],
-                count["outside_data"],
-                offsets,
+                f"label {label!r}: {count['too_short']} of {count['annotations']} "
+                "annotations are too short for a window, "
+                f"{count['outside_data']} windows reach outside the data ({offsets})",
+                notes,
             )
         if count["windows"]:
             continue
@@ -226,7 +224,7 @@ def check_label_counts(counts, settings, source, recording, descriptions):
         f"'{recording}' for {'; '.join(missing)}. {' '.join(hints.values())}"
     )
     if labels["missing_label"] == "warn":
-        log.warning("%s (windows.annotations.missing_label: warn)", message)
+        note(source, f"{message} (windows.annotations.missing_label: warn)", notes)
     else:
         raise UserError(
             f"{message} If some recordings legitimately lack a label, set "
@@ -383,12 +381,18 @@ def make_windows(
         )
     mapping = settings["annotations"]["mapping"]
     label_counts = None
+    notes = []  # the table's warnings: labels that lost annotations
     if mapping:
         starts, descriptions, label_counts = annotation_windows(
             raw, settings, window, stride
         )
         check_label_counts(
-            label_counts, settings, source, recording, raw.annotations.description
+            label_counts,
+            settings,
+            source,
+            recording,
+            raw.annotations.description,
+            notes,
         )
         if not len(starts):
             found = sorted(set(raw.annotations.description))
@@ -443,6 +447,7 @@ def make_windows(
         "bad_channels": record.get("bad_channels", {}),  # {name: reasons}
         "bad_channel_action": record.get("bad_channel_action"),
         "label_counts": label_counts,
+        "warnings": notes,
         "provenance": with_stage(
             record.get("provenance"), windows=settings, **({"ica": ica} if ica else {})
         ),
@@ -457,7 +462,8 @@ def make_windows(
 
 def window_table_info(table):
     """The window table's metadata: sfreq, ch_names, window_samples, scaling,
-    bad_channels ({name: reasons}), bad_channel_action, label_counts, provenance
+    bad_channels ({name: reasons}), bad_channel_action, label_counts, warnings
+    (what the windows stage noted, e.g. annotations lost to a label), provenance
     (:mod:`eegflow.provenance`). ``table`` is the table or its schema."""
     return json.loads(getattr(table, "schema", table).metadata[b"eegflow"])
 
