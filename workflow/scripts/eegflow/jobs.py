@@ -30,9 +30,10 @@ def job_logging(log_path):
     """Log to ``log_path`` (and stderr); turn a :class:`UserError` into exit 1.
 
     A user error is printed as one clear line, without a traceback; any other
-    exception is logged with its traceback and re-raised. Python warnings not
-    caught by the job (:func:`eegflow.fileio.noted_warnings`) are logged too. MNE's numba helpers
-    stay off for the job (``MNE_USE_NUMBA``, unless the user set it).
+    exception is logged with its traceback and re-raised. Python warnings the
+    job does not note itself (:func:`eegflow.fileio.noted_warnings`) are logged
+    too. MNE's numba helpers stay off for the job (``MNE_USE_NUMBA``, unless the
+    user set it).
     """
     handlers = [logging.FileHandler(log_path, mode="w"), logging.StreamHandler()]
     logging.basicConfig(
