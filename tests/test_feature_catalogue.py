@@ -576,4 +576,12 @@ def test_pairwise_feature_of_a_single_channel_recording_gives_no_columns(tmp_pat
         "compute": {"variance": {}, "coherence": PARAMS["coherence"]},
     }
     compute_features(fif, tmp_path / "w.parquet", tmp_path / "f.parquet", settings)
-    assert pq.read_table(tmp_path / "f.parquet").column_names[-1] == "variance_O1"
+    table = pq.read_table(tmp_path / "f.parquet")
+    assert table.column_names[-1] == "variance_O1"
+    # said in the table, not only in the log
+    from eegflow.windows import window_table_info
+
+    assert window_table_info(table)["warnings"] == [
+        "config features.compute.coherence: no columns (a pairwise feature needs 2 "
+        "channels or more; this recording has 1)"
+    ]

@@ -24,7 +24,7 @@ from . import (  # noqa: F401 (registration)
     spectral,
     time_domain,
 )
-from .fileio import atomic_output
+from .fileio import atomic_output, note
 from .provenance import with_stage
 from .registry import FEATURES, WindowBatch
 
@@ -275,9 +275,14 @@ def compute_features(
         batch_size = batch_windows(settings, windows.shape, batch_size, mem_mb)
     planned = feature_columns(settings, ch_names)
     producing = {name: settings["compute"][name] for name, *_ in planned}
-    for name in settings["compute"].keys() - producing.keys():
-        log.warning(
-            "%s: no columns (a pairwise feature needs 2 channels or more)", name
+    info = window_table_info(table)
+    notes = info.setdefault("warnings", [])  # the window table's, then the features'
+    for name in sorted(settings["compute"].keys() - producing.keys()):
+        note(
+            table_path,
+            f"config features.compute.{name}: no columns (a pairwise feature needs 2 "
+            f"channels or more; this recording has {len(ch_names)})",
+            notes,
         )
     values = {column: np.empty(len(windows)) for *_, column in planned}
     for start in range(0, len(windows), batch_size):
@@ -291,13 +296,12 @@ def compute_features(
         for name, suffix, channel_index, _, column in planned:
             values[column][start:stop] = computed[name][suffix][:, channel_index]
         log.info("windows %d-%d of %d done", start, stop, len(windows))
-    bad = set(marked_bad_channels(window_table_info(table)))
+    bad = set(marked_bad_channels(info))
     for *_, channels, column in planned:
         if bad & set(channels):  # a bad channel marked in preprocessing
             values[column][:] = np.nan
     if bad:
         log.info("features of bad channels %s set to NaN", sorted(bad))
-    info = window_table_info(table)
     info["provenance"] = with_stage(info.get("provenance"), features=settings)
     table = table.drop_columns(["fif_sample"])  # a place in the FIF, not a feature
     table = table.replace_schema_metadata({"eegflow": json.dumps(info)})
