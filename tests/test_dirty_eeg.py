@@ -156,6 +156,11 @@ def test_what_mne_says_of_a_setting_is_in_the_record_not_only_stderr(tmp_path, c
     assert all(note in caplog.text for note in notes)
     new, record = preprocessed(realistic_eeg(), tmp_path, montage="colin27_1020")
     assert record["warnings"] == []
+    _, record = preprocessed(raw, tmp_path, resample_sfreq=2 * SFREQ)
+    assert record["warnings"] == [
+        f"config preprocess.resample_sfreq={2 * SFREQ:g} Hz is above the recording's "
+        f"{SFREQ:g} Hz: upsampled, so it holds nothing above {SFREQ / 2:g} Hz"
+    ]
     np.testing.assert_array_equal(
         [ch["loc"] for ch in old.info["chs"]], [ch["loc"] for ch in new.info["chs"]]
     )

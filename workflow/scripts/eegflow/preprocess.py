@@ -429,6 +429,14 @@ def preprocess_recording(
     with noted_warnings(raw_path, "config preprocess.reference", notes):
         _rereference(raw, settings["reference"], picked, raw_path)
     if settings["resample_sfreq"] and settings["resample_sfreq"] != raw.info["sfreq"]:
+        if settings["resample_sfreq"] > raw.info["sfreq"]:
+            note(
+                raw_path,
+                f"config preprocess.resample_sfreq={settings['resample_sfreq']:g} Hz "
+                f"is above the recording's {raw.info['sfreq']:g} Hz: upsampled, so it "
+                f"holds nothing above {raw.info['sfreq'] / 2:g} Hz",
+                notes,
+            )
         with noted_warnings(raw_path, "config preprocess.resample_sfreq", notes):
             raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="warning")
     with noted_warnings(raw_path, "config preprocess.notch", notes):
