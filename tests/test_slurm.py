@@ -87,6 +87,37 @@ def test_slurm_run_equals_local_run_and_rerun_submits_nothing(
     assert "submitted" not in again.stdout + again.stderr
 
 
+def test_slurm_runs_a_corpus_in_batches_as_the_readme_shows(
+    slurm_cluster, finished_run, tmp_path
+):
+    # README, "Thousands of recordings": the batch loop, here with --profile slurm
+    tiny_copy_of_default_config(tmp_path)
+    submissions = []
+    for batch in ("combine=1/2", "combine=2/2"):
+        result = run_snakemake(
+            tmp_path,
+            *SLURM_ARGS,
+            "--group-components",
+            "recording=2",
+            "--batch",
+            batch,
+        )
+        output = result.stdout + result.stderr
+        submissions.append(output.count("has been submitted with SLURM jobid"))
+        if batch == "combine=1/2":  # its 2 recordings' tables, no combined table
+            assert len(list((tmp_path / "results" / "features").iterdir())) == 2
+            assert not (tmp_path / "results" / "features.parquet").exists()
+    # batch 1: one bundle of 2 recordings; batch 2: the other bundle, then combine
+    assert submissions == [1, 2]
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "results" / "features.parquet"),
+        pd.read_parquet(finished_run / "results" / "features.parquet"),
+        check_exact=True,
+    )
+    again = run_snakemake(tmp_path, *SLURM_ARGS)
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
 def test_a_failing_slurm_job_is_reported_with_its_log(slurm_cluster, tmp_path):
     data = tmp_path / "data"
     data.mkdir()
