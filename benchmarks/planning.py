@@ -4,11 +4,13 @@
 
 For each size, a folder whose config asks for that many synthetic recordings (nothing is
 materialized: the dry run plans every job), timed with peak memory; per recording, so its
-growth is visible. Then a no-op run over ``--noop-recordings`` materialized recordings:
-every job's outputs are made to exist and be up to date without running a job (see
-``materialize``), and the run after it, which has nothing to do, is timed. Targets
-(issue 16): 20,000 recordings planned in 60 s and 1 GB; a no-op over 2,000 materialized
-recordings in 10 s.
+growth is visible. Beside it the dry run of a corpus of as many files (``files_s``): empty
+``.edf`` files in folders of 20, ``input.source: files`` (a dry run reads no recording), so
+a recording has 3 jobs as in a user's corpus, not the synthetic set's 4. Then a no-op run
+over ``--noop-recordings`` materialized recordings: every job's outputs are made to exist
+and be up to date without running a job (see ``materialize``), and the run after it, which
+has nothing to do, is timed. Targets (issue 16): 20,000 recordings planned in 60 s and 1 GB;
+a no-op over 2,000 materialized recordings in 10 s.
 
 Beside each size, Snakemake's own floor: the same dry run of a Snakefile of trivial shell
 rules chained as this workflow's per-recording jobs (4 a recording, then one combining
@@ -84,6 +86,7 @@ def main():
         command = snakemake("--dry-run", "--quiet", "all", "--cores", "2")
         wall, peak = run_measured(command, workdir)
         floor_wall, floor_peak = floor_dry_run(workdir, n)
+        files_wall, files_peak = run_measured(command, files_workdir(n))
         batches = -(-n // args.batch_recordings)
         batch = f"combine=1/{batches}"
         batch_wall, batch_peak = run_measured(
@@ -99,6 +102,8 @@ def main():
                 "floor_s": f"{floor_wall:.1f}",
                 "floor_mib": f"{floor_peak:.0f}",
                 "x_floor": f"{wall / floor_wall:.1f}",
+                "files_s": f"{files_wall:.1f}",
+                "files_mib": f"{files_peak:.0f}",
                 "one_batch": batch,
                 "batch_s": f"{batch_wall:.1f}",
                 "batch_mib": f"{batch_peak:.0f}",
@@ -106,10 +111,12 @@ def main():
         )
     print(
         "snakemake -n over synthetic recordings (4 jobs each), 2 cores; floor: the same"
-        " jobs as trivial shell rules; one batch: snakemake -n --batch"
+        " jobs as trivial shell rules; files: as many files (3 jobs each); one batch:"
+        " snakemake -n --batch"
     )
     columns = ["recordings", "dry_run_s", "ms_per_recording", "peak_mib", "floor_s"]
-    columns += ["floor_mib", "x_floor", "one_batch", "batch_s", "batch_mib"]
+    columns += ["floor_mib", "x_floor", "files_s", "files_mib"]
+    columns += ["one_batch", "batch_s", "batch_mib"]
     print_table(rows, columns)
 
     workdir = workdir_for(args.noop_recordings)
@@ -169,6 +176,21 @@ def floor_dry_run(workdir, n_recordings):
     return run_measured(
         [*command, "--config", f"recordings={n_recordings}", "--quiet"], floor
     )
+
+
+def files_workdir(n_recordings):
+    """A fresh folder of ``n_recordings`` empty EDF files, 20 a subject folder, and a
+    config reading them (``input.source: files``)."""
+    workdir = Path(tempfile.mkdtemp(prefix="eegflow-planning-files-"))
+    for index in range(n_recordings):
+        subject, run = divmod(index, 20)
+        folder = workdir / "data" / f"sub-{subject:04d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"sub-{subject:04d}_run-{run:02d}.edf").touch()
+    (workdir / "config.yaml").write_text(
+        'input: {source: files, files: ["data/**/*.edf"]}\n'
+    )
+    return workdir
 
 
 def workdir_for(n_recordings):
