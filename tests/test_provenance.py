@@ -4,13 +4,18 @@ import hashlib
 import json
 import platform
 
+import logging
+
 import mne
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 import scipy
 
 from conftest import run_snakemake, synthetic_settings, write_config
-from eegflow import __version__
+from eegflow import UserError, __version__
+from eegflow.combine import combine_feature_tables
 from eegflow.synthetic import synthetic_raw
 
 
@@ -44,13 +49,13 @@ def test_tables_carry_config_versions_and_source_hashes(tmp_path):
         "numpy": np.__version__,
         "scipy": scipy.__version__,
     }
-    assert set(combined["config"]) == {
-        "preprocess",
-        "recording",
-        "windows",
-        "features",
-        "combine",
+    # what every recording shares; a recording's own settings beside its files
+    assert set(combined["config"]) == {"preprocess", "windows", "features", "combine"}
+    assert combined["recording_settings"] == {
+        name: {"bad_channels": [], "units_scale": None} for name in ("a", "b")
     }
+    # one run, one software: one group holding both recordings
+    assert [group["recordings"] for group in combined["table_software"]] == [["a", "b"]]
     assert combined["config"]["windows"]["window_s"] == 3
     assert combined["config"]["preprocess"]["filter"]["h_freq"] == 30  # a default
     # every file of each recording, hashed independently here
@@ -68,3 +73,63 @@ def test_tables_carry_config_versions_and_source_hashes(tmp_path):
     one = provenance_of(tmp_path / "results" / "features" / "a.parquet")
     assert one["source_files"] == combined["recordings"]["a"]
     assert one["config"]["features"] == combined["config"]["features"]
+
+
+def feature_table(path, alpha, mne_version, bad_channels=()):
+    """A one-row feature table as the features stage writes it: metadata with the
+    sampling rate and the provenance of the settings and software given."""
+    provenance = {
+        "config": {
+            "features": {"band_power": {"bands": {"alpha": alpha}}},
+            "recording": {"bad_channels": list(bad_channels), "units_scale": None},
+        },
+        "software": {"eegflow": __version__, "mne": mne_version},
+        "source_files": [{"path": f"data/{path.stem}.edf"}],
+    }
+    metadata = {"sfreq": 100.0, "provenance": provenance}
+    table = pa.table({"recording": [path.stem], "O1_alpha": [1.0]})
+    pq.write_table(
+        table.replace_schema_metadata({"eegflow": json.dumps(metadata)}), path
+    )
+    return path
+
+
+def test_combine_refuses_tables_made_with_other_settings(tmp_path):
+    # e.g. --batch runs on either side of an edit of the alpha band
+    paths = [
+        feature_table(tmp_path / "a.parquet", [8, 12], "1.13.2"),
+        feature_table(tmp_path / "b.parquet", [8, 12], "1.13.2", ["Fz"]),
+        feature_table(tmp_path / "c.parquet", [7, 12], "1.13.2"),
+    ]
+    with pytest.raises(UserError) as error:
+        combine_feature_tables(paths, tmp_path / "combined.parquet")
+    assert str(error.value).startswith(
+        f"{paths[2]} was made with other settings than {paths[0]} (config "
+        "features.band_power.bands.alpha: [7, 12] against [8, 12]; 1 of 3 feature "
+        "tables differ from the first)"
+    )
+    assert "run snakemake once without --batch" in str(error.value)
+    assert not (tmp_path / "combined.parquet").exists()
+
+
+def test_combine_records_which_software_made_which_tables(tmp_path, caplog):
+    # a recording's own bad channels differ by design; an MNE upgrade between runs
+    # is combined, logged and recorded
+    paths = [
+        feature_table(tmp_path / "a.parquet", [8, 12], "1.13.2", ["Fz"]),
+        feature_table(tmp_path / "b.parquet", [8, 12], "1.14.0"),
+        feature_table(tmp_path / "c.parquet", [8, 12], "1.13.2"),
+    ]
+    with caplog.at_level(logging.WARNING, logger="eegflow"):
+        combine_feature_tables(paths, tmp_path / "combined.parquet")
+    combined = provenance_of(tmp_path / "combined.parquet")
+    assert combined["table_software"] == [
+        {
+            "software": {"eegflow": __version__, "mne": "1.13.2"},
+            "recordings": ["a", "c"],
+        },
+        {"software": {"eegflow": __version__, "mne": "1.14.0"}, "recordings": ["b"]},
+    ]
+    assert combined["recording_settings"]["a"]["bad_channels"] == ["Fz"]
+    assert "recording" not in combined["config"]
+    assert "2 different software versions (differing: mne)" in caplog.text

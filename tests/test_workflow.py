@@ -1,8 +1,11 @@
 """The real snakemake on a tiny copy of the default config: outputs and reruns."""
 
+import json
+
 import mne
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from conftest import (
@@ -135,6 +138,30 @@ def test_results_do_not_depend_on_cores_run_batches_or_batch_size(
     pd.testing.assert_frame_equal(
         pd.read_parquet(tmp_path / windows), pd.read_parquet(finished_run / windows)
     )
+
+
+def test_an_edit_between_batches_is_refused_then_remade_by_one_run(tmp_path):
+    """README, "Thousands of recordings": the final batch does not look back at the
+    earlier batches' tables; combine refuses to mix their settings, and one run
+    without --batch remakes the stale tables."""
+    config = tiny_copy_of_default_config(tmp_path)
+    run_snakemake(tmp_path, "--batch", "combine=1/2")
+    edit(config, "alpha: [8, 12]", "alpha: [7, 12]")
+    refused = run_snakemake(tmp_path, "--batch", "combine=2/2", check=False)
+    output = refused.stdout + refused.stderr
+    assert refused.returncode != 0
+    assert (
+        "results/features/synthetic-02.parquet was made with other settings than "
+        "results/features/synthetic-00.parquet (config "
+        "features.compute.band_power.bands.alpha: [7, 12] against [8, 12]; 2 of 4 "
+        "feature tables differ from the first)"
+    ) in output
+    assert not (tmp_path / "results" / "features.parquet").exists()
+    assert planned_jobs(tmp_path) == {"features": 2, "combine": 1, "all": 1}
+    run_snakemake(tmp_path)
+    metadata = pq.read_schema(tmp_path / "results" / "features.parquet").metadata
+    features = json.loads(metadata[b"eegflow"])["provenance"]["config"]["features"]
+    assert features["compute"]["band_power"]["bands"]["alpha"] == [7, 12]
 
 
 def test_windows_read_as_the_readme_shows_are_the_fifs_samples(

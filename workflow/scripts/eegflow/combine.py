@@ -38,6 +38,7 @@ def combine_feature_tables(paths, out_path, mismatched_columns="error"):
         keep = [name for name in tables[0].column_names if name in common]
         tables = [table.select(keep) for table in tables]
     check_comparable(tables, paths)
+    check_same_settings(tables, paths)
     combined = pa.concat_tables(tables, promote_options="permissive")
     combined = combined.replace_schema_metadata(
         {"eegflow": json.dumps(combined_metadata(tables, paths, mismatched_columns))}
@@ -49,26 +50,114 @@ def combine_feature_tables(paths, out_path, mismatched_columns="error"):
     )
 
 
-def combined_metadata(tables, paths, mismatched_columns):
-    """The combined table's metadata: its sampling rate and provenance, the config
-    and software of the recordings' tables (the same for all) plus combine's own
-    setting, and every recording's source files."""
-    first = json.loads(tables[0].schema.metadata[b"eegflow"])
-    provenance = {
-        key: value
-        for key, value in first.get("provenance", {}).items()
-        if key != "source_files"
+def table_provenance(table):
+    """The provenance a table of this workflow carries ({} if none)."""
+    return json.loads(table.schema.metadata[b"eegflow"]).get("provenance", {})
+
+
+def shared_settings(provenance):
+    """The config sections of a table's ``provenance`` that every recording shares:
+    all but ``recording`` (its own bad_channels and units_scale)."""
+    return {
+        section: settings
+        for section, settings in provenance.get("config", {}).items()
+        if section != "recording"
     }
+
+
+def combined_metadata(tables, paths, mismatched_columns):
+    """The combined table's metadata: its sampling rate and provenance: the config
+    of the recordings' tables (the same for all, :func:`check_same_settings`) plus
+    combine's own setting and this job's software; per recording its source files
+    (``recordings``) and its own ``bad_channels``/``units_scale``
+    (``recording_settings``); and which software made which recordings' tables
+    (``table_software``: one entry unless the tables were made by different
+    versions, which is also logged)."""
+    provenances = {Path(p).stem: table_provenance(t) for p, t in zip(paths, tables)}
     provenance = with_stage(
-        provenance, combine={"mismatched_columns": mismatched_columns}
+        {"config": shared_settings(next(iter(provenances.values())))},
+        combine={"mismatched_columns": mismatched_columns},
     )
     provenance["recordings"] = {
-        Path(path).stem: json.loads(table.schema.metadata[b"eegflow"])
-        .get("provenance", {})
-        .get("source_files")
-        for path, table in zip(paths, tables)
+        rid: table.get("source_files") for rid, table in provenances.items()
     }
-    return {"sfreq": first["sfreq"], "provenance": provenance}
+    provenance["recording_settings"] = {
+        rid: table.get("config", {}).get("recording")
+        for rid, table in provenances.items()
+    }
+    groups = provenance["table_software"] = software_groups(provenances)
+    if len(groups) > 1:
+        versions = [group["software"] or {} for group in groups]
+        names = {name for software in versions for name in software}
+        differing = sorted(
+            name for name in names if len({str(v.get(name)) for v in versions}) > 1
+        )
+        log.warning(
+            "the feature tables were made by %d different software versions "
+            "(differing: %s); the combined table's provenance lists which made "
+            "which (table_software); snakemake --forcerun preprocess remakes them "
+            "all with this one",
+            len(groups),
+            ", ".join(differing),
+        )
+    first_table = json.loads(tables[0].schema.metadata[b"eegflow"])
+    return {"sfreq": first_table["sfreq"], "provenance": provenance}
+
+
+def software_groups(provenances):
+    """``[{"software": versions, "recordings": [ids]}]``: the recordings' tables
+    grouped by the software versions that made them, in order of first use."""
+    groups = {}
+    for rid, provenance in provenances.items():
+        software = provenance.get("software")
+        key = json.dumps(software, sort_keys=True)
+        groups.setdefault(key, {"software": software, "recordings": []})
+        groups[key]["recordings"].append(rid)
+    return list(groups.values())
+
+
+def check_same_settings(tables, paths):
+    """Refuse to combine tables made with different settings.
+
+    Within one run Snakemake remakes every table an edit affects, but a table
+    made before an edit can meet tables made after it: ``--batch`` runs (the
+    final batch does not look back at the earlier batches' tables), or a run
+    with fewer rerun triggers. Their columns are the same while their values
+    mean different things. A recording's own ``bad_channels``/``units_scale``
+    (config section ``recording``) differ by design and are not compared.
+    """
+    reference = shared_settings(table_provenance(tables[0]))
+    differing = []
+    for path, table in zip(paths[1:], tables[1:]):
+        difference = first_difference(
+            shared_settings(table_provenance(table)), reference
+        )
+        if difference is not None:
+            differing.append((path, difference))
+    if differing:
+        path, (key, value, expected) = differing[0]
+        raise UserError(
+            f"{path} was made with other settings than {paths[0]} (config {key}: "
+            f"{json.dumps(value)} against {json.dumps(expected)}; {len(differing)} "
+            f"of {len(paths)} feature tables differ from the first): tables made "
+            "before and after a config edit, e.g. by --batch runs on either side of "
+            "it; run snakemake once without --batch (or every batch again), which "
+            "remakes the stale ones"
+        )
+
+
+def first_difference(settings, reference, key=""):
+    """``(dotted key, value, reference value)`` of the first setting where
+    ``settings`` and ``reference`` differ, or None; a missing key is None."""
+    if isinstance(settings, dict) and isinstance(reference, dict):
+        for name in sorted(set(settings) | set(reference), key=str):
+            difference = first_difference(
+                settings.get(name), reference.get(name), f"{key}.{name}".lstrip(".")
+            )
+            if difference is not None:
+                return difference
+        return None
+    return None if settings == reference else (key or "(all)", settings, reference)
 
 
 def check_comparable(tables, paths):
