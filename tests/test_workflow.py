@@ -1,6 +1,7 @@
 """The real snakemake on a tiny copy of the default config: outputs and reruns."""
 
 import json
+import shutil
 
 import mne
 import numpy as np
@@ -140,13 +141,15 @@ def test_results_do_not_depend_on_cores_run_batches_or_batch_size(
     )
 
 
-def test_an_edit_between_batches_is_refused_then_remade_by_one_run(tmp_path):
+def test_edits_between_batches_are_refused_then_remade_by_one_run(tmp_path):
     """README, "Thousands of recordings": the final batch does not look back at the
-    earlier batches' tables; combine refuses to mix their settings, and one run
-    without --batch remakes the stale tables."""
+    earlier batches' tables; combine refuses to mix their settings, and the plain
+    run after the loop remakes the stale tables, a changed data file's included."""
     config = tiny_copy_of_default_config(tmp_path)
     run_snakemake(tmp_path, "--batch", "combine=1/2")
     edit(config, "alpha: [8, 12]", "alpha: [7, 12]")
+    data = tmp_path / "resources" / "synthetic"  # batch 1's recording 00 replaced
+    shutil.copy(data / "synthetic-01_raw.fif", data / "synthetic-00_raw.fif")
     refused = run_snakemake(tmp_path, "--batch", "combine=2/2", check=False)
     output = refused.stdout + refused.stderr
     assert refused.returncode != 0
@@ -157,11 +160,26 @@ def test_an_edit_between_batches_is_refused_then_remade_by_one_run(tmp_path):
         "feature tables differ from the first)"
     ) in output
     assert not (tmp_path / "results" / "features.parquet").exists()
-    assert planned_jobs(tmp_path) == {"features": 2, "combine": 1, "all": 1}
+    # the final batch left both of batch 1's tables (old alpha) and recording 00
+    # (a new file) stale: the plain run remakes them
+    assert planned_jobs(tmp_path) == {
+        "preprocess": 1,
+        "windows": 1,
+        "features": 2,
+        "combine": 1,
+        "all": 1,
+    }
     run_snakemake(tmp_path)
     metadata = pq.read_schema(tmp_path / "results" / "features.parquet").metadata
     features = json.loads(metadata[b"eegflow"])["provenance"]["config"]["features"]
     assert features["compute"]["band_power"]["bands"]["alpha"] == [7, 12]
+    combined = pd.read_parquet(tmp_path / "results" / "features.parquet")
+    values = [c for c in combined.columns if c.startswith(("variance", "band_power"))]
+    assert len(values) == 18
+    by_recording = combined.set_index(["recording", "window_index"])[values]
+    np.testing.assert_array_equal(  # recording 00 now holds 01's samples
+        by_recording.loc["synthetic-00"], by_recording.loc["synthetic-01"]
+    )
 
 
 def test_windows_read_as_the_readme_shows_are_the_fifs_samples(
