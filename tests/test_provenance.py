@@ -16,6 +16,7 @@ import scipy
 from conftest import run_snakemake, synthetic_settings, write_config
 from eegflow import UserError, __version__
 from eegflow.combine import combine_feature_tables
+from eegflow.provenance import same_data
 from eegflow.synthetic import synthetic_raw
 
 
@@ -133,3 +134,25 @@ def test_combine_records_which_software_made_which_tables(tmp_path, caplog):
     assert combined["recording_settings"]["a"]["bad_channels"] == ["Fz"]
     assert "recording" not in combined["config"]
     assert "2 different software versions (differing: mne)" in caplog.text
+
+
+def test_same_data_is_the_largest_file_the_samples():
+    def files(*entries):
+        return [{"path": p, "bytes": n, "sha256": h} for p, n, h in entries]
+
+    # a BrainVision copy renamed: its header (naming the data file) differs, the
+    # samples do not; a recording whose samples differ is not the same data
+    sources = {
+        "night1": files(
+            ("n1.vhdr", 300, "h1"), ("n1.eeg", 10**6, "S"), ("n1.vmrk", 90, "m")
+        ),
+        "night2": files(("n2.edf", 10**6, "T")),
+        "night1_copy": files(
+            ("c.vhdr", 310, "h2"), ("c.eeg", 10**6, "S"), ("c.vmrk", 90, "m")
+        ),
+        "night3": files(
+            ("n3.vhdr", 300, "h1"), ("n3.eeg", 10**6, "U"), ("n3.vmrk", 90, "m")
+        ),
+        "not_hashed": [],
+    }
+    assert same_data(sources) == {"night1": ["night1_copy"], "night1_copy": ["night1"]}

@@ -1,5 +1,6 @@
 """Bad recordings, kills, concurrent runs and code edits, with the real snakemake."""
 
+import json
 import os
 import shutil
 import signal
@@ -83,6 +84,30 @@ def test_a_bad_recording_fails_alone_and_can_be_excluded(tmp_path):
     ]
     table = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert sorted(set(table["recording"])) == ["good0", "good1", "good2"]
+
+
+def test_a_copied_recording_is_named_in_the_log_qc_table_and_provenance(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    for index, name in enumerate(("a", "b")):
+        mne.export.export_raw(data / f"{name}.edf", synthetic_raw(index, SYNTHETIC))
+    shutil.copy(data / "a.edf", data / "a_copy.edf")  # the same night twice
+    write_config(tmp_path, {"input": {"source": "files", "files": ["data/*.edf"]}})
+    result = run_snakemake(tmp_path)
+    assert (
+        "recordings holding the same data as another (byte for byte the same samples "
+        "file): a = a_copy; a_copy = a; each copy counts again in the table"
+    ) in result.stdout + result.stderr
+    metadata = pq.read_schema(tmp_path / "results" / "features.parquet").metadata
+    provenance = json.loads(metadata[b"eegflow"])["provenance"]
+    assert provenance["same_data"] == {"a": ["a_copy"], "a_copy": ["a"]}
+    run_snakemake(tmp_path, "qc")
+    qc = pd.read_parquet(tmp_path / "results" / "qc.parquet")
+    assert dict(zip(qc["recording"], qc["same_data_as"])) == {
+        "a": "a_copy",
+        "a_copy": "a",
+        "b": "",
+    }
 
 
 def test_mixed_sampling_rates_are_refused_by_combine(tmp_path):

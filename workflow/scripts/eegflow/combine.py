@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from . import UserError
 from .fileio import atomic_output
-from .provenance import with_stage
+from .provenance import same_data, with_stage
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,8 @@ def combined_metadata(tables, paths, mismatched_columns):
     """The combined table's metadata: its sampling rate and provenance: the config
     of the recordings' tables (the same for all, :func:`check_same_settings`) plus
     combine's own setting and this job's software; per recording its source files
-    (``recordings``) and its own ``bad_channels``/``units_scale``
+    (``recordings``), the recordings holding the same data (``same_data``, logged;
+    :func:`eegflow.provenance.same_data`) and its own ``bad_channels``/``units_scale``
     (``recording_settings``); and which software made which recordings' tables
     (``table_software``: one entry unless the tables were made by different
     versions, which is also logged)."""
@@ -81,6 +82,18 @@ def combined_metadata(tables, paths, mismatched_columns):
     provenance["recordings"] = {
         rid: table.get("source_files") for rid, table in provenances.items()
     }
+    provenance["same_data"] = same_data(provenance["recordings"])
+    if provenance["same_data"]:
+        log.warning(
+            "recordings holding the same data as another (byte for byte the same "
+            "samples file): %s; each copy counts again in the table (and can put one "
+            "recording on both sides of a training/test split); leave copies out with "
+            "config input.exclude",
+            "; ".join(
+                f"{rid} = {', '.join(others)}"
+                for rid, others in provenance["same_data"].items()
+            ),
+        )
     provenance["recording_settings"] = {
         rid: table.get("config", {}).get("recording")
         for rid, table in provenances.items()

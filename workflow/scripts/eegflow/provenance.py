@@ -77,6 +77,34 @@ def file_fingerprints(paths):
     return fingerprints
 
 
+def same_data(source_files):
+    """Recordings that hold the same data as another: their largest source files
+    (the samples; a header or marker file may name the copy) have one SHA-256.
+
+    Parameters
+    ----------
+    source_files : dict
+        ``{recording id: [{"path", "bytes", "sha256"}, ...]}`` (:func:`file_fingerprints`).
+
+    Returns
+    -------
+    dict
+        ``{recording id: [the other ids with its data]}`` for each recording that
+        shares its data, in the order of ``source_files``.
+    """
+    groups = {}
+    for recording, files in source_files.items():
+        if files:
+            largest = max(files, key=lambda entry: entry["bytes"])
+            groups.setdefault(largest["sha256"], []).append(recording)
+    return {
+        recording: [other for other in group if other != recording]
+        for group in groups.values()
+        if len(group) > 1
+        for recording in group
+    }
+
+
 def with_stage(provenance, **sections):
     """``provenance`` with these config ``sections`` added and this job's software
     versions (the same environment runs every stage; the latest job's are kept)."""

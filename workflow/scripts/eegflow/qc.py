@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from .fileio import atomic_output, read_raw_lazily, read_record
+from .provenance import same_data
 from .windows import window_table_info
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,15 @@ def qc_row(recording, source, record, windows):
     return row
 
 
+def add_same_data_column(rows, sources):
+    """Give each QC row ``same_data_as``: the recordings holding the same data
+    (:func:`eegflow.provenance.same_data` of ``sources``, ``{id: source_files}``
+    of the recordings whose record exists), "" for none."""
+    copies = same_data(sources)
+    for row in rows:
+        row["same_data_as"] = " ".join(copies.get(row["recording"], []))
+
+
 def ica_columns(components):
     """QC columns of a recording's ICA components table: components fitted, removed,
     the removed ones with their reasons, and what went against the fit."""
@@ -96,13 +106,14 @@ def write_qc_table(
         With ICA, each recording's components table (:func:`eegflow.ica.apply_ica`),
         in the same order: the ``ica_*`` columns.
     """
-    rows = []
+    rows, sources = [], {}
     for (recording, source), record, windows in zip(
         recordings.items(), records, window_tables
     ):
-        rows.append(
-            qc_row(recording, source, read_record(record), read_window_table(windows))
-        )
+        record = read_record(record)
+        rows.append(qc_row(recording, source, record, read_window_table(windows)))
+        sources[recording] = record["provenance"]["source_files"]
+    add_same_data_column(rows, sources)
     for row, components in zip(rows, ica_tables):
         row.update(ica_columns(pd.read_csv(components, sep="\t")))
     table = _write_rows(rows, excluded, outputs)
@@ -146,13 +157,15 @@ def write_failed_run_qc_table(recordings, failed, excluded, outputs):
         The table written.
     """
     failures = {job["recording"]: job for job in failed if job["recording"]}
-    rows = []
+    rows, sources = [], {}
     for recording, paths in recordings.items():
         if os.path.exists(paths["record"]) and os.path.exists(paths["windows"]):
+            record = read_record(paths["record"])
+            sources[recording] = record["provenance"]["source_files"]
             row = qc_row(
                 recording,
                 paths["source"],
-                read_record(paths["record"]),
+                record,
                 read_window_table(paths["windows"]),
             )
         else:
@@ -166,6 +179,7 @@ def write_failed_run_qc_table(recordings, failed, excluded, outputs):
         elif not os.path.exists(paths["features"]):
             row["status"] = "not run"
         rows.append(row)
+    add_same_data_column(rows, sources)
     table = _write_rows(rows, excluded, outputs)
     with contextlib.suppress(FileNotFoundError):
         os.remove(outputs["html"])  # incomplete outputs: the qc job runs next time
