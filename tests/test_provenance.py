@@ -85,7 +85,9 @@ def feature_table(path, alpha, mne_version, bad_channels=()):
             "recording": {"bad_channels": list(bad_channels), "units_scale": None},
         },
         "software": {"eegflow": __version__, "mne": mne_version},
-        "source_files": [{"path": f"data/{path.stem}.edf"}],
+        "source_files": [
+            {"path": f"data/{path.stem}.edf", "bytes": 100, "sha256": path.stem}
+        ],
     }
     metadata = {"sfreq": 100.0, "provenance": provenance}
     table = pa.table({"recording": [path.stem], "O1_alpha": [1.0]})

@@ -98,20 +98,15 @@ def combined_metadata(tables, paths, mismatched_columns):
         rid: table.get("config", {}).get("recording")
         for rid, table in provenances.items()
     }
-    groups = provenance["table_software"] = software_groups(provenances)
-    if len(groups) > 1:
-        versions = [group["software"] or {} for group in groups]
-        names = {name for software in versions for name in software}
-        differing = sorted(
-            name for name in names if len({str(v.get(name)) for v in versions}) > 1
-        )
+    provenance["table_software"] = software_groups(provenances)
+    if len(provenance["table_software"]) > 1:
         log.warning(
             "the feature tables were made by %d different software versions "
             "(differing: %s); the combined table's provenance lists which made "
             "which (table_software); snakemake --forcerun preprocess remakes them "
             "all with this one",
-            len(groups),
-            ", ".join(differing),
+            len(provenance["table_software"]),
+            ", ".join(differing_versions(provenance["table_software"])),
         )
     first_table = json.loads(tables[0].schema.metadata[b"eegflow"])
     return {"sfreq": first_table["sfreq"], "provenance": provenance}
@@ -127,6 +122,16 @@ def software_groups(provenances):
         groups.setdefault(key, {"software": software, "recordings": []})
         groups[key]["recordings"].append(rid)
     return list(groups.values())
+
+
+def differing_versions(groups):
+    """The names of the software (``eegflow_git``, ``mne``, ...) whose version
+    differs between the :func:`software_groups` ``groups``."""
+    versions = [group["software"] or {} for group in groups]
+    names = {name for software in versions for name in software}
+    return sorted(
+        name for name in names if len({str(v.get(name)) for v in versions}) > 1
+    )
 
 
 def check_same_settings(tables, paths):
