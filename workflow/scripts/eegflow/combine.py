@@ -37,11 +37,12 @@ def combine_feature_tables(paths, out_path, mismatched_columns="error"):
             )
         keep = [name for name in tables[0].column_names if name in common]
         tables = [table.select(keep) for table in tables]
-    check_comparable(tables, paths)
-    check_same_settings(tables, paths)
+    infos = [json.loads(table.schema.metadata[b"eegflow"]) for table in tables]
+    check_comparable(tables, infos, paths)
+    check_same_settings(infos, paths)
     combined = pa.concat_tables(tables, promote_options="permissive")
     combined = combined.replace_schema_metadata(
-        {"eegflow": json.dumps(combined_metadata(tables, paths, mismatched_columns))}
+        {"eegflow": json.dumps(combined_metadata(infos, paths, mismatched_columns))}
     )
     with atomic_output(out_path) as tmp:
         pq.write_table(combined, tmp)
@@ -50,22 +51,18 @@ def combine_feature_tables(paths, out_path, mismatched_columns="error"):
     )
 
 
-def table_provenance(table):
-    """The provenance a table of this workflow carries ({} if none)."""
-    return json.loads(table.schema.metadata[b"eegflow"]).get("provenance", {})
-
-
-def shared_settings(provenance):
-    """The config sections of a table's ``provenance`` that every recording shares:
-    all but ``recording`` (its own bad_channels and units_scale)."""
+def shared_settings(info):
+    """The config sections in a table's metadata ``info`` (its provenance) that
+    every recording shares: all but ``recording`` (its own bad_channels and
+    units_scale)."""
     return {
         section: settings
-        for section, settings in provenance.get("config", {}).items()
+        for section, settings in info.get("provenance", {}).get("config", {}).items()
         if section != "recording"
     }
 
 
-def combined_metadata(tables, paths, mismatched_columns):
+def combined_metadata(infos, paths, mismatched_columns):
     """The combined table's metadata: its sampling rate and provenance: the config
     of the recordings' tables (the same for all, :func:`check_same_settings`) plus
     combine's own setting and this job's software; per recording its source files
@@ -73,10 +70,12 @@ def combined_metadata(tables, paths, mismatched_columns):
     :func:`eegflow.provenance.same_data`) and its own ``bad_channels``/``units_scale``
     (``recording_settings``); and which software made which recordings' tables
     (``table_software``: one entry unless the tables were made by different
-    versions, which is also logged)."""
-    provenances = {Path(p).stem: table_provenance(t) for p, t in zip(paths, tables)}
+    versions, which is also logged). ``infos``: the tables' metadata."""
+    provenances = {
+        Path(path).stem: info.get("provenance", {}) for path, info in zip(paths, infos)
+    }
     provenance = with_stage(
-        {"config": shared_settings(next(iter(provenances.values())))},
+        {"config": shared_settings(infos[0])},
         combine={"mismatched_columns": mismatched_columns},
     )
     provenance["recordings"] = {
@@ -108,8 +107,7 @@ def combined_metadata(tables, paths, mismatched_columns):
             len(provenance["table_software"]),
             ", ".join(differing_versions(provenance["table_software"])),
         )
-    first_table = json.loads(tables[0].schema.metadata[b"eegflow"])
-    return {"sfreq": first_table["sfreq"], "provenance": provenance}
+    return {"sfreq": infos[0]["sfreq"], "provenance": provenance}
 
 
 def software_groups(provenances):
@@ -134,7 +132,7 @@ def differing_versions(groups):
     )
 
 
-def check_same_settings(tables, paths):
+def check_same_settings(infos, paths):
     """Refuse to combine tables made with different settings.
 
     Within one run Snakemake remakes every table an edit affects, but a table
@@ -143,13 +141,12 @@ def check_same_settings(tables, paths):
     with fewer rerun triggers. Their columns are the same while their values
     mean different things. A recording's own ``bad_channels``/``units_scale``
     (config section ``recording``) differ by design and are not compared.
+    ``infos``: the tables' metadata, in the order of ``paths``.
     """
-    reference = shared_settings(table_provenance(tables[0]))
+    reference = shared_settings(infos[0])
     differing = []
-    for path, table in zip(paths[1:], tables[1:]):
-        difference = first_difference(
-            shared_settings(table_provenance(table)), reference
-        )
+    for path, info in zip(paths[1:], infos[1:]):
+        difference = first_difference(shared_settings(info), reference)
         if difference is not None:
             differing.append((path, difference))
     if differing:
@@ -178,17 +175,16 @@ def first_difference(settings, reference, key=""):
     return None if settings == reference else (key or "(all)", settings, reference)
 
 
-def check_comparable(tables, paths):
+def check_comparable(tables, infos, paths):
     """Refuse to combine recordings whose features are not comparable.
 
     Recordings at different sampling rates (windows of different sample
     counts) or with different columns (e.g. different channels) would make a
-    table with silent gaps or mixed meanings.
+    table with silent gaps or mixed meanings. ``infos``: the tables' metadata.
     """
     rates = {}
-    for path, table in zip(paths, tables):
-        sfreq = json.loads(table.schema.metadata[b"eegflow"])["sfreq"]
-        rates.setdefault(sfreq, []).append(str(path))
+    for path, info in zip(paths, infos):
+        rates.setdefault(info["sfreq"], []).append(str(path))
     if len(rates) > 1:
         listing = "; ".join(f"{rate:g} Hz: {', '.join(p)}" for rate, p in rates.items())
         raise UserError(
