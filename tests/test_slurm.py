@@ -77,14 +77,7 @@ def test_slurm_run_equals_local_run_and_rerun_submits_nothing(
     output = result.stdout + result.stderr
     # 4 recordings grouped 2 by 2, then combine: 3 SLURM jobs, not 17
     assert output.count("has been submitted with SLURM jobid") == 3
-    pd.testing.assert_frame_equal(
-        pd.read_parquet(tmp_path / "results" / "features.parquet"),
-        pd.read_parquet(finished_run / "results" / "features.parquet"),
-        check_exact=True,
-    )
-    again = run_snakemake(tmp_path, *SLURM_ARGS)
-    assert "Nothing to be done" in again.stdout + again.stderr
-    assert "submitted" not in again.stdout + again.stderr
+    assert_local_table_and_nothing_left(tmp_path, finished_run)
 
 
 def test_slurm_runs_a_corpus_in_batches_as_the_readme_shows(
@@ -109,13 +102,20 @@ def test_slurm_runs_a_corpus_in_batches_as_the_readme_shows(
             assert not (tmp_path / "results" / "features.parquet").exists()
     # batch 1: one bundle of 2 recordings; batch 2: the other bundle, then combine
     assert submissions == [1, 2]
+    assert_local_table_and_nothing_left(tmp_path, finished_run)
+
+
+def assert_local_table_and_nothing_left(workdir, finished_run):
+    """The combined table of the SLURM run in ``workdir`` is the local run's, exactly,
+    and a rerun has nothing to do and submits nothing."""
     pd.testing.assert_frame_equal(
-        pd.read_parquet(tmp_path / "results" / "features.parquet"),
+        pd.read_parquet(workdir / "results" / "features.parquet"),
         pd.read_parquet(finished_run / "results" / "features.parquet"),
         check_exact=True,
     )
-    again = run_snakemake(tmp_path, *SLURM_ARGS)
+    again = run_snakemake(workdir, *SLURM_ARGS)
     assert "Nothing to be done" in again.stdout + again.stderr
+    assert "submitted" not in again.stdout + again.stderr
 
 
 def test_a_failing_slurm_job_is_reported_with_its_log(slurm_cluster, tmp_path):
