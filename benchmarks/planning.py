@@ -21,6 +21,7 @@ README's "Thousands of recordings" shows (``--batch combine=1/B``).
 """
 
 import argparse
+import contextlib
 import subprocess
 import sys
 import tempfile
@@ -82,17 +83,17 @@ def main():
     args = parser.parse_args()
     rows = []
     for n in args.recordings:
-        workdir = workdir_for(n)
         command = snakemake("--dry-run", "--quiet", "all", "--cores", "2")
-        wall, peak = run_measured(command, workdir)
-        floor_wall, floor_peak = floor_dry_run(workdir, n)
-        files_wall, files_peak = run_measured(command, files_workdir(n))
         batches = -(-n // args.batch_recordings)
         batch = f"combine=1/{batches}"
-        batch_wall, batch_peak = run_measured(
-            snakemake("--dry-run", "--batch", batch, "--cores", "2", "--quiet"),
-            workdir,
-        )
+        with workdir_for(n) as workdir, files_workdir(n) as files:
+            wall, peak = run_measured(command, workdir)
+            floor_wall, floor_peak = floor_dry_run(workdir, n)
+            files_wall, files_peak = run_measured(command, files)
+            batch_wall, batch_peak = run_measured(
+                snakemake("--dry-run", "--batch", batch, "--cores", "2", "--quiet"),
+                workdir,
+            )
         rows.append(
             {
                 "recordings": n,
@@ -119,11 +120,11 @@ def main():
     columns += ["one_batch", "batch_s", "batch_mib"]
     print_table(rows, columns)
 
-    workdir = workdir_for(args.noop_recordings)
-    touch_s = materialize(workdir)
-    noop_s, noop_peak = run_measured(
-        snakemake("--quiet", "all", "--cores", "2"), workdir
-    )
+    with workdir_for(args.noop_recordings) as workdir:
+        touch_s = materialize(workdir)
+        noop_s, noop_peak = run_measured(
+            snakemake("--quiet", "all", "--cores", "2"), workdir
+        )
     print(
         f"\nno-op run over {args.noop_recordings} recordings (materialized in "
         f"{touch_s:.0f} s): {noop_s:.1f} s, {noop_peak:.0f} MiB"
@@ -178,28 +179,33 @@ def floor_dry_run(workdir, n_recordings):
     )
 
 
+@contextlib.contextmanager
 def files_workdir(n_recordings):
-    """A fresh folder of ``n_recordings`` empty EDF files, 20 a subject folder, and a
-    config reading them (``input.source: files``)."""
-    workdir = Path(tempfile.mkdtemp(prefix="eegflow-planning-files-"))
-    for index in range(n_recordings):
-        subject, run = divmod(index, 20)
-        folder = workdir / "data" / f"sub-{subject:04d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"sub-{subject:04d}_run-{run:02d}.edf").touch()
-    (workdir / "config.yaml").write_text(
-        'input: {source: files, files: ["data/**/*.edf"]}\n'
-    )
-    return workdir
+    """A temporary folder of ``n_recordings`` empty EDF files, 20 a subject folder,
+    and a config reading them (``input.source: files``); removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="eegflow-planning-files-") as name:
+        workdir = Path(name)
+        for index in range(n_recordings):
+            subject, run = divmod(index, 20)
+            folder = workdir / "data" / f"sub-{subject:04d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"sub-{subject:04d}_run-{run:02d}.edf").touch()
+        (workdir / "config.yaml").write_text(
+            'input: {source: files, files: ["data/**/*.edf"]}\n'
+        )
+        yield workdir
 
 
+@contextlib.contextmanager
 def workdir_for(n_recordings):
-    """A fresh folder whose config asks for ``n_recordings`` synthetic recordings."""
-    workdir = Path(tempfile.mkdtemp(prefix="eegflow-planning-"))
-    (workdir / "config.yaml").write_text(
-        f"input: {{synthetic: {{n_recordings: {n_recordings}}}}}\n"
-    )
-    return workdir
+    """A temporary folder whose config asks for ``n_recordings`` synthetic
+    recordings; removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="eegflow-planning-") as name:
+        workdir = Path(name)
+        (workdir / "config.yaml").write_text(
+            f"input: {{synthetic: {{n_recordings: {n_recordings}}}}}\n"
+        )
+        yield workdir
 
 
 if __name__ == "__main__":
