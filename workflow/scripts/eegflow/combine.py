@@ -162,8 +162,8 @@ def check_same_settings(infos, paths):
 
 
 def first_difference(settings, reference, key=""):
-    """``(dotted key, value, reference value)`` of the first setting where
-    ``settings`` and ``reference`` differ, or None; a missing key is None."""
+    """``(dotted key, value, reference value)`` of the first setting where the
+    dicts ``settings`` and ``reference`` differ, or None; a missing key is None."""
     if isinstance(settings, dict) and isinstance(reference, dict):
         for name in sorted(set(settings) | set(reference), key=str):
             difference = first_difference(
@@ -172,7 +172,7 @@ def first_difference(settings, reference, key=""):
             if difference is not None:
                 return difference
         return None
-    return None if settings == reference else (key or "(all)", settings, reference)
+    return None if settings == reference else (key, settings, reference)
 
 
 def check_comparable(tables, infos, paths):
