@@ -98,7 +98,7 @@ def test_bad_config_is_refused_before_any_job(tmp_path, config, message):
 
 
 def test_fastica_without_scikit_learn_is_refused_naming_the_fix():
-    """MNE's FastICA needs scikit-learn, which the workflow does not require: refused
+    """MNE's FastICA needs scikit-learn (installed with picard): where it is missing, refused
     at start instead of an ImportError traceback in every ICA job."""
     config = {
         "preprocess": {"reference": "average"},

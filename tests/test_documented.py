@@ -132,3 +132,23 @@ def test_suffix_functions_take_parameters_they_do_not_name():
         assert feature.suffixes(**params, a_parameter_added_later=1) == (
             feature.suffixes(**params)
         ), name
+
+
+def test_one_statement_of_what_null_picks_keep():
+    """config.yaml's comment, the schema's description and the README say the same
+    channel types, and they are the ones preprocess keeps (cleaning.EEG_FAMILY)."""
+    from eegflow.cleaning import EEG_FAMILY
+
+    statement = f"the EEG channels ({', '.join(EEG_FAMILY)})"
+    comment = next(
+        line for line in (ROOT / "config.yaml").read_text().splitlines()
+        if line.strip().startswith("picks:")
+    )  # fmt: skip
+    assert comment.endswith(f"null = {statement}"), comment
+    assert statement in schema_leaves()["preprocess.picks"]["description"]
+    readme_row = next(
+        line for line in (ROOT / "README.md").read_text().splitlines()
+        if line.startswith("| `preprocess.picks`")
+    )  # fmt: skip
+    in_code = ", ".join(f"`{kind}`" for kind in EEG_FAMILY)
+    assert f"`null` = the EEG channels ({in_code})" in readme_row, readme_row

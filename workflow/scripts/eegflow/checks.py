@@ -42,7 +42,7 @@ def check_config(config):
     ):
         raise UserError(
             "config ica.method: fastica needs scikit-learn, which is not installed "
-            "(not a requirement of the workflow): pip install scikit-learn, or use "
+            "(envs/requirements.txt installs it): pip install scikit-learn, or use "
             "method: picard (the default)"
         )
     if config["input"]["bids"]["derivatives"] and config["input"]["source"] != "bids":
