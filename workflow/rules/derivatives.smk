@@ -34,7 +34,7 @@ rule bids_derivatives:
         "../../envs/eegflow.yaml"
     threads: 1
     resources:
-        mem_mb=mem_mb_per_input_mb(4),  # the signal in float64 and as float32 µV
+        mem_mb=mem_mb_per_input_mb(5),  # BrainVision export: +600 MB for a 120 MB FIF
         runtime=10,
     params:
         source=lambda wildcards: bids_source(BIDS_PATHS[wildcards.bids_path]),
