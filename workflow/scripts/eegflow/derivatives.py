@@ -158,8 +158,8 @@ def channels_table(info, record):
 
 def write_brainvision(raw, vhdr):
     """Write ``raw`` as the BrainVision file ``vhdr`` (with its ``.vmrk`` and
-    ``.eeg``; float32 in µV, annotations as markers), all three or none: they
-    are written in a temporary folder beside and moved in, the header last."""
+    ``.eeg``; float32 in µV, annotations as markers). Each file appears whole:
+    they are written in a temporary folder beside and moved in, the header last."""
     from mne.export import export_raw
 
     vhdr = Path(vhdr)
