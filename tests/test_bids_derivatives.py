@@ -2,7 +2,11 @@
 
 import json
 import os
+import shutil
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import mne
 import numpy as np
@@ -10,10 +14,29 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import planned_jobs, run_snakemake, use_example, write_config
+from conftest import edit, planned_jobs, run_snakemake, use_example, write_config
 from test_dirty_eeg import realistic_eeg
 
 DERIVATIVES = "results/derivatives/eegflow"
+
+
+LINE_FREQ = 60  # the sources' PowerLineFrequency (config notch.line_freq stays null)
+
+
+def write_bids_recording(root, raw, datatype, subject, session=None):
+    """Write ``raw`` (a "rest" annotation, power line at LINE_FREQ) as an EDF
+    recording of BIDS data set ``root`` with mne-bids; its BIDSPath."""
+    import mne_bids
+
+    raw.set_annotations(mne.Annotations([2], [10], ["rest"]))
+    raw.info["line_freq"] = LINE_FREQ
+    path = mne_bids.BIDSPath(
+        subject=subject, session=session, task="rest", datatype=datatype, root=root
+    )
+    mne_bids.write_raw_bids(
+        raw, path, allow_preload=True, format="EDF", verbose="error"
+    )
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -26,26 +49,58 @@ def derivatives_run(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("derivatives")
     root = workdir / "data" / "bids"
     for seed, (subject, session) in enumerate([("01", "1"), ("01", "2"), ("02", None)]):
-        raw = realistic_eeg(seconds=20, seed=seed)
-        raw.set_annotations(mne.Annotations([2], [10], ["rest"]))
-        path = mne_bids.BIDSPath(
-            subject=subject, session=session, task="rest", datatype="eeg", root=root
+        path = write_bids_recording(
+            root, realistic_eeg(seconds=20, seed=seed), "eeg", subject, session
         )
-        mne_bids.write_raw_bids(
-            raw, path, allow_preload=True, format="EDF", verbose="error"
-        )
-    mne_bids.mark_channels(
-        mne_bids.BIDSPath(
-            subject="01", session="1", task="rest", datatype="eeg", root=root
-        ),
-        ch_names=["P3"],
-        status="bad",
-        descriptions=["electrode bridged"],
-        verbose="error",
-    )
+        if seed == 0:
+            mne_bids.mark_channels(
+                path,
+                ch_names=["P3"],
+                status="bad",
+                descriptions=["electrode bridged"],
+                verbose="error",
+            )
     use_example(workdir, "bids")
     run_snakemake(workdir)
     return workdir
+
+
+@pytest.fixture(scope="module")
+def ieeg_run(tmp_path_factory):
+    """A BIDS iEEG data set of one sEEG recording (mne-bids writes its electrodes.tsv
+    and coordsystem.json) run with the BIDS example config for datatype ieeg."""
+    workdir = tmp_path_factory.mktemp("ieeg")
+    raw = realistic_eeg(seconds=20, seed=3)
+    raw.set_channel_types(dict.fromkeys(raw.ch_names, "seeg"))
+    write_bids_recording(workdir / "data" / "bids", raw, "ieeg", "01")
+    use_example(workdir, "bids")
+    edit(workdir / "config.yaml", "datatype: eeg", "datatype: ieeg")
+    run_snakemake(workdir)
+    return workdir
+
+
+def bids_validator_errors(folder):
+    """The errors bids-validator-deno (envs/requirements-test.txt) finds in
+    ``folder``, as ``code location`` lines; skip where the validator cannot run."""
+    validator = Path(sys.executable).parent / "bids-validator-deno"
+    if not validator.exists():
+        validator = shutil.which("bids-validator-deno")
+    if validator is None:
+        pytest.skip("bids-validator-deno is not installed (envs/requirements-test.txt)")
+    result = subprocess.run(
+        [str(validator), "--format", "json", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    try:
+        issues = json.loads(result.stdout)["issues"]["issues"]
+    except (json.JSONDecodeError, KeyError):
+        pytest.skip(f"bids-validator-deno did not run: {result.stderr.strip()[-300:]}")
+    return [
+        f"{issue['code']} {issue.get('location', '')} {issue.get('subCode', '')}"
+        for issue in issues
+        if issue["severity"] == "error"
+    ]
 
 
 def test_outputs_get_bids_names_beside_the_combined_table(derivatives_run):
@@ -62,12 +117,15 @@ def test_outputs_get_bids_names_beside_the_combined_table(derivatives_run):
     names = [
         "desc-features_eeg.parquet",
         "desc-preproc_channels.tsv",
+        "desc-preproc_eeg.eeg",
         "desc-preproc_eeg.fif",
         "desc-preproc_eeg.json",
+        "desc-preproc_eeg.vhdr",
+        "desc-preproc_eeg.vmrk",
         "desc-windows_eeg.parquet",
     ]
     assert files == sorted(
-        ["dataset_description.json", "participants.tsv"]
+        [".bidsignore", "dataset_description.json", "participants.tsv"]
         + [f"{stem}_{name}" for stem in stems for name in names]
     )
     # links to the stage outputs (no second copy), relative: the folder can move
@@ -102,7 +160,56 @@ def test_outputs_get_bids_names_beside_the_combined_table(derivatives_run):
     assert participants["participant_id"].tolist() == ["sub-01", "sub-02"]
 
 
-def test_mne_bids_reads_the_preprocessed_recording_back(derivatives_run):
+@pytest.mark.parametrize("run", ["derivatives_run", "ieeg_run"])
+def test_the_derivatives_pass_the_bids_validator(run, request):
+    assert bids_validator_errors(request.getfixturevalue(run) / DERIVATIVES) == []
+
+
+def test_the_validator_sees_what_bidsignore_and_the_electrodes_answer(
+    ieeg_run, tmp_path
+):
+    copy = tmp_path / "eegflow"
+    shutil.copytree(ieeg_run / DERIVATIVES, copy)  # the links' files, as cp -rL
+    (copy / ".bidsignore").unlink()
+    for name in ("electrodes.tsv", "electrodes.json", "coordsystem.json"):
+        (copy / "sub-01" / "ieeg" / f"sub-01_{name}").unlink()
+    stem = "/sub-01/ieeg/sub-01_task-rest_desc"
+    errors = bids_validator_errors(copy)
+    for name in ("preproc_ieeg.fif", "windows_ieeg.parquet", "features_ieeg.parquet"):
+        assert f"ALL_FILENAME_RULES_HAVE_ISSUES {stem}-{name} " in errors
+    assert f"IEEG_ELECTRODES_REQUIRED {stem}-preproc_ieeg.vhdr " in errors
+
+
+def test_ieeg_sidecars_say_what_bids_requires_of_ieeg(ieeg_run):
+    folder = ieeg_run / DERIVATIVES / "sub-01" / "ieeg"
+    channels = pd.read_csv(
+        folder / "sub-01_task-rest_desc-preproc_channels.tsv", sep="\t"
+    )
+    assert channels.columns[:5].tolist() == [
+        "name",
+        "type",
+        "units",
+        "low_cutoff",
+        "high_cutoff",
+    ]
+    assert set(channels["type"]) == {"SEEG"} and set(channels["units"]) == {"µV"}
+    # the example config's filter: preprocess.filter {l_freq: 1, h_freq: 40}
+    assert set(channels["low_cutoff"]) == {1} and set(channels["high_cutoff"]) == {40}
+    sidecar = json.loads(
+        (folder / "sub-01_task-rest_desc-preproc_ieeg.json").read_text()
+    )
+    assert sidecar["iEEGReference"] == "n/a (as recorded)"
+    assert "EEGReference" not in sidecar and sidecar["SEEGChannelCount"] == 8
+    assert sidecar["PowerLineFrequency"] == LINE_FREQ  # the source's
+    source = ieeg_run / "data" / "bids" / "sub-01" / "ieeg"
+    for name in ("electrodes.tsv", "electrodes.json", "coordsystem.json"):
+        assert (folder / f"sub-01_{name}").read_bytes() == (
+            source / f"sub-01_{name}"
+        ).read_bytes()
+
+
+@pytest.mark.parametrize("extension", [".vhdr", ".fif"])
+def test_mne_bids_reads_the_preprocessed_recording_back(derivatives_run, extension):
     import mne_bids
 
     path = mne_bids.BIDSPath(
@@ -113,7 +220,7 @@ def test_mne_bids_reads_the_preprocessed_recording_back(derivatives_run):
         description="preproc",
         datatype="eeg",
         suffix="eeg",
-        extension=".fif",
+        extension=extension,
         check=False,
     )
     with warnings.catch_warnings():
@@ -123,17 +230,25 @@ def test_mne_bids_reads_the_preprocessed_recording_back(derivatives_run):
         derivatives_run / "results" / "preprocessed" / "sub-01_ses-1_task-rest_raw.fif",
         verbose="error",
     )
-    np.testing.assert_array_equal(raw.get_data(), written.get_data())
+    # float32 in both (in µV in BrainVision): equal but for float32 rounding
+    np.testing.assert_allclose(raw.get_data(), written.get_data(), rtol=1e-6, atol=0)
     assert raw.info["bads"] == ["P3"] and raw.info["sfreq"] == written.info["sfreq"]
+    # BrainVision markers come back as "<type>/<description>"
+    assert [name.split("/")[-1] for name in raw.annotations.description] == ["rest"]
+    np.testing.assert_allclose(raw.annotations.onset, written.annotations.onset)
+    np.testing.assert_allclose(raw.annotations.duration, written.annotations.duration)
     channels = pd.read_csv(
-        str(path.fpath).replace("_eeg.fif", "_channels.tsv"), sep="\t"
+        str(path.fpath).replace(f"_eeg{extension}", "_channels.tsv"), sep="\t"
     )
     assert channels.set_index("name").loc["P3", "status_description"] == (
         "marked bad in BIDS channels.tsv"
     )
+    assert set(channels["low_cutoff"]) == {1} and set(channels["high_cutoff"]) == {40}
     sidecar = json.loads(path.copy().update(extension=".json").fpath.read_text())
     assert sidecar["SamplingFrequency"] == written.info["sfreq"]
     assert sidecar["EEGChannelCount"] == 8 and sidecar["TaskName"] == "rest"
+    assert sidecar["EEGReference"] == "n/a (as recorded)"
+    assert sidecar["PowerLineFrequency"] == LINE_FREQ  # the source's
     assert sidecar["SoftwareFilters"]["eegflow"]["l_freq"] == 1
     assert sidecar["Sources"] == [
         "bids::sub-01/ses-1/eeg/sub-01_ses-1_task-rest_eeg.edf"

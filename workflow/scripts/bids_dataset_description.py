@@ -5,8 +5,10 @@ from eegflow.jobs import job_logging
 
 with job_logging(snakemake.log[0]):
     write_dataset_files(
+        snakemake.input,
         snakemake.output,
         snakemake.params.bids_root,
         snakemake.params.subjects,
         snakemake.params.config,
+        snakemake.params.ignored,
     )
