@@ -12,6 +12,28 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
+# The documentation a user reads: README.md and the pages it links to.
+DOCS = ROOT / "workflow" / "docs"
+
+
+def documentation_pages():
+    """README.md and every page under workflow/docs, in that order."""
+    return [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+
+
+def documentation():
+    """The text of every documentation page, joined: where a setting, an example or
+    a feature must be documented, whichever page holds it."""
+    return "\n\n".join(page.read_text() for page in documentation_pages())
+
+
+def documented_block(language, heading):
+    """The first ```language block after ``heading`` in the documentation."""
+    text = documentation()
+    start = text.index(f"```{language}\n", text.index(heading)) + len(language) + 4
+    return text[start : text.index("```", start)]
+
+
 # A tiny synthetic data set: 4 recordings x 6 channels x 30 s at 128 Hz.
 N_RECORDINGS, DURATION_S, WINDOW_S = 4, 30, 2
 TINY_CONFIG = {

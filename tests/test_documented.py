@@ -1,11 +1,11 @@
-"""Docs that cannot drift: the README's config table, the schema and config.yaml agree."""
+"""Docs that cannot drift: the documentation's config table, the schema and config.yaml agree."""
 
 import inspect
 import re
 
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, documentation
 from eegflow.features import FEATURES
 
 SCHEMA = yaml.safe_load(
@@ -28,8 +28,9 @@ def schema_leaves(node=SCHEMA, prefix=""):
 def readme_config_rows():
     """[(keys, default cell)] of the README's configuration table; a row's later keys
     (`.tmax`) are siblings of its first (`preprocess.crop.tmin`)."""
-    readme = (ROOT / "README.md").read_text()
-    table = readme.split("| key | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    table = (
+        documentation().split("| key | default | meaning |", 1)[1].split("\n\n", 1)[0]
+    )
     rows = []
     for line in table.strip().splitlines()[1:]:
         key_cell, default_cell = line.split(" | ")[:2]
@@ -90,8 +91,7 @@ def test_config_yaml_shows_the_schema_defaults():
 def test_every_registered_feature_is_in_the_readme_feature_tables():
     from eegflow.features import FEATURES
 
-    readme = (ROOT / "README.md").read_text()
-    features = readme.split("### Features", 1)[1].split("\n## ", 1)[0]
+    features = documentation().split("# Features\n", 1)[1].split("\n## ", 1)[0]
     named = {
         name
         for line in features.splitlines()
@@ -147,7 +147,7 @@ def test_one_statement_of_what_null_picks_keep():
     assert comment.endswith(f"null = {statement}"), comment
     assert statement in schema_leaves()["preprocess.picks"]["description"]
     readme_row = next(
-        line for line in (ROOT / "README.md").read_text().splitlines()
+        line for line in documentation().splitlines()
         if line.startswith("| `preprocess.picks`")
     )  # fmt: skip
     in_code = ", ".join(f"`{kind}`" for kind in EEG_FAMILY)

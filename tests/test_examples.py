@@ -9,15 +9,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from conftest import ROOT, run_snakemake, use_example
+from conftest import ROOT, documentation, documented_block, run_snakemake, use_example
 from test_dirty_eeg import SFREQ, realistic_eeg
-from test_real_recordings import readme_block
 
 EXAMPLES = ROOT / "workflow" / "examples"
 
 
 def test_every_example_is_in_the_readme_and_run_by_a_test():
-    readme = (ROOT / "README.md").read_text()
+    readme = documentation()
     tests = "".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
     names = sorted(path.stem for path in EXAMPLES.glob("*.yaml"))
     assert names == ["bids", "clinical_files", "sleep_edf", "table"]
@@ -27,12 +26,14 @@ def test_every_example_is_in_the_readme_and_run_by_a_test():
 
 
 def test_readme_shows_the_sleep_edf_example():
-    shown = yaml.safe_load(readme_block("yaml", "### Sleep-EDF recipe"))
+    shown = yaml.safe_load(documented_block("yaml", "Sleep-EDF recipe"))
     assert shown == yaml.safe_load((EXAMPLES / "sleep_edf.yaml").read_text())
 
 
 def test_readme_shows_the_clinical_settings():
-    shown = yaml.safe_load(readme_block("yaml", "One worked config for a clinical EEG"))
+    shown = yaml.safe_load(
+        documented_block("yaml", "One worked config for a clinical EEG")
+    )
     example = yaml.safe_load((EXAMPLES / "clinical_files.yaml").read_text())
     assert shown == {key: example[key] for key in ("preprocess", "windows")}
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import (
-    ROOT,
+    documented_block,
     edfbrowser_file,
     edit,
     planned_jobs,
@@ -45,13 +45,6 @@ RHYTHM = {
     "R": (7, 15),
     "?": (20, 5),
 }
-
-
-def readme_block(language, heading):
-    """The first ```language block after ``heading`` in the README."""
-    text = (ROOT / "README.md").read_text()
-    start = text.index(f"```{language}\n", text.index(heading)) + len(language) + 4
-    return text[start : text.index("```", start)]
 
 
 def write_night(folder, name, hypnogram_name, seed):
@@ -121,7 +114,7 @@ def test_sleep_recipe_labels_30_s_windows_by_stage(sleep_run):
 
 def test_readme_classifier_example_runs_on_the_table(sleep_run):
     result = subprocess.run(
-        [sys.executable, "-c", readme_block("python", "### Training a classifier")],
+        [sys.executable, "-c", documented_block("python", "Training a classifier")],
         cwd=sleep_run,
         capture_output=True,
         text=True,
