@@ -26,7 +26,7 @@ def test_every_example_is_in_the_readme_and_run_by_a_test():
 
 
 def test_readme_shows_the_sleep_edf_example():
-    shown = yaml.safe_load(documented_block("yaml", "Sleep-EDF recipe"))
+    shown = yaml.safe_load(documented_block("yaml", "### Sleep-EDF recipe"))
     assert shown == yaml.safe_load((EXAMPLES / "sleep_edf.yaml").read_text())
 
 

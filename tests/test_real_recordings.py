@@ -114,7 +114,7 @@ def test_sleep_recipe_labels_30_s_windows_by_stage(sleep_run):
 
 def test_readme_classifier_example_runs_on_the_table(sleep_run):
     result = subprocess.run(
-        [sys.executable, "-c", documented_block("python", "Training a classifier")],
+        [sys.executable, "-c", documented_block("python", "### Training a classifier")],
         cwd=sleep_run,
         capture_output=True,
         text=True,
