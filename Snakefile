@@ -26,6 +26,7 @@ rule all:
 
 onsuccess:
     clear_failure_table()
+    remember_run_config()
 
 
 onerror:

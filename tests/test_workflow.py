@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import subprocess
 
 import mne
 import numpy as np
@@ -14,13 +15,16 @@ from conftest import (
     N_RECORDINGS,
     ROOT,
     WINDOW_S,
+    documented_block,
     edit,
     planned_jobs,
     run_snakemake,
+    snakemake_command,
     tiny_copy_of_default_config,
+    write_config,
 )
 from eegflow import OPTIONAL_RECORDING_STAGES, RECORDING_STAGES
-from test_real_recordings import readme_block
+
 
 ALL_AFTER_PREPROCESS = {
     "preprocess": 4,
@@ -187,7 +191,7 @@ def test_windows_read_as_the_readme_shows_are_the_fifs_samples(
 ):
     monkeypatch.chdir(finished_run)
     shown = {}
-    exec(readme_block("python", "**Reading windows.**"), shown)
+    exec(documented_block("python", "**Reading windows.**"), shown)
     table, batch = shown["table"].to_pandas(), shown["batch"]
     data = mne.io.read_raw_fif(
         "results/preprocessed/synthetic-00_raw.fif", verbose="error"
@@ -281,3 +285,55 @@ def test_qc_table_figures_and_report(finished_run):
     for figure in figures:
         assert f"results/qc/{figure.name}" in report
     assert "results/qc.html" in report and "features_by_target.png" in report
+
+
+def test_a_rerun_says_what_changed_in_one_line(finished_run):
+    """An edit is named once, in one short line, not as Snakemake's params diff of
+    every job (about 900 characters each)."""
+    config = finished_run / "config.yaml"
+    edit(config, "h_freq: 30", "h_freq: 25")
+    try:
+        result = run_snakemake(finished_run, "--dry-run")
+    finally:
+        edit(config, "h_freq: 25", "h_freq: 30")
+    output = result.stdout + result.stderr
+    changed = [line for line in output.splitlines() if "Changed since" in line]
+    assert changed == [
+        "Changed since the last successful run: config preprocess.filter.h_freq: 30 -> 25"
+    ]
+    assert "before: {" not in output and "'l_freq'" not in output
+
+
+def test_the_documented_command_clears_outputs_of_earlier_recordings(tmp_path):
+    write_config(
+        tmp_path, {"input": {"synthetic": {"n_recordings": 2, "duration_s": 8}}}
+    )
+    run_snakemake(tmp_path)
+    write_config(
+        tmp_path, {"input": {"synthetic": {"n_recordings": 1, "duration_s": 8}}}
+    )
+    run_snakemake(tmp_path)
+    stale = sorted(
+        str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*synthetic-01*")
+    )
+    assert "results/features/synthetic-01.parquet" in stale
+    command = documented_block(
+        "bash", "**Clearing outputs of earlier configurations.**"
+    )
+    snakemake = " ".join(snakemake_command())  # the tests' snakemake for the user's
+    subprocess.run(
+        command.replace("snakemake ", f"{snakemake} ", 1),
+        shell=True,
+        cwd=tmp_path,
+        check=True,
+        capture_output=True,
+    )
+    left = sorted(
+        str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*synthetic-01*")
+    )
+    # Snakemake tracks no benchmark file: those stay, harmless (summary reads the run's)
+    assert [path for path in left if not path.startswith("results/benchmarks/")] == [
+        "resources/synthetic/synthetic-01_raw.fif"  # an input, not an output of the run
+    ]
+    assert (tmp_path / "results" / "features" / "synthetic-00.parquet").exists()
+    assert planned_jobs(tmp_path) == {}

@@ -13,6 +13,7 @@ min_version("9.0")
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "scripts"))
 
 from eegflow import JOB_BASE_MB, OPTIONAL_RECORDING_STAGES, RECORDING_STAGES, UserError
+from eegflow.changes import describe_changes, write_last_run_config
 from eegflow.checks import check_config
 from eegflow.dependencies import package_modules, write_code_stamp
 from eegflow.failures import failed_jobs, format_failure_table, write_failure_table
@@ -22,6 +23,8 @@ from eegflow.recordings import SYNTHETIC_DIR, discover_recordings, recording_fil
 
 RUN_STARTED = time.time()  # a job whose log is older did not run in this run
 FAILED_JOBS_TABLE = "results/failed_jobs.tsv"
+# the settings of the last successful run, to say what changed since (eegflow.changes)
+LAST_RUN_CONFIG = "results/code/last_run_config.json"
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 try:
@@ -30,6 +33,8 @@ try:
     RECORDINGS = discover_recordings(config["input"])
 except UserError as error:
     raise WorkflowError(str(error)) from None
+for change in describe_changes(config, LAST_RUN_CONFIG):
+    logger.info(f"Changed since the last successful run: {change}")
 
 
 wildcard_constraints:
@@ -50,9 +55,12 @@ def package_code(script):
     package), rewritten at the start only when one changed: editing one reruns its
     jobs, a new module included."""
     path = os.path.join(os.path.dirname(PACKAGE_DIR), f"{script}.py")
-    return write_code_stamp(
+    stamp, changed = write_code_stamp(
         f"results/code/{script}.sha256", package_modules(path, PACKAGE_DIR)
     )
+    if changed:
+        logger.info(f"Code of {script} changed: {', '.join(changed)}")
+    return stamp
 
 
 def recording_path(wildcards):
@@ -272,6 +280,12 @@ def clear_failure_table():
     """After a successful run: the table of an earlier failed run is stale (onsuccess)."""
     if os.path.exists(FAILED_JOBS_TABLE):
         os.remove(FAILED_JOBS_TABLE)
+
+
+def remember_run_config():
+    """After a successful run: its settings are what later runs say they changed
+    (onsuccess)."""
+    write_last_run_config(config, LAST_RUN_CONFIG)
 
 
 def benchmark_job_inputs():

@@ -66,24 +66,34 @@ def package_modules(script, package_dir):
 def write_code_stamp(stamp, files):
     """Write the SHA-256 of each of ``files`` to ``stamp`` (``sha256sum``'s format,
     named by folder and file, wherever the run starts from), unless it holds
-    exactly that already; return ``stamp``.
+    exactly that already.
 
     The stamp stands for the files as one input of a rule: its time changes only
     when their content does, so editing a module (or importing a new one)
     reruns the rule's jobs, while a checkout or copy that leaves the content as
     it was reruns nothing; and planning checks one input per job instead of one
     per module.
+
+    Returns
+    -------
+    stamp : str
+        The stamp's path.
+    changed : list of str
+        The files (``folder/name``) new or edited since an earlier stamp, for the
+        run to say why the rule's jobs rerun; empty when there was no stamp.
     """
-    lines = "".join(
+    lines = [
         f"{hashlib.sha256(Path(path).read_bytes()).hexdigest()}  "
         f"{Path(path).parent.name}/{Path(path).name}\n"
         for path in files
-    )
+    ]
     stamp = Path(stamp)
-    if stamp.is_file() and stamp.read_text() == lines:
-        return str(stamp)
+    earlier = stamp.read_text().splitlines(keepends=True) if stamp.is_file() else None
+    if earlier == lines:
+        return str(stamp), []
     stamp.parent.mkdir(parents=True, exist_ok=True)
     partial = stamp.with_name(f".tmp-{os.getpid()}-{stamp.name}")
-    partial.write_text(lines)
+    partial.write_text("".join(lines))
     os.replace(partial, stamp)  # whole or not at all, also with jobs reading it
-    return str(stamp)
+    changed = [] if earlier is None else sorted(set(lines) - set(earlier))
+    return str(stamp), [line.split("  ", 1)[1].strip() for line in changed]
