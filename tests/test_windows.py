@@ -462,3 +462,75 @@ def test_lost_cue_classes_stop_the_run_naming_the_source_file(tmp_path):
     table = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert table["label"].tolist() == names
     np.testing.assert_allclose(table["start_s"], [4.5 + 8.0 * i for i in range(12)])
+
+
+def preprocessed_windows(tmp_path, source, mapping, window_s=2.0):
+    """Preprocess ``source`` (defaults, no filter) and cut windows on ``mapping``'s
+    annotations (missing labels only warned of): the window table as a DataFrame."""
+    from conftest import config_section
+    from eegflow.preprocess import preprocess_recording
+
+    preprocessed, record = tmp_path / "p_raw.fif", tmp_path / "p.json"
+    settings = config_section("preprocess", filter={"h_freq": None})
+    preprocess_recording(source, preprocessed, settings, record_path=record)
+    table = tmp_path / "w.parquet"
+    annotations = {"mapping": mapping, "missing_label": "warn"}
+    make_windows(
+        preprocessed,
+        table,
+        window_settings(window_s=window_s, annotations=annotations),
+        "rec",
+        {},
+        record_path=record,
+    )
+    return pd.read_parquet(table)
+
+
+def test_labels_beyond_latin1_survive_preprocessing_as_the_source_holds_them(
+    tmp_path,
+):
+    """MNE writes FIF text as Latin-1 with each other character as '&#<number>;':
+    labels read back from the preprocessed FIF are decoded, and '&' kept."""
+    labels = ["Schlaf ü–Stadium", "睡眠 N2", "R&D &amp; &#38; x", "plain"]
+    raw = mne.io.RawArray(
+        np.random.default_rng(0).normal(0, 1e-5, (2, 128 * 40)),
+        mne.create_info(["Cz", "Pz"], 128.0, "eeg"),
+        verbose="error",
+    )
+    raw.set_annotations(mne.Annotations([2, 10, 20, 30], [4, 4, 4, 4], labels))
+    source = tmp_path / "labels.edf"  # EDF+ annotations are UTF-8 (edfio)
+    mne.export.export_raw(source, raw, verbose="error")
+    rows = preprocessed_windows(
+        tmp_path, source, {label: index for index, label in enumerate(labels)}
+    )
+    assert rows["label"].tolist() == [label for label in labels for _ in range(2)]
+    assert rows["target"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    info = window_table_info(pq.read_schema(tmp_path / "w.parquet"))
+    assert info["warnings"] == []
+
+
+def test_a_utf8_label_of_an_edfbrowser_file_gives_its_windows(tmp_path):
+    """pyedflib's test_utf8.edf: Chinese event text among ASCII ones."""
+    from conftest import edfbrowser_file
+
+    mapping = {"中文测试八个字": 1, "XLEvent": 0}
+    rows = preprocessed_windows(tmp_path, edfbrowser_file("test_utf8.edf"), mapping)
+    assert rows["label"].tolist() == ["中文测试八个字", "XLEvent"]
+    assert rows["target"].tolist() == [1, 0]
+    assert rows["start_s"].tolist() == pytest.approx([119.605, 290.107], abs=1 / 128)
+
+
+def test_a_label_a_fif_cannot_hold_is_refused_naming_it(tmp_path):
+    label = "a &#8211; b"  # would read back as "a – b"
+    raw = mne.io.RawArray(
+        np.random.default_rng(0).normal(0, 1e-5, (1, 128 * 10)),
+        mne.create_info(["Cz"], 128.0, "eeg"),
+        verbose="error",
+    )
+    raw.set_annotations(mne.Annotations([2], [4], [label]))
+    source = tmp_path / "odd.edf"
+    mne.export.export_raw(source, raw, verbose="error")
+    with pytest.raises(
+        UserError, match=rf"odd.edf: the annotation description '{label}'"
+    ):
+        preprocessed_windows(tmp_path, source, {label: 0})

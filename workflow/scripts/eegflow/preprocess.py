@@ -20,6 +20,8 @@ from .cleaning import (
     mark_bad_channels,
 )
 from .fileio import (
+    check_fif_keeps_annotations,
+    decode_fif_annotations,
     load_data,
     note,
     noted_warnings,
@@ -111,7 +113,9 @@ def _attach_annotations(raw, annotations_path, path):
     import mne
 
     try:
-        annotations = mne.read_annotations(annotations_path)
+        annotations = decode_fif_annotations(
+            mne.read_annotations(annotations_path), annotations_path
+        )
     except Exception as error:  # readers raise many types
         raise UserError(
             f"{annotations_path}: MNE could not read annotations from this file, "
@@ -414,6 +418,7 @@ def preprocess_recording(
     else:
         raw.crop(tmin=tmin, tmax=tmax, include_tmax=False)
     picked = _pick(raw, settings["picks"], settings["reference"], raw_path)
+    check_fif_keeps_annotations(raw, raw_path)
     with noted_warnings(raw_path, "reading its samples", notes):
         load_data(raw, raw_path)
     scale = settings["units"]["scale"] if units_scale is None else units_scale
