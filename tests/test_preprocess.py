@@ -161,6 +161,30 @@ def test_rename_type_and_average_reference_match_mne(edf, tmp_path):
     np.testing.assert_allclose(eeg.sum(axis=0), 0, atol=1e-11)
 
 
+def test_channel_names_beyond_ascii_are_refused_naming_them_and_the_rename(tmp_path):
+    import pybv
+
+    data = np.random.default_rng(0).normal(0, 1e-5, (3, 256 * 10))  # V
+    pybv.write_brainvision(
+        data=data,
+        sfreq=256,
+        ch_names=["Fpß", "Cz", "O1"],
+        fname_base="umlaut",
+        folder_out=tmp_path,
+        unit="µV",
+    )
+    source, out = tmp_path / "umlaut.vhdr", tmp_path / "out_raw.fif"
+    with pytest.raises(
+        UserError,
+        match=r"umlaut.vhdr: channel names \['Fpß'\] hold characters beyond ASCII.*"
+        r"config preprocess.rename, e.g. \{'Fpß': 'Fp\?'\}",
+    ):
+        preprocess_recording(source, out, settings())
+    assert not out.exists()
+    preprocess_recording(source, out, settings(rename={"Fpß": "Fpss"}))
+    assert mne.io.read_raw_fif(out, verbose="error").ch_names == ["Fpss", "Cz", "O1"]
+
+
 def test_reference_to_a_channel_not_picked_drops_it(edf, tmp_path):
     out = tmp_path / "rec_raw.fif"
     preprocess_recording(edf, out, settings(picks=["O1", "Oz"], reference=["Cz"]))

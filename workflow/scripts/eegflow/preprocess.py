@@ -95,6 +95,19 @@ def _pick(raw, picks, reference, path):
     return picked
 
 
+def _check_channel_names_ascii(names, path):
+    """Raise :class:`UserError` for channel names beyond ASCII: a FIF file stores
+    channel names as ASCII (MNE's writer fails on others)."""
+    beyond = [name for name in names if not name.isascii()]
+    if beyond:
+        example = {name: name.encode("ascii", "replace").decode() for name in beyond}
+        raise UserError(
+            f"{path}: channel names {beyond} hold characters beyond ASCII, which the "
+            "preprocessed FIF file cannot store; rename them with config "
+            f"preprocess.rename, e.g. {example}"
+        )
+
+
 def _apply_projectors(raw, path):
     """Apply the SSP projectors left after picking (e.g. a FIF's average reference).
 
@@ -418,6 +431,7 @@ def preprocess_recording(
     else:
         raw.crop(tmin=tmin, tmax=tmax, include_tmax=False)
     picked = _pick(raw, settings["picks"], settings["reference"], raw_path)
+    _check_channel_names_ascii(picked, raw_path)
     check_fif_keeps_annotations(raw, raw_path)
     with noted_warnings(raw_path, "reading its samples", notes):
         load_data(raw, raw_path)
