@@ -6,6 +6,7 @@ and against what is known of the recordings without opening them.
 """
 
 import importlib.util
+import os
 
 from . import UserError
 from .features import short_entropy_series, validate_feature_settings
@@ -106,3 +107,32 @@ def check_config(config):
         "sample entropy there is often undefined (NaN). Use longer windows or "
         "fewer scales."
     ]
+
+
+def check_metadata_columns(recordings, config):
+    """Raise :class:`UserError` for a metadata column (of config ``input.table``, or
+    a BIDS data set's participants.tsv) named like a feature column: feature columns
+    are ``<feature>_<channel>...`` (:func:`eegflow.features.feature_columns`), and a
+    table with two columns of one name cannot be read or combined.
+
+    ``recordings`` is :func:`eegflow.recordings.discover_recordings`' result.
+    """
+    features = config["features"]["compute"]
+    for rid, entry in recordings.items():
+        for column in entry["metadata"]:
+            clash = [name for name in features if column.startswith(f"{name}_")]
+            if not clash:
+                continue
+            table = (
+                config["input"]["table"]
+                if config["input"]["source"] == "table"
+                else os.path.join(
+                    str(config["input"]["bids"]["root"]), "participants.tsv"
+                )
+            )
+            raise UserError(
+                f"{table}: column {column!r} (recording '{rid}') is named like the "
+                f"feature columns of config features.compute.{clash[0]} "
+                f"({clash[0]}_<channel>...), which would give the feature table two "
+                "columns of one name; rename the column"
+            )

@@ -241,6 +241,7 @@ RESERVED_COLUMNS = {
     "window_index",
     "start_sample",
     "start_s",
+    "fif_sample",
     "rejected",
     "reject_reason",
     "label",
