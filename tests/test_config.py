@@ -70,6 +70,14 @@ from eegflow.checks import check_config
             "preprocess.notch.freqs [100] Hz are not below the Nyquist frequency 64 Hz",
         ),
         (
+            {"preprocess": {"resample_sfreq": 100000}},
+            "100000 is greater than the maximum of 20000",
+        ),
+        (
+            {"preprocess": {"resample_sfreq": 100, "notch": {"freqs": [49.5]}}},
+            "preprocess.notch.freqs [49.5] Hz are not below the Nyquist frequency 50 Hz",
+        ),
+        (
             {"preprocess": {"steps": [{"filtr": {"l_freq": 1}}]}},
             "preprocess.steps[0]: 'filtr' is not a method of mne.io.Raw",
         ),

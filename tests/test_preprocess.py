@@ -325,3 +325,65 @@ def test_a_step_failing_on_a_recording_names_file_and_step(edf, tmp_path):
         preprocess_recording(
             edf, tmp_path / "o_raw.fif", settings(steps=[{"crop": {"tmin": 99}}])
         )
+
+
+def noisy_fif(tmp_path, sfreq, seconds=20):
+    """A 2-channel recording of white noise (~10 µV) at ``sfreq``, saved as FIF."""
+    data = np.random.default_rng(0).normal(0, 1e-5, (2, int(sfreq * seconds)))
+    raw = mne.io.RawArray(
+        data, mne.create_info(["Cz", "Pz"], sfreq, "eeg"), verbose="error"
+    )
+    path = tmp_path / "noise_raw.fif"
+    raw.save(path, fmt="double", verbose="error")
+    return path
+
+
+@pytest.mark.parametrize("line_freq", [50, 60])
+def test_a_harmonic_whose_notch_reaches_nyquist_is_left_out_and_noted(
+    tmp_path, line_freq
+):
+    """At 600.6 Hz the 300 Hz harmonic's notch band (300 +- 1.25 Hz) crosses Nyquist
+    (300.3 Hz), where MNE's notch_filter fails naming neither file nor notch."""
+    source = noisy_fif(tmp_path, 600.6)
+    out, record = tmp_path / "out_raw.fif", tmp_path / "r.json"
+    changes = {"crop": {"tmin": 0.0}, "filter": {"h_freq": None}}
+    preprocess_recording(
+        source,
+        out,
+        settings(notch={"line_freq": line_freq}, **changes),
+        record_path=record,
+    )
+    kept = [float(f) for f in range(line_freq, 300, line_freq)]
+    written = read_record(record)
+    assert written["notch_hz"] == kept
+    assert (
+        f"config preprocess.notch.line_freq={line_freq} Hz: harmonics [300.0] Hz left "
+        "out, their notch band (MNE's f/400 + 0.5 Hz each side) reaches the Nyquist "
+        "frequency 300.3 Hz (sfreq 600.6 Hz)"
+    ) in written["warnings"]
+    expected = mne.io.read_raw_fif(source, preload=True, verbose="error")
+    expected.notch_filter(kept, verbose="error")
+    result = mne.io.read_raw_fif(out, verbose="error").get_data()
+    np.testing.assert_allclose(result, expected.get_data(), **FLOAT32)
+
+    with pytest.raises(
+        UserError, match=r"noise_raw.fif: config preprocess.notch.freqs \[300.0\] Hz"
+    ):
+        preprocess_recording(source, out, settings(notch={"freqs": [300]}, **changes))
+
+
+def test_a_line_freq_at_or_above_nyquist_is_noted_not_silent(tmp_path):
+    source = noisy_fif(tmp_path, 100.0)
+    record = tmp_path / "r.json"
+    preprocess_recording(
+        source,
+        tmp_path / "out_raw.fif",
+        settings(notch={"line_freq": 50}),
+        record_path=record,
+    )
+    written = read_record(record)
+    assert written["notch_hz"] == []
+    assert (
+        "config preprocess.notch.line_freq=50 Hz is not below the Nyquist frequency "
+        "50 Hz (sfreq 100 Hz): no notch"
+    ) in written["warnings"]

@@ -10,7 +10,7 @@ import os
 
 from . import UserError
 from .features import short_entropy_series, validate_feature_settings
-from .preprocess import check_filter_below_nyquist, check_steps
+from .preprocess import check_filter_below_nyquist, check_steps, notch_reaches_nyquist
 
 
 def check_config(config):
@@ -67,11 +67,12 @@ def check_config(config):
             else "the synthetic data set (input.synthetic.sfreq)"
         )
         check_filter_below_nyquist(preprocess["filter"], sfreq, source)
-        too_high = [f for f in preprocess["notch"]["freqs"] if f >= sfreq / 2]
+        too_high = notch_reaches_nyquist(preprocess["notch"]["freqs"], sfreq)
         if too_high:
             raise UserError(
                 f"config preprocess.notch.freqs {too_high} Hz are not below the Nyquist "
-                f"frequency {sfreq / 2:g} Hz of {source}; remove them"
+                f"frequency {sfreq / 2:g} Hz of {source} by their notch band (MNE's "
+                "f/400 + 0.5 Hz each side); remove them"
             )
 
     if is_synthetic:

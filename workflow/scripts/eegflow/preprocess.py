@@ -218,15 +218,56 @@ def _set_montage(raw, montage, path):
         ) from None
 
 
-def _notch(raw, settings, n_jobs, path):
-    """Remove line noise at config preprocess.notch's frequencies (MNE notch_filter)."""
-    freqs = line_noise_frequencies(settings, raw.info["sfreq"])
-    too_high = [f for f in freqs if f >= raw.info["sfreq"] / 2]
-    if too_high:
+# MNE's notch_filter stops each frequency f over f +- f/400 with a 0.5 Hz transition on
+# each side (its notch_widths f/200, trans_bandwidth 1 Hz), and fails when that band
+# reaches Nyquist
+NOTCH_HALF_WIDTH_PER_HZ = 1 / 400
+NOTCH_HALF_TRANSITION_HZ = 0.5
+
+
+def notch_reaches_nyquist(freqs, sfreq):
+    """The frequencies of ``freqs`` whose notch band (MNE's defaults) reaches the
+    Nyquist frequency of ``sfreq``, where MNE cannot notch them."""
+    return [
+        f
+        for f in freqs
+        if f * (1 + NOTCH_HALF_WIDTH_PER_HZ) + NOTCH_HALF_TRANSITION_HZ >= sfreq / 2
+    ]
+
+
+def _notch(raw, settings, n_jobs, path, notes):
+    """Remove line noise at config preprocess.notch's frequencies (MNE notch_filter).
+
+    Harmonics of ``line_freq`` whose notch band reaches Nyquist are left out, and a
+    ``line_freq`` with no harmonic left gives no notch: each is a :func:`note`.
+    Explicit ``freqs`` there are an error. Returns the frequencies notched.
+    """
+    sfreq = raw.info["sfreq"]
+    freqs = line_noise_frequencies(settings, sfreq)
+    too_high = notch_reaches_nyquist(freqs, sfreq)
+    nyquist = f"the Nyquist frequency {sfreq / 2:g} Hz (sfreq {sfreq:g} Hz)"
+    if too_high and not settings["line_freq"]:
         raise UserError(
-            f"{path}: config preprocess.notch.freqs {too_high} Hz are not below the "
-            f"Nyquist frequency {raw.info['sfreq'] / 2:g} Hz; remove them"
+            f"{path}: config preprocess.notch.freqs {too_high} Hz are not below "
+            f"{nyquist} by their notch band (MNE's f/400 + 0.5 Hz each side); "
+            "remove them"
         )
+    if too_high:
+        note(
+            path,
+            f"config preprocess.notch.line_freq={settings['line_freq']:g} Hz: "
+            f"harmonics {too_high} Hz left out, their notch band (MNE's f/400 + 0.5 Hz "
+            f"each side) reaches {nyquist}",
+            notes,
+        )
+    elif settings["line_freq"] and not freqs:
+        note(
+            path,
+            f"config preprocess.notch.line_freq={settings['line_freq']:g} Hz is not "
+            f"below {nyquist}: no notch",
+            notes,
+        )
+    freqs = [f for f in freqs if f not in too_high]
     if freqs:
         raw.notch_filter(freqs, n_jobs=n_jobs, verbose="warning")
         log.info("%s: notch filter at %s Hz", path, freqs)
@@ -459,7 +500,7 @@ def preprocess_recording(
         with noted_warnings(raw_path, "config preprocess.resample_sfreq", notes):
             raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="warning")
     with noted_warnings(raw_path, "config preprocess.notch", notes):
-        notch = _notch(raw, settings["notch"], n_jobs, raw_path)
+        notch = _notch(raw, settings["notch"], n_jobs, raw_path, notes)
     filt = settings["filter"]
     if filt["l_freq"] is not None or filt["h_freq"] is not None:
         with noted_warnings(raw_path, "config preprocess.filter", notes):
