@@ -309,6 +309,14 @@ def test_any_mne_step_in_order_equals_mnes_own_calls(edf, tmp_path):
             r"steps\[1\]: 'save' is not a method",
         ),
         ([{"crop": {}, "filter": {}}], r"steps\[0\]=.*expected one method"),
+        ([{"compute_psd": {"fmax": 40}}], r"steps\[0\]: 'compute_psd' is not a method"),
+        ([{"describe": {}}], r"steps\[0\]: 'describe' is not a method"),
+        ([{"crop_by_annotations": {}}], r"'crop_by_annotations' is not a method"),
+        ([{"copy": {}}], r"steps\[0\]: 'copy' is not a method"),
+        (
+            [{"apply_function": {"fun": "print"}}],
+            r"steps\[0\]: raw.apply_function needs a Python function, which a YAML",
+        ),
     ],
 )
 def test_bad_steps_are_refused_at_start_naming_them(steps, message):

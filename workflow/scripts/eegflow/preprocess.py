@@ -6,6 +6,7 @@ to it that later stages and people read (see :func:`preprocess_recording`).
 """
 
 import logging
+import re
 
 from . import UserError
 from .cleaning import (
@@ -274,17 +275,21 @@ def _notch(raw, settings, n_jobs, path, notes):
     return freqs
 
 
-# Raw methods that write files, draw, or hand out data instead of changing the recording
-_NOT_STEPS = (
-    "save",
-    "export",
-    "plot",
-    "to_data_frame",
-    "get_",
-    "copy",
-    "close",
-    "load_data",
-)
+# Raw methods that return the recording but are no step: a copy leaves the recording as it
+# was, and the data are loaded already
+_NOT_STEPS = ("copy", "load_data")
+
+
+def changes_the_recording(function):
+    """Whether the :class:`mne.io.Raw` method ``function`` returns the recording, as
+    methods that change it do, by its documented return value (numpydoc "Returns"):
+    not data (``compute_psd``, ``get_data``), a figure, a list or nothing."""
+    import inspect
+
+    returns = re.search(r"^Returns\n-+\n(.+)$", inspect.getdoc(function) or "", re.M)
+    return returns is not None and bool(
+        re.search(r"\bRaw\b|same type as the input data", returns.group(1))
+    )
 
 
 def check_steps(steps):
@@ -311,16 +316,24 @@ def check_steps(steps):
             )
         ((method, keywords),) = step.items()
         function = getattr(mne.io.BaseRaw, str(method), None)
+        if method == "apply_function":
+            raise UserError(
+                f"{key}: raw.apply_function needs a Python function, which a YAML "
+                "config cannot hold (a name such as 'print' is a string); use a method "
+                "that changes the recording (e.g. filter, savgol_filter, apply_hilbert)"
+            )
         if (
             function is None
             or str(method).startswith("_")
             or not callable(function)
-            or str(method).startswith(_NOT_STEPS)
+            or str(method) in _NOT_STEPS
+            or not changes_the_recording(function)
         ):
             raise UserError(
                 f"{key}: {method!r} is not a method of mne.io.Raw that changes the "
-                "recording (e.g. filter, notch_filter, resample, set_eeg_reference, "
-                "crop, pick, drop_channels, apply_function)"
+                "recording and returns it (e.g. filter, notch_filter, resample, "
+                "set_eeg_reference, crop, pick, drop_channels); methods that write "
+                "files, draw or hand out data are no step"
             )
         signature = inspect.signature(function)
         accepted = [name for name in signature.parameters if name != "self"]
