@@ -302,6 +302,37 @@ def test_positions_count_from_the_files_first_sample(tmp_path):
     np.testing.assert_allclose(windows[:3, 0, 0], np.array([500, 700, 900]) * 1e-6)
 
 
+@pytest.mark.parametrize("tmin", [0.0, 5.0])
+def test_a_resampled_late_starting_file_keeps_its_positions(tmp_path, tmin):
+    """Resampling rounds MNE's first_samp to the new rate (37 samples at 1000 Hz are
+    9 at 256 Hz, 1.85 ms earlier): the windows still start where the data do."""
+    from conftest import config_section
+    from eegflow.preprocess import preprocess_recording
+
+    data = np.random.default_rng(0).normal(0, 1e-5, (2, 1000 * 20))
+    raw = mne.io.RawArray(
+        data, mne.create_info(["A", "B"], 1000.0, "eeg"), first_samp=37, verbose="error"
+    )
+    source = tmp_path / "late_raw.fif"
+    raw.save(source, verbose="error")
+    preprocessed, record = tmp_path / "p_raw.fif", tmp_path / "p.json"
+    settings = config_section(
+        "preprocess", crop={"tmin": tmin}, resample_sfreq=256, filter={"h_freq": None}
+    )
+    preprocess_recording(source, preprocessed, settings, record_path=record)
+    make_windows(
+        preprocessed,
+        tmp_path / "w.parquet",
+        window_settings(window_s=2.0),
+        "rec",
+        {},
+        record_path=record,
+    )
+    rows = pd.read_parquet(tmp_path / "w.parquet")
+    assert rows["start_s"].tolist()[:2] == [tmin, tmin + 2.0]
+    assert rows["start_sample"].tolist()[:2] == [tmin * 256, (tmin + 2) * 256]
+
+
 def test_window_rejection_reads_a_block_at_a_time_not_the_recording(
     tmp_path, monkeypatch
 ):

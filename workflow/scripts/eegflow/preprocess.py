@@ -501,6 +501,9 @@ def preprocess_recording(
         projectors = _apply_projectors(raw, raw_path)
     with noted_warnings(raw_path, "config preprocess.reference", notes):
         _rereference(raw, settings["reference"], picked, raw_path)
+    # where the kept data start in the file; resampling rounds MNE's first_samp to the
+    # new rate (moving it by up to half a sample) while the data stay where they were
+    start_offset_s = raw.first_samp / raw.info["sfreq"] - file_start_s
     if settings["resample_sfreq"] and settings["resample_sfreq"] != raw.info["sfreq"]:
         if settings["resample_sfreq"] > raw.info["sfreq"]:
             note(
@@ -512,6 +515,7 @@ def preprocess_recording(
             )
         with noted_warnings(raw_path, "config preprocess.resample_sfreq", notes):
             raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="warning")
+    resampled_start_s = raw.first_samp / raw.info["sfreq"]
     with noted_warnings(raw_path, "config preprocess.notch", notes):
         notch = _notch(raw, settings["notch"], n_jobs, raw_path, notes)
     filt = settings["filter"]
@@ -541,7 +545,9 @@ def preprocess_recording(
         raw.info["sfreq"],
     )
     record = {
-        "start_offset_s": raw.first_samp / raw.info["sfreq"] - file_start_s,
+        # moved on only by a step (a crop)
+        "start_offset_s": start_offset_s
+        + (raw.first_samp / raw.info["sfreq"] - resampled_start_s),
         **original,
         "duration_s": raw.duration,
         "sfreq": raw.info["sfreq"],
