@@ -83,6 +83,32 @@ def test_unreadable_files_name_the_file(tmp_path, content, message):
         preprocess_recording(bad, tmp_path / "out_raw.fif", settings())
 
 
+def test_an_edf_without_records_or_a_one_sample_file_is_named_plainly(edf, tmp_path):
+    """A header-only EDF failed with MNE's IndexError, a 1-sample file as 'every
+    channel is bad (flat)'."""
+    header = bytearray(edf.read_bytes()[: 256 * (1 + int(edf.read_bytes()[252:256]))])
+    header[236:244] = b"0       "
+    empty = tmp_path / "empty.edf"
+    empty.write_bytes(header)
+    with pytest.raises(
+        UserError,
+        match="empty.edf: the EDF/BDF header says the file holds 0 data records",
+    ):
+        preprocess_recording(empty, tmp_path / "out_raw.fif", settings())
+    one = tmp_path / "one_raw.fif"
+    info = mne.create_info(["Cz", "Pz"], 128.0, "eeg")
+    mne.io.RawArray(np.full((2, 1), 1e-5), info, verbose="error").save(
+        one, verbose="error"
+    )
+    with pytest.raises(
+        UserError,
+        match="one_raw.fif: the recording holds only 1 sample\(s\), no signal",
+    ):
+        preprocess_recording(
+            one, tmp_path / "out_raw.fif", settings(crop={"tmin": 0.0})
+        )
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(UserError, match="gone.edf: file not found"):
         preprocess_recording(

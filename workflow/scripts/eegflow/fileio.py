@@ -124,6 +124,20 @@ def check_fif_keeps_annotations(raw, path):
             )
 
 
+def edf_record_count(path):
+    """The number of data records an EDF or BDF file's header declares (bytes 236-244),
+    or None for another file or a header that does not say (-1: not closed)."""
+    if not Path(path).name.lower().endswith((".edf", ".bdf")):
+        return None
+    with open(path, "rb") as handle:
+        field = handle.read(244)[236:]
+    try:
+        count = int(field.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return count if count >= 0 else None
+
+
 def read_raw_lazily(path, bids_root=None, notes=None):
     """Open a recording with :func:`mne.io.read_raw` without loading its data.
 
@@ -152,6 +166,12 @@ def read_raw_lazily(path, bids_root=None, notes=None):
         )
     if path.is_file() and path.stat().st_size == 0:
         raise UserError(f"{path}: file is empty (0 bytes); re-export or remove it")
+    if edf_record_count(path) == 0:
+        raise UserError(
+            f"{path}: the EDF/BDF header says the file holds 0 data records: no samples "
+            "(an export that wrote only the header?); re-export it, or leave it out "
+            "with config input.exclude"
+        )
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -163,6 +183,11 @@ def read_raw_lazily(path, bids_root=None, notes=None):
             "and in the format its extension says, or remove it from the input."
         ) from error
     decode_fif_annotations(raw.annotations, path)
+    if raw.n_times < 2:
+        raise UserError(
+            f"{path}: the recording holds only {raw.n_times} sample(s), no signal to "
+            "preprocess; re-export it, or leave it out with config input.exclude"
+        )
     for warning in caught:
         message = str(warning.message)
         if "does not match the file size" in message:
