@@ -102,7 +102,7 @@ def test_an_edf_without_records_or_a_one_sample_file_is_named_plainly(edf, tmp_p
     )
     with pytest.raises(
         UserError,
-        match="one_raw.fif: the recording holds only 1 sample\(s\), no signal",
+        match=r"one_raw.fif: the recording holds only 1 sample\(s\), no signal",
     ):
         preprocess_recording(
             one, tmp_path / "out_raw.fif", settings(crop={"tmin": 0.0})
