@@ -280,7 +280,7 @@ def _notch(raw, settings, n_jobs, path, notes):
 _NOT_STEPS = ("copy", "load_data")
 
 
-def changes_the_recording(function):
+def _changes_the_recording(function):
     """Whether the :class:`mne.io.Raw` method ``function`` returns the recording, as
     methods that change it do, by its documented return value (numpydoc "Returns"):
     not data (``compute_psd``, ``get_data``), a figure, a list or nothing."""
@@ -327,7 +327,7 @@ def check_steps(steps):
             or str(method).startswith("_")
             or not callable(function)
             or str(method) in _NOT_STEPS
-            or not changes_the_recording(function)
+            or not _changes_the_recording(function)
         ):
             raise UserError(
                 f"{key}: {method!r} is not a method of mne.io.Raw that changes the "
