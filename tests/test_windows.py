@@ -517,27 +517,46 @@ def preprocessed_windows(tmp_path, source, mapping, window_s=2.0):
     return pd.read_parquet(table)
 
 
-def test_labels_beyond_latin1_survive_preprocessing_as_the_source_holds_them(
+def annotated_edf(path, labels):
+    """Write an EDF+ (edfio, UTF-8 annotations) of 2 channels of noise, 10 s per
+    label, each label annotated for 4 s from 2 s into its stretch."""
+    raw = mne.io.RawArray(
+        np.random.default_rng(0).normal(0, 1e-5, (2, 128 * 10 * len(labels))),
+        mne.create_info(["Cz", "Pz"], 128.0, "eeg"),
+        verbose="error",
+    )
+    onsets = [2 + 10 * index for index in range(len(labels))]
+    raw.set_annotations(mne.Annotations(onsets, [4] * len(labels), labels))
+    mne.export.export_raw(path, raw, verbose="error")
+    return path
+
+
+def test_labels_beyond_latin1_survive_the_workflow_as_the_source_holds_them(
     tmp_path,
 ):
     """MNE writes FIF text as Latin-1 with each other character as '&#<number>;':
     labels read back from the preprocessed FIF are decoded, and '&' kept."""
+    from conftest import run_snakemake, write_config
+
     labels = ["Schlaf ü–Stadium", "睡眠 N2", "R&D &amp; &#38; x", "plain"]
-    raw = mne.io.RawArray(
-        np.random.default_rng(0).normal(0, 1e-5, (2, 128 * 40)),
-        mne.create_info(["Cz", "Pz"], 128.0, "eeg"),
-        verbose="error",
+    annotated_edf(tmp_path / "labels.edf", labels)
+    mapping = {label: index for index, label in enumerate(labels)}
+    write_config(
+        tmp_path,
+        {
+            "input": {"source": "files", "files": ["labels.edf"]},
+            "windows": {
+                "window_s": 2.0,
+                "annotations": {"mapping": mapping, "missing_label": "warn"},
+            },
+        },
     )
-    raw.set_annotations(mne.Annotations([2, 10, 20, 30], [4, 4, 4, 4], labels))
-    source = tmp_path / "labels.edf"  # EDF+ annotations are UTF-8 (edfio)
-    mne.export.export_raw(source, raw, verbose="error")
-    rows = preprocessed_windows(
-        tmp_path, source, {label: index for index, label in enumerate(labels)}
-    )
+    run_snakemake(tmp_path, "results/windows/labels.parquet")
+    table = tmp_path / "results" / "windows" / "labels.parquet"
+    rows = pd.read_parquet(table)
     assert rows["label"].tolist() == [label for label in labels for _ in range(2)]
     assert rows["target"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
-    info = window_table_info(pq.read_schema(tmp_path / "w.parquet"))
-    assert info["warnings"] == []
+    assert window_table_info(pq.read_schema(table))["warnings"] == []
 
 
 def test_a_utf8_label_of_an_edfbrowser_file_gives_its_windows(tmp_path):
@@ -553,14 +572,7 @@ def test_a_utf8_label_of_an_edfbrowser_file_gives_its_windows(tmp_path):
 
 def test_a_label_a_fif_cannot_hold_is_refused_naming_it(tmp_path):
     label = "a &#8211; b"  # would read back as "a – b"
-    raw = mne.io.RawArray(
-        np.random.default_rng(0).normal(0, 1e-5, (1, 128 * 10)),
-        mne.create_info(["Cz"], 128.0, "eeg"),
-        verbose="error",
-    )
-    raw.set_annotations(mne.Annotations([2], [4], [label]))
-    source = tmp_path / "odd.edf"
-    mne.export.export_raw(source, raw, verbose="error")
+    source = annotated_edf(tmp_path / "odd.edf", [label])
     with pytest.raises(
         UserError, match=rf"odd.edf: the annotation description '{label}'"
     ):
