@@ -70,6 +70,14 @@ from eegflow.checks import check_config
             "preprocess.notch.freqs [100] Hz are not below the Nyquist frequency 64 Hz",
         ),
         (
+            {"preprocess": {"resample_sfreq": 100000}},
+            "100000 is greater than the maximum of 20000",
+        ),
+        (
+            {"preprocess": {"resample_sfreq": 100, "notch": {"freqs": [49.5]}}},
+            "preprocess.notch.freqs [49.5] Hz are not below the Nyquist frequency 50 Hz",
+        ),
+        (
             {"preprocess": {"steps": [{"filtr": {"l_freq": 1}}]}},
             "preprocess.steps[0]: 'filtr' is not a method of mne.io.Raw",
         ),
@@ -109,3 +117,26 @@ def test_fastica_without_scikit_learn_is_refused_naming_the_fix():
     with mock.patch("importlib.util.find_spec", return_value=None):
         with pytest.raises(UserError, match="pip install scikit-learn, or use"):
             check_config(config)
+
+
+def test_a_table_column_named_like_a_feature_column_is_refused_naming_it(tmp_path):
+    """A recordings table's ``variance_Fz`` beside the feature column of that name
+    made per-recording tables nobody could read or combine."""
+    (tmp_path / "rec.edf").write_text("x")  # not opened before a job
+    (tmp_path / "recordings.csv").write_text("path,variance_Fz\nrec.edf,3\n")
+    write_config(
+        tmp_path,
+        {
+            "input": {"source": "table", "table": "recordings.csv"},
+            "features": {"compute": {"variance": {}}},
+        },
+    )
+    result = run_snakemake(tmp_path, "--dry-run", check=False)
+    assert result.returncode != 0
+    assert (
+        "recordings.csv: column 'variance_Fz' (recording 'rec') is named like the "
+        "feature columns of config features.compute.variance (variance_<channel>...)"
+        in result.stdout
+        + result.stderr
+    )
+    assert "rename the column" in result.stdout + result.stderr

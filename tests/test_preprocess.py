@@ -83,6 +83,32 @@ def test_unreadable_files_name_the_file(tmp_path, content, message):
         preprocess_recording(bad, tmp_path / "out_raw.fif", settings())
 
 
+def test_an_edf_without_records_or_a_one_sample_file_is_named_plainly(edf, tmp_path):
+    """A header-only EDF failed with MNE's IndexError, a 1-sample file as 'every
+    channel is bad (flat)'."""
+    header = bytearray(edf.read_bytes()[: 256 * (1 + int(edf.read_bytes()[252:256]))])
+    header[236:244] = b"0       "
+    empty = tmp_path / "empty.edf"
+    empty.write_bytes(header)
+    with pytest.raises(
+        UserError,
+        match="empty.edf: the EDF/BDF header says the file holds 0 data records",
+    ):
+        preprocess_recording(empty, tmp_path / "out_raw.fif", settings())
+    one = tmp_path / "one_raw.fif"
+    info = mne.create_info(["Cz", "Pz"], 128.0, "eeg")
+    mne.io.RawArray(np.full((2, 1), 1e-5), info, verbose="error").save(
+        one, verbose="error"
+    )
+    with pytest.raises(
+        UserError,
+        match=r"one_raw.fif: the recording holds only 1 sample\(s\), no signal",
+    ):
+        preprocess_recording(
+            one, tmp_path / "out_raw.fif", settings(crop={"tmin": 0.0})
+        )
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(UserError, match="gone.edf: file not found"):
         preprocess_recording(
@@ -159,6 +185,30 @@ def test_rename_type_and_average_reference_match_mne(edf, tmp_path):
     eeg = result.get_data(picks="eeg")
     # average of EEG = 0, up to the float32 rounding of each channel (~1e-12 V)
     np.testing.assert_allclose(eeg.sum(axis=0), 0, atol=1e-11)
+
+
+def test_channel_names_beyond_ascii_are_refused_naming_them_and_the_rename(tmp_path):
+    import pybv
+
+    data = np.random.default_rng(0).normal(0, 1e-5, (3, 256 * 10))  # V
+    pybv.write_brainvision(
+        data=data,
+        sfreq=256,
+        ch_names=["Fpß", "Cz", "O1"],
+        fname_base="umlaut",
+        folder_out=tmp_path,
+        unit="µV",
+    )
+    source, out = tmp_path / "umlaut.vhdr", tmp_path / "out_raw.fif"
+    with pytest.raises(
+        UserError,
+        match=r"umlaut.vhdr: channel names \['Fpß'\] hold characters beyond ASCII.*"
+        r"config preprocess.rename, e.g. \{'Fpß': 'Fp\?'\}",
+    ):
+        preprocess_recording(source, out, settings())
+    assert not out.exists()
+    preprocess_recording(source, out, settings(rename={"Fpß": "Fpss"}))
+    assert mne.io.read_raw_fif(out, verbose="error").ch_names == ["Fpss", "Cz", "O1"]
 
 
 def test_reference_to_a_channel_not_picked_drops_it(edf, tmp_path):
@@ -285,6 +335,14 @@ def test_any_mne_step_in_order_equals_mnes_own_calls(edf, tmp_path):
             r"steps\[1\]: 'save' is not a method",
         ),
         ([{"crop": {}, "filter": {}}], r"steps\[0\]=.*expected one method"),
+        ([{"compute_psd": {"fmax": 40}}], r"steps\[0\]: 'compute_psd' is not a method"),
+        ([{"describe": {}}], r"steps\[0\]: 'describe' is not a method"),
+        ([{"crop_by_annotations": {}}], r"'crop_by_annotations' is not a method"),
+        ([{"copy": {}}], r"steps\[0\]: 'copy' is not a method"),
+        (
+            [{"apply_function": {"fun": "print"}}],
+            r"steps\[0\]: raw.apply_function needs a Python function, which a YAML",
+        ),
     ],
 )
 def test_bad_steps_are_refused_at_start_naming_them(steps, message):
@@ -301,3 +359,65 @@ def test_a_step_failing_on_a_recording_names_file_and_step(edf, tmp_path):
         preprocess_recording(
             edf, tmp_path / "o_raw.fif", settings(steps=[{"crop": {"tmin": 99}}])
         )
+
+
+def noisy_fif(tmp_path, sfreq, seconds=20):
+    """A 2-channel recording of white noise (~10 µV) at ``sfreq``, saved as FIF."""
+    data = np.random.default_rng(0).normal(0, 1e-5, (2, int(sfreq * seconds)))
+    raw = mne.io.RawArray(
+        data, mne.create_info(["Cz", "Pz"], sfreq, "eeg"), verbose="error"
+    )
+    path = tmp_path / "noise_raw.fif"
+    raw.save(path, fmt="double", verbose="error")
+    return path
+
+
+@pytest.mark.parametrize("line_freq", [50, 60])
+def test_a_harmonic_whose_notch_reaches_nyquist_is_left_out_and_noted(
+    tmp_path, line_freq
+):
+    """At 600.6 Hz the 300 Hz harmonic's notch band (300 +- 1.25 Hz) crosses Nyquist
+    (300.3 Hz), where MNE's notch_filter fails naming neither file nor notch."""
+    source = noisy_fif(tmp_path, 600.6)
+    out, record = tmp_path / "out_raw.fif", tmp_path / "r.json"
+    changes = {"crop": {"tmin": 0.0}, "filter": {"h_freq": None}}
+    preprocess_recording(
+        source,
+        out,
+        settings(notch={"line_freq": line_freq}, **changes),
+        record_path=record,
+    )
+    kept = [float(f) for f in range(line_freq, 300, line_freq)]
+    written = read_record(record)
+    assert written["notch_hz"] == kept
+    assert (
+        f"config preprocess.notch.line_freq={line_freq} Hz: harmonics [300.0] Hz left "
+        "out, their notch band (MNE's f/400 + 0.5 Hz each side) reaches the Nyquist "
+        "frequency 300.3 Hz (sfreq 600.6 Hz)"
+    ) in written["warnings"]
+    expected = mne.io.read_raw_fif(source, preload=True, verbose="error")
+    expected.notch_filter(kept, verbose="error")
+    result = mne.io.read_raw_fif(out, verbose="error").get_data()
+    np.testing.assert_allclose(result, expected.get_data(), **FLOAT32)
+
+    with pytest.raises(
+        UserError, match=r"noise_raw.fif: config preprocess.notch.freqs \[300.0\] Hz"
+    ):
+        preprocess_recording(source, out, settings(notch={"freqs": [300]}, **changes))
+
+
+def test_a_line_freq_at_or_above_nyquist_is_noted_not_silent(tmp_path):
+    source = noisy_fif(tmp_path, 100.0)
+    record = tmp_path / "r.json"
+    preprocess_recording(
+        source,
+        tmp_path / "out_raw.fif",
+        settings(notch={"line_freq": 50}),
+        record_path=record,
+    )
+    written = read_record(record)
+    assert written["notch_hz"] == []
+    assert (
+        "config preprocess.notch.line_freq=50 Hz is not below the Nyquist frequency "
+        "50 Hz (sfreq 100 Hz): no notch"
+    ) in written["warnings"]

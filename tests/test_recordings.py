@@ -139,6 +139,29 @@ def test_table_errors_name_the_line(tmp_path, content, message):
         discover_recordings(input_config(source="table", table=str(tmp_path / "t.csv")))
 
 
+def test_rewritten_ids_are_logged_and_shared_ones_blame_the_recording_column(
+    tmp_path, caplog
+):
+    touch(tmp_path, "data/Müller.edf", "data/n2.edf", "data/n3.edf")
+    table = tmp_path / "t.csv"
+    table.write_text("path,recording\ndata/Müller.edf,\ndata/n2.edf,../../x\n")
+    found = discover_recordings(input_config(source="table", table=str(table)))
+    assert list(found) == ["M-ller", "x"]
+    assert (
+        "2 recording ids differ from the names they come from (an id keeps letters, "
+        "digits, _ . - and drops a leading . or -): 'Müller' -> 'M-ller', "
+        "'../../x' -> 'x'"
+    ) in caplog.text
+
+    table.write_text("path,recording\ndata/n2.edf,Müller\ndata/n3.edf,M?ller\n")
+    with pytest.raises(
+        UserError,
+        match=r"recording id 'M-ller' is shared by .*n2.edf and .*n3.edf; ids come "
+        r"from the 'recording' column of .*t.csv \(here 'Müller' and 'M\?ller'",
+    ):
+        discover_recordings(input_config(source="table", table=str(table)))
+
+
 def test_hypnograms_are_paired_by_key(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     touch(

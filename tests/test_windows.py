@@ -302,6 +302,37 @@ def test_positions_count_from_the_files_first_sample(tmp_path):
     np.testing.assert_allclose(windows[:3, 0, 0], np.array([500, 700, 900]) * 1e-6)
 
 
+@pytest.mark.parametrize("tmin", [0.0, 5.0])
+def test_a_resampled_late_starting_file_keeps_its_positions(tmp_path, tmin):
+    """Resampling rounds MNE's first_samp to the new rate (37 samples at 1000 Hz are
+    9 at 256 Hz, 1.85 ms earlier): the windows still start where the data do."""
+    from conftest import config_section
+    from eegflow.preprocess import preprocess_recording
+
+    data = np.random.default_rng(0).normal(0, 1e-5, (2, 1000 * 20))
+    raw = mne.io.RawArray(
+        data, mne.create_info(["A", "B"], 1000.0, "eeg"), first_samp=37, verbose="error"
+    )
+    source = tmp_path / "late_raw.fif"
+    raw.save(source, verbose="error")
+    preprocessed, record = tmp_path / "p_raw.fif", tmp_path / "p.json"
+    settings = config_section(
+        "preprocess", crop={"tmin": tmin}, resample_sfreq=256, filter={"h_freq": None}
+    )
+    preprocess_recording(source, preprocessed, settings, record_path=record)
+    make_windows(
+        preprocessed,
+        tmp_path / "w.parquet",
+        window_settings(window_s=2.0),
+        "rec",
+        {},
+        record_path=record,
+    )
+    rows = pd.read_parquet(tmp_path / "w.parquet")
+    assert rows["start_s"].tolist()[:2] == [tmin, tmin + 2.0]
+    assert rows["start_sample"].tolist()[:2] == [tmin * 256, (tmin + 2) * 256]
+
+
 def test_window_rejection_reads_a_block_at_a_time_not_the_recording(
     tmp_path, monkeypatch
 ):
@@ -462,3 +493,87 @@ def test_lost_cue_classes_stop_the_run_naming_the_source_file(tmp_path):
     table = pd.read_parquet(tmp_path / "results" / "features.parquet")
     assert table["label"].tolist() == names
     np.testing.assert_allclose(table["start_s"], [4.5 + 8.0 * i for i in range(12)])
+
+
+def preprocessed_windows(tmp_path, source, mapping, window_s=2.0):
+    """Preprocess ``source`` (defaults, no filter) and cut windows on ``mapping``'s
+    annotations (missing labels only warned of): the window table as a DataFrame."""
+    from conftest import config_section
+    from eegflow.preprocess import preprocess_recording
+
+    preprocessed, record = tmp_path / "p_raw.fif", tmp_path / "p.json"
+    settings = config_section("preprocess", filter={"h_freq": None})
+    preprocess_recording(source, preprocessed, settings, record_path=record)
+    table = tmp_path / "w.parquet"
+    annotations = {"mapping": mapping, "missing_label": "warn"}
+    make_windows(
+        preprocessed,
+        table,
+        window_settings(window_s=window_s, annotations=annotations),
+        "rec",
+        {},
+        record_path=record,
+    )
+    return pd.read_parquet(table)
+
+
+def annotated_edf(path, labels):
+    """Write an EDF+ (edfio, UTF-8 annotations) of 2 channels of noise, 10 s per
+    label, each label annotated for 4 s from 2 s into its stretch."""
+    raw = mne.io.RawArray(
+        np.random.default_rng(0).normal(0, 1e-5, (2, 128 * 10 * len(labels))),
+        mne.create_info(["Cz", "Pz"], 128.0, "eeg"),
+        verbose="error",
+    )
+    onsets = [2 + 10 * index for index in range(len(labels))]
+    raw.set_annotations(mne.Annotations(onsets, [4] * len(labels), labels))
+    mne.export.export_raw(path, raw, verbose="error")
+    return path
+
+
+def test_labels_beyond_latin1_survive_the_workflow_as_the_source_holds_them(
+    tmp_path,
+):
+    """MNE writes FIF text as Latin-1 with each other character as '&#<number>;':
+    labels read back from the preprocessed FIF are decoded, and '&' kept."""
+    from conftest import run_snakemake, write_config
+
+    labels = ["Schlaf ü–Stadium", "睡眠 N2", "R&D &amp; &#38; x", "plain"]
+    annotated_edf(tmp_path / "labels.edf", labels)
+    mapping = {label: index for index, label in enumerate(labels)}
+    write_config(
+        tmp_path,
+        {
+            "input": {"source": "files", "files": ["labels.edf"]},
+            "windows": {
+                "window_s": 2.0,
+                "annotations": {"mapping": mapping, "missing_label": "warn"},
+            },
+        },
+    )
+    run_snakemake(tmp_path, "results/windows/labels.parquet")
+    table = tmp_path / "results" / "windows" / "labels.parquet"
+    rows = pd.read_parquet(table)
+    assert rows["label"].tolist() == [label for label in labels for _ in range(2)]
+    assert rows["target"].tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert window_table_info(pq.read_schema(table))["warnings"] == []
+
+
+def test_a_utf8_label_of_an_edfbrowser_file_gives_its_windows(tmp_path):
+    """pyedflib's test_utf8.edf: Chinese event text among ASCII ones."""
+    from conftest import edfbrowser_file
+
+    mapping = {"中文测试八个字": 1, "XLEvent": 0}
+    rows = preprocessed_windows(tmp_path, edfbrowser_file("test_utf8.edf"), mapping)
+    assert rows["label"].tolist() == ["中文测试八个字", "XLEvent"]
+    assert rows["target"].tolist() == [1, 0]
+    assert rows["start_s"].tolist() == pytest.approx([119.605, 290.107], abs=1 / 128)
+
+
+def test_a_label_a_fif_cannot_hold_is_refused_naming_it(tmp_path):
+    label = "a &#8211; b"  # would read back as "a – b"
+    source = annotated_edf(tmp_path / "odd.edf", [label])
+    with pytest.raises(
+        UserError, match=rf"odd.edf: the annotation description '{label}'"
+    ):
+        preprocessed_windows(tmp_path, source, {label: 0})

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "scripts"))
 
 from eegflow import JOB_BASE_MB, OPTIONAL_RECORDING_STAGES, RECORDING_STAGES, UserError
 from eegflow.changes import describe_changes, write_last_run_config
-from eegflow.checks import check_config
+from eegflow.checks import check_config, check_metadata_columns
 from eegflow.dependencies import package_modules, write_code_stamp
 from eegflow.failures import failed_jobs, format_failure_table, write_failure_table
 from eegflow.features import feature_job_mem_mb
@@ -31,6 +31,7 @@ try:
     for warning in check_config(config):
         logger.warning(f"Warning: {warning}")
     RECORDINGS = discover_recordings(config["input"])
+    check_metadata_columns(RECORDINGS, config)
 except UserError as error:
     raise WorkflowError(str(error)) from None
 for change in describe_changes(config, LAST_RUN_CONFIG):

@@ -6,10 +6,11 @@ and against what is known of the recordings without opening them.
 """
 
 import importlib.util
+import os
 
 from . import UserError
 from .features import short_entropy_series, validate_feature_settings
-from .preprocess import check_filter_below_nyquist, check_steps
+from .preprocess import check_filter_below_nyquist, check_steps, notch_reaches_nyquist
 
 
 def check_config(config):
@@ -66,11 +67,12 @@ def check_config(config):
             else "the synthetic data set (input.synthetic.sfreq)"
         )
         check_filter_below_nyquist(preprocess["filter"], sfreq, source)
-        too_high = [f for f in preprocess["notch"]["freqs"] if f >= sfreq / 2]
+        too_high = notch_reaches_nyquist(preprocess["notch"]["freqs"], sfreq)
         if too_high:
             raise UserError(
                 f"config preprocess.notch.freqs {too_high} Hz are not below the Nyquist "
-                f"frequency {sfreq / 2:g} Hz of {source}; remove them"
+                f"frequency {sfreq / 2:g} Hz of {source} by their notch band (MNE's "
+                "f/400 + 0.5 Hz each side); remove them"
             )
 
     if is_synthetic:
@@ -106,3 +108,32 @@ def check_config(config):
         "sample entropy there is often undefined (NaN). Use longer windows or "
         "fewer scales."
     ]
+
+
+def check_metadata_columns(recordings, config):
+    """Raise :class:`UserError` for a metadata column (of config ``input.table``, or
+    a BIDS data set's participants.tsv) named like a feature column: feature columns
+    are ``<feature>_<channel>...`` (:func:`eegflow.features.feature_columns`), and a
+    table with two columns of one name cannot be read or combined.
+
+    ``recordings`` is :func:`eegflow.recordings.discover_recordings`' result.
+    """
+    features = config["features"]["compute"]
+    for rid, entry in recordings.items():
+        for column in entry["metadata"]:
+            clash = [name for name in features if column.startswith(f"{name}_")]
+            if not clash:
+                continue
+            table = (
+                config["input"]["table"]
+                if config["input"]["source"] == "table"
+                else os.path.join(
+                    str(config["input"]["bids"]["root"]), "participants.tsv"
+                )
+            )
+            raise UserError(
+                f"{table}: column {column!r} (recording '{rid}') is named like the "
+                f"feature columns of config features.compute.{clash[0]} "
+                f"({clash[0]}_<channel>...), which would give the feature table two "
+                "columns of one name; rename the column"
+            )

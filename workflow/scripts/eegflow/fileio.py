@@ -4,6 +4,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -79,6 +80,64 @@ def noted_warnings(path, subject, notes):
         note(path, f"{subject}: {warning.message}", notes)
 
 
+# MNE writes FIF text as Latin-1, each character beyond it as an XML character reference
+# (write_string's errors="xmlcharrefreplace"), and reads it back as it stands
+_CHARACTER_REFERENCE = re.compile(r"&#([0-9]+);")
+
+
+def fif_text(text):
+    """``text`` read from a FIF file as it was written: MNE stores each character beyond
+    Latin-1 as an XML character reference (``–`` as ``&#8211;``) and reads it back as
+    such. Only references to such characters are decoded, so text that holds ``&``
+    or ``&amp;`` itself is kept."""
+
+    def character(match):
+        code = int(match.group(1))
+        return chr(code) if 255 < code <= 0x10FFFF else match.group(0)
+
+    return _CHARACTER_REFERENCE.sub(character, text)
+
+
+def decode_fif_annotations(annotations, path):
+    """Give ``annotations`` read from ``path`` their descriptions as written
+    (:func:`fif_text`) if it is a FIF file, in place; return them."""
+    if Path(path).name.lower().endswith((".fif", ".fif.gz")):
+        import numpy as np
+
+        annotations.description = np.array(
+            [fif_text(text) for text in annotations.description], dtype=str
+        )
+    return annotations
+
+
+def check_fif_keeps_annotations(raw, path):
+    """Raise :class:`UserError` if a description of ``raw``'s annotations would not
+    read back from a FIF file as it is: one holding a character reference
+    (``&#8211;``), which :func:`fif_text` would decode."""
+    for text in raw.annotations.description:
+        if fif_text(text) != text:
+            raise UserError(
+                f"{path}: the annotation description {text!r} would not read back from "
+                "the preprocessed FIF file as it is (MNE writes characters beyond "
+                "Latin-1 as '&#<number>;', which are decoded on reading); rename that "
+                "annotation in the source"
+            )
+
+
+def edf_record_count(path):
+    """The number of data records an EDF or BDF file's header declares (bytes 236-244),
+    or None for another file or a header that does not say (-1: not closed)."""
+    if not Path(path).name.lower().endswith((".edf", ".bdf")):
+        return None
+    with open(path, "rb") as handle:
+        field = handle.read(244)[236:]
+    try:
+        count = int(field.decode("ascii"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return count if count >= 0 else None
+
+
 def read_raw_lazily(path, bids_root=None, notes=None):
     """Open a recording with :func:`mne.io.read_raw` without loading its data.
 
@@ -107,6 +166,12 @@ def read_raw_lazily(path, bids_root=None, notes=None):
         )
     if path.is_file() and path.stat().st_size == 0:
         raise UserError(f"{path}: file is empty (0 bytes); re-export or remove it")
+    if edf_record_count(path) == 0:
+        raise UserError(
+            f"{path}: the EDF/BDF header says the file holds 0 data records: no samples "
+            "(an export that wrote only the header?); re-export it, or leave it out "
+            "with config input.exclude"
+        )
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -117,6 +182,12 @@ def read_raw_lazily(path, bids_root=None, notes=None):
             f"({type(error).__name__}: {error}). Check that the file is complete "
             "and in the format its extension says, or remove it from the input."
         ) from error
+    decode_fif_annotations(raw.annotations, path)
+    if raw.n_times < 2:
+        raise UserError(
+            f"{path}: the recording holds only {raw.n_times} sample(s), no signal to "
+            "preprocess; re-export it, or leave it out with config input.exclude"
+        )
     for warning in caught:
         message = str(warning.message)
         if "does not match the file size" in message:

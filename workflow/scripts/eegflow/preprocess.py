@@ -6,6 +6,7 @@ to it that later stages and people read (see :func:`preprocess_recording`).
 """
 
 import logging
+import re
 
 from . import UserError
 from .cleaning import (
@@ -20,6 +21,8 @@ from .cleaning import (
     mark_bad_channels,
 )
 from .fileio import (
+    check_fif_keeps_annotations,
+    decode_fif_annotations,
     load_data,
     note,
     noted_warnings,
@@ -93,6 +96,19 @@ def _pick(raw, picks, reference, path):
     return picked
 
 
+def _check_channel_names_ascii(names, path):
+    """Raise :class:`UserError` for channel names beyond ASCII: a FIF file stores
+    channel names as ASCII (MNE's writer fails on others)."""
+    beyond = [name for name in names if not name.isascii()]
+    if beyond:
+        example = {name: name.encode("ascii", "replace").decode() for name in beyond}
+        raise UserError(
+            f"{path}: channel names {beyond} hold characters beyond ASCII, which the "
+            "preprocessed FIF file cannot store; rename them with config "
+            f"preprocess.rename, e.g. {example}"
+        )
+
+
 def _apply_projectors(raw, path):
     """Apply the SSP projectors left after picking (e.g. a FIF's average reference).
 
@@ -111,7 +127,9 @@ def _attach_annotations(raw, annotations_path, path):
     import mne
 
     try:
-        annotations = mne.read_annotations(annotations_path)
+        annotations = decode_fif_annotations(
+            mne.read_annotations(annotations_path), annotations_path
+        )
     except Exception as error:  # readers raise many types
         raise UserError(
             f"{annotations_path}: MNE could not read annotations from this file, "
@@ -201,32 +219,77 @@ def _set_montage(raw, montage, path):
         ) from None
 
 
-def _notch(raw, settings, n_jobs, path):
-    """Remove line noise at config preprocess.notch's frequencies (MNE notch_filter)."""
-    freqs = line_noise_frequencies(settings, raw.info["sfreq"])
-    too_high = [f for f in freqs if f >= raw.info["sfreq"] / 2]
-    if too_high:
+# MNE's notch_filter stops each frequency f over f +- f/400 with a 0.5 Hz transition on
+# each side (its notch_widths f/200, trans_bandwidth 1 Hz), and fails when that band
+# reaches Nyquist
+NOTCH_HALF_WIDTH_PER_HZ = 1 / 400
+NOTCH_HALF_TRANSITION_HZ = 0.5
+
+
+def notch_reaches_nyquist(freqs, sfreq):
+    """The frequencies of ``freqs`` whose notch band (MNE's defaults) reaches the
+    Nyquist frequency of ``sfreq``, where MNE cannot notch them."""
+    return [
+        f
+        for f in freqs
+        if f * (1 + NOTCH_HALF_WIDTH_PER_HZ) + NOTCH_HALF_TRANSITION_HZ >= sfreq / 2
+    ]
+
+
+def _notch(raw, settings, n_jobs, path, notes):
+    """Remove line noise at config preprocess.notch's frequencies (MNE notch_filter).
+
+    Harmonics of ``line_freq`` whose notch band reaches Nyquist are left out, and a
+    ``line_freq`` with no harmonic left gives no notch: each is a :func:`note`.
+    Explicit ``freqs`` there are an error. Returns the frequencies notched.
+    """
+    sfreq = raw.info["sfreq"]
+    freqs = line_noise_frequencies(settings, sfreq)
+    too_high = notch_reaches_nyquist(freqs, sfreq)
+    nyquist = f"the Nyquist frequency {sfreq / 2:g} Hz (sfreq {sfreq:g} Hz)"
+    if too_high and not settings["line_freq"]:
         raise UserError(
-            f"{path}: config preprocess.notch.freqs {too_high} Hz are not below the "
-            f"Nyquist frequency {raw.info['sfreq'] / 2:g} Hz; remove them"
+            f"{path}: config preprocess.notch.freqs {too_high} Hz are not below "
+            f"{nyquist} by their notch band (MNE's f/400 + 0.5 Hz each side); "
+            "remove them"
         )
+    if too_high:
+        note(
+            path,
+            f"config preprocess.notch.line_freq={settings['line_freq']:g} Hz: "
+            f"harmonics {too_high} Hz left out, their notch band (MNE's f/400 + 0.5 Hz "
+            f"each side) reaches {nyquist}",
+            notes,
+        )
+    elif settings["line_freq"] and not freqs:
+        note(
+            path,
+            f"config preprocess.notch.line_freq={settings['line_freq']:g} Hz is not "
+            f"below {nyquist}: no notch",
+            notes,
+        )
+    freqs = [f for f in freqs if f not in too_high]
     if freqs:
         raw.notch_filter(freqs, n_jobs=n_jobs, verbose="warning")
         log.info("%s: notch filter at %s Hz", path, freqs)
     return freqs
 
 
-# Raw methods that write files, draw, or hand out data instead of changing the recording
-_NOT_STEPS = (
-    "save",
-    "export",
-    "plot",
-    "to_data_frame",
-    "get_",
-    "copy",
-    "close",
-    "load_data",
-)
+# Raw methods that return the recording but are no step: a copy leaves the recording as it
+# was, and the data are loaded already
+_NOT_STEPS = ("copy", "load_data")
+
+
+def _changes_the_recording(function):
+    """Whether the :class:`mne.io.Raw` method ``function`` returns the recording, as
+    methods that change it do, by its documented return value (numpydoc "Returns"):
+    not data (``compute_psd``, ``get_data``), a figure, a list or nothing."""
+    import inspect
+
+    returns = re.search(r"^Returns\n-+\n(.+)$", inspect.getdoc(function) or "", re.M)
+    return returns is not None and bool(
+        re.search(r"\bRaw\b|same type as the input data", returns.group(1))
+    )
 
 
 def check_steps(steps):
@@ -253,16 +316,24 @@ def check_steps(steps):
             )
         ((method, keywords),) = step.items()
         function = getattr(mne.io.BaseRaw, str(method), None)
+        if method == "apply_function":
+            raise UserError(
+                f"{key}: raw.apply_function needs a Python function, which a YAML "
+                "config cannot hold (a name such as 'print' is a string); use a method "
+                "that changes the recording (e.g. filter, savgol_filter, apply_hilbert)"
+            )
         if (
             function is None
             or str(method).startswith("_")
             or not callable(function)
-            or str(method).startswith(_NOT_STEPS)
+            or str(method) in _NOT_STEPS
+            or not _changes_the_recording(function)
         ):
             raise UserError(
                 f"{key}: {method!r} is not a method of mne.io.Raw that changes the "
-                "recording (e.g. filter, notch_filter, resample, set_eeg_reference, "
-                "crop, pick, drop_channels, apply_function)"
+                "recording and returns it (e.g. filter, notch_filter, resample, "
+                "set_eeg_reference, crop, pick, drop_channels); methods that write "
+                "files, draw or hand out data are no step"
             )
         signature = inspect.signature(function)
         accepted = [name for name in signature.parameters if name != "self"]
@@ -414,6 +485,8 @@ def preprocess_recording(
     else:
         raw.crop(tmin=tmin, tmax=tmax, include_tmax=False)
     picked = _pick(raw, settings["picks"], settings["reference"], raw_path)
+    _check_channel_names_ascii(picked, raw_path)
+    check_fif_keeps_annotations(raw, raw_path)
     with noted_warnings(raw_path, "reading its samples", notes):
         load_data(raw, raw_path)
     scale = settings["units"]["scale"] if units_scale is None else units_scale
@@ -428,6 +501,9 @@ def preprocess_recording(
         projectors = _apply_projectors(raw, raw_path)
     with noted_warnings(raw_path, "config preprocess.reference", notes):
         _rereference(raw, settings["reference"], picked, raw_path)
+    # where the kept data start in the file; resampling rounds MNE's first_samp to the
+    # new rate (moving it by up to half a sample) while the data stay where they were
+    start_offset_s = raw.first_samp / raw.info["sfreq"] - file_start_s
     if settings["resample_sfreq"] and settings["resample_sfreq"] != raw.info["sfreq"]:
         if settings["resample_sfreq"] > raw.info["sfreq"]:
             note(
@@ -439,8 +515,9 @@ def preprocess_recording(
             )
         with noted_warnings(raw_path, "config preprocess.resample_sfreq", notes):
             raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="warning")
+    resampled_start_s = raw.first_samp / raw.info["sfreq"]
     with noted_warnings(raw_path, "config preprocess.notch", notes):
-        notch = _notch(raw, settings["notch"], n_jobs, raw_path)
+        notch = _notch(raw, settings["notch"], n_jobs, raw_path, notes)
     filt = settings["filter"]
     if filt["l_freq"] is not None or filt["h_freq"] is not None:
         with noted_warnings(raw_path, "config preprocess.filter", notes):
@@ -468,7 +545,9 @@ def preprocess_recording(
         raw.info["sfreq"],
     )
     record = {
-        "start_offset_s": raw.first_samp / raw.info["sfreq"] - file_start_s,
+        # moved on only by a step (a crop)
+        "start_offset_s": start_offset_s
+        + (raw.first_samp / raw.info["sfreq"] - resampled_start_s),
         **original,
         "duration_s": raw.duration,
         "sfreq": raw.info["sfreq"],

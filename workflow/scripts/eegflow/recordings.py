@@ -1,12 +1,15 @@
 """Find the recordings named in ``config.yaml`` and give each a safe, unique id.
 
 Each recording is ``{"path", "metadata", "annotations", "bids_root", "bids_path",
-"index", "preprocess"}``: its main file, the columns it adds to every window's row,
+"index", "preprocess", "id_made_from", "id_from_column"}``: its main file, the
+columns it adds to every window's row,
 the annotations file paired with it (or None), for a BIDS data set the root (read
 with mne-bids) and its path in BIDS without datatype suffix and extension
 (``sub-01/ses-1/eeg/sub-01_ses-1_task-rest``), for a synthetic recording its
-index (the ``{index}`` of its rule's output), and its own preprocessing (a
-recordings table's ``bad_channels`` and ``units_scale`` columns).
+index (the ``{index}`` of its rule's output), its own preprocessing (a
+recordings table's ``bad_channels`` and ``units_scale`` columns), and what its id
+was made from (file name or ``recording`` column; ids that differ from it are
+logged).
 Kept free of MNE/NumPy imports (mne-bids only for a BIDS source): the Snakefile
 calls it at every start.
 """
@@ -14,11 +17,14 @@ calls it at every start.
 import csv
 import functools
 import glob
+import logging
 import os
 import re
 from pathlib import Path
 
 from . import UserError
+
+log = logging.getLogger(__name__)
 
 SYNTHETIC_DIR = "resources/synthetic"
 
@@ -51,14 +57,9 @@ _FIF_RAW_SUFFIX = re.compile(r"[_-]raw$", re.IGNORECASE)
 _UNSAFE_ID_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def recording_id(path):
-    """Return a filesystem- and shell-safe id for a recording file.
-
-    The id is the file name without its recording extension; characters other
-    than letters, digits, ``_``, ``.`` and ``-`` become ``-``, and leading dots
-    or dashes are removed, so an id can never climb out of a results folder. A
-    FIF file's ``_raw``/``-raw`` (MNE's naming convention) is not part of the id.
-    """
+def file_stem(path):
+    """A recording file's name without its recording extension, nor a FIF file's
+    ``_raw``/``-raw`` (MNE's naming convention)."""
     name = Path(path).name
     for extension in SUPPORTED_EXTENSIONS:
         if name.lower().endswith(extension):
@@ -66,7 +67,17 @@ def recording_id(path):
             if extension.startswith(".fif"):
                 name = _FIF_RAW_SUFFIX.sub("", name) or name
             break
-    safe = _UNSAFE_ID_CHARACTERS.sub("-", name).lstrip(".-")
+    return name
+
+
+def recording_id(path):
+    """Return a filesystem- and shell-safe id for a recording file.
+
+    The id is the :func:`file_stem`; characters other than letters, digits,
+    ``_``, ``.`` and ``-`` become ``-``, and leading dots or dashes are removed,
+    so an id can never climb out of a results folder.
+    """
+    safe = _UNSAFE_ID_CHARACTERS.sub("-", file_stem(path)).lstrip(".-")
     if not safe:
         raise UserError(
             f"{path}: cannot derive a recording id from this file name; rename it"
@@ -225,12 +236,25 @@ def _check_extension(path, why):
         )
 
 
-def _add(recordings, rid, entry, where):
+def _add(recordings, rid, entry, where, named=None, by_column=False):
+    """Add ``entry`` as recording ``rid``, the id made of ``named`` (default: its
+    file's :func:`file_stem`), a recordings table's ``recording`` value if
+    ``by_column``; ``where`` names the source (config key or table) in messages."""
+    entry["id_made_from"] = file_stem(entry["path"]) if named is None else str(named)
+    entry["id_from_column"] = by_column
     if rid in recordings:
+        first = recordings[rid]
+        if by_column or first["id_from_column"]:
+            fix = (
+                f"ids come from the 'recording' column of {where} (here "
+                f"{first['id_made_from']!r} and {entry['id_made_from']!r}, keeping "
+                "letters, digits, _ . -), so give each row its own value there"
+            )
+        else:
+            fix = f"ids come from file names, so rename one of them or narrow {where}"
         raise UserError(
-            f"recording id '{rid}' is shared by {recordings[rid]['path']} and "
-            f"{entry['path']}; ids come from file names, so rename one of them or "
-            f"narrow {where}"
+            f"recording id '{rid}' is shared by {first['path']} and {entry['path']}; "
+            f"{fix}"
         )
     recordings[rid] = entry
 
@@ -241,6 +265,7 @@ RESERVED_COLUMNS = {
     "window_index",
     "start_sample",
     "start_s",
+    "fif_sample",
     "rejected",
     "reject_reason",
     "label",
@@ -324,13 +349,15 @@ def table_recordings(table_path):
                 )
             annotations = str(annotations)
         overrides = _preprocess_overrides(row, where)
-        rid = row.pop("recording", None)
-        rid = recording_id(path) if rid is None else recording_id(f"{rid}")
+        named = row.pop("recording", None)
+        rid = recording_id(path) if named is None else recording_id(f"{named}")
         _add(
             recordings,
             rid,
             _entry(path, row, annotations, overrides=overrides),
             table_path,
+            named=named,
+            by_column=named is not None,
         )
     return recordings
 
@@ -391,7 +418,7 @@ def bids_recordings(bids):
             bids_path=(folder / name).as_posix(),
         )
         rid = recording_id(name)
-        _add(recordings, rid, entry, "config input.bids")
+        _add(recordings, rid, entry, "config input.bids", named=name)
     # an entity some recordings lack (a session) is an empty cell, not a missing
     # column: every recording's table has the same columns
     present = [
@@ -479,6 +506,20 @@ def discover_recordings(input_config):
                 f"recording '{rid}' ({entry['path']}): metadata columns {clashes} would "
                 "replace the window table's own columns; rename them in your table"
             )
+    rewritten = {
+        entry["id_made_from"]: rid
+        for rid, entry in recordings.items()
+        if entry.get("id_made_from", rid) != rid
+    }
+    if rewritten:
+        examples = [f"{name!r} -> '{rid}'" for name, rid in rewritten.items()]
+        log.warning(
+            "%d recording ids differ from the names they come from (an id keeps "
+            "letters, digits, _ . - and drops a leading . or -): %s%s",
+            len(rewritten),
+            ", ".join(examples[:5]),
+            " ..." if len(examples) > 5 else "",
+        )
     unknown = sorted(set(input_config["exclude"]) - set(recordings))
     if unknown:
         raise UserError(
