@@ -140,3 +140,16 @@ def test_a_table_column_named_like_a_feature_column_is_refused_naming_it(tmp_pat
         + result.stderr
     )
     assert "rename the column" in result.stdout + result.stderr
+
+
+def test_a_config_file_is_code_as_the_documentation_says(tmp_path):
+    """Snakemake reads config files with yte, which evaluates Python in a file that
+    sets __use_yte__: hence "a config file is trusted input" in the README."""
+    from snakemake.common.configfile import load_configfile
+
+    from conftest import documentation
+
+    config = tmp_path / "config.yaml"
+    config.write_text('__use_yte__: true\nwindows:\n  window_s: ?len("abc")\n')
+    assert load_configfile(config) == {"windows": {"window_s": 3}}
+    assert "A config file is trusted input, like a script" in documentation()
