@@ -498,6 +498,22 @@ def test_eog_blinks_neither_reject_windows_nor_make_the_eog_a_bad_channel(tmp_pa
     reasons = pq.read_table(table).column("reject_reason").to_pylist()
     assert reasons.count("amplitude above 300 µV: EOG") == 10  # a blink every 4 s
 
+    # an EOG-only recording: nothing to judge, which the window table says
+    preprocessed(raw, tmp_path, picks=["eog"])
+    make_windows(
+        tmp_path / "out_raw.fif",
+        table,
+        config_section("windows"),
+        "x",
+        {},
+        record_path=tmp_path / "r.json",
+    )
+    assert window_table_info(pq.read_table(table))["warnings"] == [
+        "config windows.reject.ptp_uv/flat_uv judge no channel: no good channel is of "
+        "windows.reject.channel_types ['eeg', 'seeg', 'ecog', 'dbs'] (this "
+        "recording's types: ['eog']); add its types to judge them"
+    ]
+
 
 TEN_TWENTY = "Fp1 Fp2 F7 F3 Fz F4 F8 T7 C3 Cz C4 T8 P7 P3 Pz P4 P8 O1 O2".split()
 
