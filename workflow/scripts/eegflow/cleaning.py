@@ -388,20 +388,12 @@ def interpolation_refusal(raw, bad, settings, path):
 
 
 def interpolate_bad_channels(raw, bad, path):
-    """Spherical-spline interpolation of the bad channels (MNE ``interpolate_bads``).
-
-    Needs each channel's position (config ``preprocess.montage``, or from the
-    file/BIDS); a channel without one is an error naming it.
+    """Spherical-spline interpolation of the bad channels (MNE ``interpolate_bads``),
+    once :func:`interpolation_refusal` (which checks their positions: config
+    ``preprocess.montage``, or from the file/BIDS) has found nothing against it.
     """
     if not bad:
         return
-    require_positions(
-        raw.info,
-        raw.ch_names,
-        path,
-        "config preprocess.bad_channels.action=interpolate",
-        ", or use action: mark",
-    )
     raw.interpolate_bads(reset_bads=True, mode="accurate", verbose="warning")
     log.info("%s: interpolated bad channels %s", path, list(bad))
 
