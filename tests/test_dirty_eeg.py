@@ -241,7 +241,7 @@ def test_dirty_recording_end_to_end(tmp_path):
     assert (qc["n_bad_channels"], qc["bad_channels"]) == (1, "Oz: flat")
     assert (qc["windows"], qc["windows_rejected"], qc["notch_hz"]) == (20, 3, "50 100")
     assert (
-        qc["warnings"] == qc["windows_warnings"] == ""
+        qc["warnings"] == qc["windows_warnings"] == qc["untreated"] == ""
     )  # handled faults are no warnings
     assert qc["amplitude_spread_uv_Oz"] == 0 and 10 < qc["amplitude_spread_uv_Fz"] < 40
 
@@ -603,6 +603,13 @@ def test_mains_and_a_noisy_channel_left_in_are_said_with_the_setting(tmp_path):
         "preprocess.bad_channels.detect" in noisy
     )
     assert record["warnings"] == [mains, noisy]
+    from eegflow.qc import qc_row
+
+    windows = pd.DataFrame({"rejected": [False]})
+    windows.attrs["info"] = {"warnings": []}
+    assert qc_row("x", "in_raw.fif", record, windows)["untreated"] == (
+        f"{mains}; {noisy}"
+    )
     # the settings each message names treat it
     _, record = preprocessed(
         raw,
