@@ -241,7 +241,7 @@ def test_dirty_recording_end_to_end(tmp_path):
     assert (qc["n_bad_channels"], qc["bad_channels"]) == (1, "Oz: flat")
     assert (qc["windows"], qc["windows_rejected"], qc["notch_hz"]) == (20, 3, "50 100")
     assert (
-        qc["warnings"] == qc["windows_warnings"] == ""
+        qc["warnings"] == qc["windows_warnings"] == qc["untreated"] == ""
     )  # handled faults are no warnings
     assert qc["amplitude_spread_uv_Oz"] == 0 and 10 < qc["amplitude_spread_uv_Fz"] < 40
 
@@ -437,3 +437,187 @@ def test_prep_criteria_that_cannot_run_are_recorded_not_silent(tmp_path, caplog)
         "PREP criteria ['deviation', 'correlation'] need 3 or more good channels"
         in caplog.text
     )
+
+
+def eeg_with_blinking_eog(seconds=40, seed=13):
+    """:func:`realistic_eeg` plus an EOG channel with a 400 µV blink every 4 s (clean
+    EEG, as after ICA removed the blinks from it)."""
+    raw = realistic_eeg(seconds=seconds, seed=seed)
+    blinks = np.zeros(raw.n_times)
+    for onset in np.arange(1.0, seconds, 4.0):
+        first = int(onset * SFREQ)
+        blinks[first : first + int(0.3 * SFREQ)] = 400e-6 * np.hanning(int(0.3 * SFREQ))
+    noise = np.random.default_rng(seed).normal(0, 5e-6, raw.n_times)
+    eog = mne.io.RawArray(
+        (blinks + noise)[None], mne.create_info(["EOG"], SFREQ, "eog"), verbose="error"
+    )
+    return raw.add_channels([eog])
+
+
+def test_eog_blinks_neither_reject_windows_nor_make_the_eog_a_bad_channel(tmp_path):
+    """With preprocess.picks: [eeg, eog], windows were flagged for the EOG channel's
+    blinks, and PREP's deviation found the EOG "bad" among the EEG channels: both
+    now judge EEG channels only (channel_types), and say which they judged."""
+    import pyarrow.parquet as pq
+
+    from eegflow.windows import make_windows, window_table_info
+
+    raw = eeg_with_blinking_eog()
+    _, record = preprocessed(raw, tmp_path, picks=["eeg", "eog"])
+    table = tmp_path / "w.parquet"
+    make_windows(
+        tmp_path / "out_raw.fif",
+        table,
+        config_section("windows", reject={"ptp_uv": 300}),
+        "x",
+        {},
+        record_path=tmp_path / "r.json",
+    )
+    windows = pq.read_table(table)
+    assert not windows.column("rejected").to_numpy().any()
+    assert window_table_info(windows)["reject_channels"] == CHANNELS
+
+    detect = ["nan", "flat", "deviation", "correlation", "hf_noise"]
+    _, record = preprocessed(
+        raw, tmp_path, picks=["eeg", "eog"], bad_channels={"detect": detect}
+    )
+    assert record["bad_channels"] == {}
+    assert record["bad_channel_criteria_channels"] == CHANNELS
+
+    # asked for, the EOG channel is judged too: its blinks flag their windows
+    make_windows(
+        tmp_path / "out_raw.fif",
+        table,
+        config_section(
+            "windows", reject={"ptp_uv": 300, "channel_types": ["eeg", "eog"]}
+        ),
+        "x",
+        {},
+        record_path=tmp_path / "r.json",
+    )
+    reasons = pq.read_table(table).column("reject_reason").to_pylist()
+    assert reasons.count("amplitude above 300 µV: EOG") == 10  # a blink every 4 s
+
+    # an EOG-only recording: nothing to judge, which the window table says
+    preprocessed(raw, tmp_path, picks=["eog"])
+    make_windows(
+        tmp_path / "out_raw.fif",
+        table,
+        config_section("windows"),
+        "x",
+        {},
+        record_path=tmp_path / "r.json",
+    )
+    assert window_table_info(pq.read_table(table))["warnings"] == [
+        "config windows.reject.ptp_uv/flat_uv judge no channel: no good channel is of "
+        "windows.reject.channel_types ['eeg', 'seeg', 'ecog', 'dbs'] (this "
+        "recording's types: ['eog']); add its types to judge them"
+    ]
+
+
+TEN_TWENTY = "Fp1 Fp2 F7 F3 Fz F4 F8 T7 C3 Cz C4 T8 P7 P3 Pz P4 P8 O1 O2".split()
+
+
+def ten_twenty_eeg(dead, seconds=20, seed=14):
+    """19 channels of the 10-20 system sharing a broadband source plus their own noise
+    (~20 µV), with the channels ``dead`` (names) at 0."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * SFREQ)
+    mixing = rng.uniform(0.6, 1.0, size=(len(TEN_TWENTY), 1))
+    data = (mixing * rng.normal(size=n) + 0.4 * rng.normal(size=(19, n))) * 20e-6
+    data[[TEN_TWENTY.index(name) for name in dead]] = 0.0
+    return mne.io.RawArray(
+        data, mne.create_info(TEN_TWENTY, SFREQ, "eeg"), verbose="error"
+    )
+
+
+def test_too_many_bad_channels_are_kept_marked_or_fail_not_rebuilt(tmp_path, caplog):
+    """12 of 19 channels bad were rebuilt from the 7 posterior ones (frontal channels
+    6 times too large), without a word. Beyond max_interpolated_fraction they are
+    kept marked and the record, the QC table and the log say so; or, asked for,
+    the recording fails naming the file and the settings."""
+    dead = TEN_TWENTY[:12]  # Fp1 .. T8: all but the parietal and occipital row
+    raw = ten_twenty_eeg(dead)
+    interpolate = {"montage": "colin27_1020", "bad_channels": {"action": "interpolate"}}
+    with caplog.at_level("WARNING"):
+        clean, record = preprocessed(raw, tmp_path, **interpolate)
+    assert list(record["bad_channels"]) == dead
+    assert record["bad_channel_action"] == "mark"  # so their features are NaN
+    assert clean.info["bads"] == dead
+    np.testing.assert_array_equal(clean.get_data(picks=dead), 0.0)  # not rebuilt
+    (message,) = record["untreated"]
+    assert message == (
+        f"bad channels {dead} are kept marked, not interpolated (their features are "
+        "NaN): 12 of 19 EEG channels are bad, more than preprocess.bad_channels."
+        "max_interpolated_fraction=0.25 of them (config preprocess.bad_channels."
+        "over_limit: mark)"
+    )
+    assert record["warnings"] == [message] and message in caplog.text
+
+    interpolate["bad_channels"]["over_limit"] = "fail"
+    with pytest.raises(UserError) as failure:
+        preprocessed(raw, tmp_path, **interpolate)
+    assert str(failure.value).startswith(
+        f"{tmp_path / 'in_raw.fif'}: config preprocess.bad_channels.action=interpolate "
+        "would extrapolate"
+    )
+    assert "max_interpolated_fraction=0.25" in str(failure.value)
+    assert "over_limit: mark" in str(failure.value) and "\n" not in str(failure.value)
+
+
+def test_a_bad_channel_among_bad_neighbours_is_not_rebuilt(tmp_path):
+    """4 of 19 (within the fraction), but Fp1's neighbours Fp2, F7, F3 are bad too:
+    only Fz of its 4 Delaunay neighbours is good (F7 keeps 2 of 4: enough). One bad
+    channel among good ones is interpolated."""
+    dead = ["Fp1", "Fp2", "F7", "F3"]
+    interpolate = {"montage": "colin27_1020", "bad_channels": {"action": "interpolate"}}
+    _, record = preprocessed(ten_twenty_eeg(dead), tmp_path, **interpolate)
+    assert record["bad_channel_action"] == "mark"
+    assert (
+        ": fewer than half of the neighbours of bad channels Fp1 (1 of 4) are good ("
+        in record["untreated"][0]
+    )
+    clean, record = preprocessed(ten_twenty_eeg(["Cz"]), tmp_path, **interpolate)
+    assert record["bad_channel_action"] == "interpolate" and clean.info["bads"] == []
+    assert record["untreated"] == [] and record["warnings"] == []
+
+
+def test_mains_and_a_noisy_channel_left_in_are_said_with_the_setting(tmp_path):
+    """With the default settings, 30 dB of 50 Hz mains and a channel of 300 µV noise
+    passed without a word. Each is now an entry of the record's untreated (the QC
+    table's column) and a warning naming the setting that treats it; clean data,
+    or the settings turned on, give none."""
+    raw = realistic_eeg(seconds=30, seed=15)
+    _, record = preprocessed(raw, tmp_path)
+    assert record["untreated"] == [] and record["warnings"] == []
+    raw._data += 30e-6 * np.sin(2 * np.pi * 50 * raw.times)
+    raw._data[2] = np.random.default_rng(16).normal(0, 300e-6, raw.n_times)  # Pz
+    _, record = preprocessed(raw, tmp_path)
+    mains, noisy = record["untreated"]
+    assert mains.startswith("line noise at 50 Hz (") and mains.endswith(
+        "[50.0, 100.0] Hz are neither notched nor low-passed; set config "
+        "preprocess.notch.line_freq: 50"
+    )
+    assert noisy.startswith("channel Pz is noisy (a robust spread of 3") and (
+        "add deviation (and correlation, hf_noise) to config "
+        "preprocess.bad_channels.detect" in noisy
+    )
+    assert record["warnings"] == [mains, noisy]
+    from eegflow.qc import qc_row
+
+    windows = pd.DataFrame({"rejected": [False]})
+    windows.attrs["info"] = {"warnings": []}
+    assert qc_row("x", "in_raw.fif", record, windows)["untreated"] == (
+        f"{mains}; {noisy}"
+    )
+    # the settings each message names treat it
+    _, record = preprocessed(
+        raw,
+        tmp_path,
+        notch={"line_freq": 50},
+        bad_channels={"detect": ["nan", "flat", "deviation"]},
+    )
+    assert record["untreated"] == [] and list(record["bad_channels"]) == ["Pz"]
+    # a low-pass at 30 Hz (the default) removes 50 Hz and its harmonics: treated
+    _, record = preprocessed(raw, tmp_path, filter={"h_freq": 30})
+    assert [m.split(" ")[:2] for m in record["untreated"]] == [["channel", "Pz"]]

@@ -274,6 +274,7 @@ def test_qc_table_figures_and_report(finished_run):
     assert (qc["status"] == "done").all() and (qc["n_bad_channels"] == 0).all()
     assert (qc["windows"] == DURATION_S // WINDOW_S).all()
     assert (qc["line_noise_db_50"].abs() < 3).all()  # the synthetic data have no mains
+    assert (qc["untreated"] == "").all()  # nor noisy channels: no dirt is said
     figures = sorted((finished_run / "results" / "qc").glob("*.png"))
     assert [f.stem for f in figures] == qc["recording"].tolist()
     assert all(

@@ -203,7 +203,9 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
         Loaded, picked data.
     settings : dict
         Config ``preprocess.bad_channels``: ``detect`` (any of "nan", "flat",
-        "deviation", "correlation", "hf_noise"), ``flat_s``.
+        "deviation", "correlation", "hf_noise"), ``flat_s``, ``channel_types``
+        (the types PREP's criteria judge together; nan and flat judge every
+        channel).
     given : dict
         ``{channel: reason}`` known beforehand (BIDS ``channels.tsv``, the
         recordings table); names the recording lacks are ignored.
@@ -219,6 +221,8 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
     skipped : list of str
         PREP criteria asked for but not applied (they need 3 or more good
         channels), also logged.
+    judged : list of str
+        The channels PREP's criteria judged (none when none was applied).
     """
     detect = set(settings["detect"])
     reasons = {name: [] for name in raw.ch_names}
@@ -243,7 +247,11 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
             if stretch >= settings["flat_s"]:
                 reasons[name].append(f"flat for {stretch:g} s")
     prep = [criterion for criterion in PREP_CRITERIA if criterion in detect]
-    candidates = [name for name in raw.ch_names if not reasons[name]]
+    candidates = [
+        name
+        for name, kind in zip(raw.ch_names, raw.get_channel_types())
+        if not reasons[name] and kind in settings["channel_types"]
+    ]
     skipped = []
     if prep and len(candidates) >= 3:
         for name, criteria in _prep_bad_channels(
@@ -253,10 +261,12 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
     elif prep:
         skipped = prep
         log.warning(
-            "%s: PREP criteria %s need 3 or more good channels; %d here: skipped",
+            "%s: PREP criteria %s need 3 or more good channels; %d here (of "
+            "preprocess.bad_channels.channel_types %s): skipped",
             path,
             prep,
             len(candidates),
+            settings["channel_types"],
         )
     bad = {name: why for name, why in reasons.items() if why}
     if len(bad) == len(raw.ch_names):
@@ -266,7 +276,7 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
         )
     for name, why in bad.items():
         log.warning("%s: bad channel %s (%s)", path, name, ", ".join(why))
-    return bad, skipped
+    return bad, skipped, candidates if prep and not skipped else []
 
 
 def _prep_bad_channels(raw, candidates, criteria, random_state):
@@ -318,14 +328,24 @@ def require_positions(info, names, path, needed_by, alternative=""):
         )
 
 
-def interpolate_bad_channels(raw, bad, path):
-    """Spherical-spline interpolation of the bad channels (MNE ``interpolate_bads``).
+def interpolation_refusal(raw, bad, settings, path):
+    """Why the bad channels should not be interpolated, or "" when they can be.
 
-    Needs each channel's position (config ``preprocess.montage``, or from the
-    file/BIDS); a channel without one is an error naming it.
+    Spherical splines rebuild a channel from the good ones around it; with many
+    channels bad, or a bad channel whose surroundings are bad too, they
+    extrapolate from distant channels (12 of 19 bad: frontal channels rebuilt
+    from posterior ones, 6 times too large). So the bad channels of type EEG may
+    be at most config ``preprocess.bad_channels.max_interpolated_fraction`` of
+    the EEG channels, and at least half of each one's neighbours must be good:
+    its neighbours in the Delaunay triangulation of the channel positions
+    (MNE's :func:`mne.channels.find_ch_adjacency`; in a 10-20 montage, the 3 to
+    8 electrodes around it). Needs positions when a channel is bad (a
+    :class:`UserError` naming ``path`` otherwise).
     """
+    import mne
+
     if not bad:
-        return
+        return ""
     require_positions(
         raw.info,
         raw.ch_names,
@@ -333,5 +353,144 @@ def interpolate_bad_channels(raw, bad, path):
         "config preprocess.bad_channels.action=interpolate",
         ", or use action: mark",
     )
+    eeg = [
+        name
+        for name, kind in zip(raw.ch_names, raw.get_channel_types())
+        if kind == "eeg"
+    ]
+    bad_eeg = [name for name in bad if name in eeg]
+    if not bad_eeg:
+        return ""
+    limit = settings["max_interpolated_fraction"]
+    if len(bad_eeg) > limit * len(eeg):
+        return (
+            f"{len(bad_eeg)} of {len(eeg)} EEG channels are bad, more than "
+            f"preprocess.bad_channels.max_interpolated_fraction={limit:g} of them"
+        )
+    if len(eeg) < 3:  # no triangulation: the fraction alone decides
+        return ""
+    with mne.utils.use_log_level("error"):
+        adjacency, names = mne.channels.find_ch_adjacency(raw.info, "eeg")
+    adjacency = adjacency.toarray()
+    surrounded_by_bad = []
+    for name in bad_eeg:
+        row = names.index(name)
+        neighbours = [names[i] for i in np.flatnonzero(adjacency[row]) if i != row]
+        good = [neighbour for neighbour in neighbours if neighbour not in bad]
+        if 2 * len(good) < len(neighbours):
+            surrounded_by_bad.append(f"{name} ({len(good)} of {len(neighbours)})")
+    if surrounded_by_bad:
+        return (
+            "fewer than half of the neighbours of bad channels "
+            f"{', '.join(surrounded_by_bad)} are good"
+        )
+    return ""
+
+
+def interpolate_bad_channels(raw, bad, path):
+    """Spherical-spline interpolation of the bad channels (MNE ``interpolate_bads``),
+    once :func:`interpolation_refusal` (which checks their positions: config
+    ``preprocess.montage``, or from the file/BIDS) has found nothing against it.
+    """
+    if not bad:
+        return
     raw.interpolate_bads(reset_bads=True, mode="accurate", verbose="warning")
     log.info("%s: interpolated bad channels %s", path, list(bad))
+
+
+# A mains peak this many dB above the bins 1-3 Hz away (:func:`line_noise_db`) is a
+# clear one: 10 times the neighbouring power; recordings without mains measure 0 ± 3 dB.
+LINE_NOISE_CLEAR_DB = 10.0
+# A channel is noisy when the robust z-score of its robust spread over the channels
+# exceeds PREP's deviation threshold (5, pyprep's default) and the spread is at least
+# twice the median: with few, alike channels (a median absolute deviation near 0) the
+# z-score alone would call a channel 1 % louder than the others noisy.
+NOISY_CHANNEL_Z = 5.0
+NOISY_CHANNEL_RATIO = 2.0
+
+
+def low_pass_stopband_hz(h_freq, sfreq):
+    """Where a low-pass at ``h_freq`` reaches its stopband: ``h_freq`` plus MNE's
+    default ("auto") transition band, 25 % of ``h_freq``, at least 2 Hz, at most
+    up to Nyquist."""
+    return h_freq + min(max(0.25 * h_freq, 2.0), sfreq / 2 - h_freq)
+
+
+def untreated_line_noise(mains_db, settings, sfreq, notch_hz):
+    """The mains interference a recording carries that its preprocessing leaves in.
+
+    A mains frequency whose peak (:func:`line_noise_db`) reaches
+    :data:`LINE_NOISE_CLEAR_DB` is left in when one of its harmonics below the
+    input's Nyquist frequency less 3 Hz is neither notched (``notch_hz``, or a
+    ``notch_filter`` step's ``freqs``, within 1 Hz) nor removed: above the output's
+    Nyquist frequency, or at or above the stopband of the low-pass
+    (``filter.h_freq``, or a ``filter`` step's, see :func:`low_pass_stopband_hz`).
+
+    Parameters
+    ----------
+    mains_db : dict
+        :func:`line_noise_db` of the recording before preprocessing.
+    settings : dict
+        Config ``preprocess``.
+    sfreq : float
+        The recording's sampling rate before resampling.
+    notch_hz : list of float
+        The frequencies notched by config ``preprocess.notch``.
+
+    Returns
+    -------
+    list of str
+        One message per mains frequency left in, naming the setting to turn on.
+    """
+    notched = list(notch_hz)
+    output_sfreq = settings["resample_sfreq"] or sfreq
+    low_passes = [settings["filter"]["h_freq"]]
+    for step in settings["steps"]:
+        ((method, keywords),) = step.items()
+        keywords = keywords or {}
+        if method == "notch_filter" and keywords.get("freqs") is None:
+            return []  # spectrum_fit: MNE finds and removes the lines itself
+        if method == "notch_filter":
+            notched.extend(np.atleast_1d(keywords["freqs"]).tolist())
+        elif method == "filter":
+            low_passes.append(keywords.get("h_freq"))
+    kept_below = min(
+        [output_sfreq / 2]
+        + [low_pass_stopband_hz(h, output_sfreq) for h in low_passes if h is not None]
+    )
+    messages = []
+    for base, peak_db in mains_db.items():
+        if peak_db is None or peak_db < LINE_NOISE_CLEAR_DB:
+            continue
+        left = [
+            float(harmonic)
+            for harmonic in np.arange(int(base), sfreq / 2 - 3, int(base))
+            if harmonic < kept_below
+            and not any(abs(harmonic - freq) <= 1 for freq in notched)
+        ]
+        if left:
+            messages.append(
+                f"line noise at {base} Hz ({peak_db:.1f} dB above the neighbouring "
+                f"frequencies) is left in: {left} Hz are neither notched nor "
+                f"low-passed; set config preprocess.notch.line_freq: {base}"
+            )
+    return messages
+
+
+def noisy_channels(statistics):
+    """The noisy channels among ``statistics`` (:func:`amplitude_statistics_uv` of
+    the channels to compare): ``{name: (spread, median spread)}`` in µV, by
+    :data:`NOISY_CHANNEL_Z` and :data:`NOISY_CHANNEL_RATIO`; none with fewer than 3
+    channels (PREP's minimum)."""
+    if len(statistics) < 3:
+        return {}
+    spreads = np.array([values["spread"] for values in statistics.values()])
+    median = float(np.median(spreads))
+    scale = float(robust_spread(spreads))
+    noisy = {}
+    for name, spread in zip(statistics, spreads):
+        if spread >= NOISY_CHANNEL_RATIO * median and (
+            scale == 0 or (spread - median) / scale > NOISY_CHANNEL_Z
+        ):
+            noisy[name] = (float(spread), median)
+    return noisy

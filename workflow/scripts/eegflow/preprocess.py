@@ -15,10 +15,13 @@ from .cleaning import (
     check_units,
     detect_bad_channels,
     interpolate_bad_channels,
+    interpolation_refusal,
     line_noise_db,
     line_noise_frequencies,
-    mean_spectra,
     mark_bad_channels,
+    mean_spectra,
+    noisy_channels,
+    untreated_line_noise,
 )
 from .fileio import (
     check_fif_keeps_annotations,
@@ -275,6 +278,47 @@ def _notch(raw, settings, n_jobs, path, notes):
     return freqs
 
 
+def _interpolation_allowed(raw, bad, settings, path, untreated):
+    """The bad-channel action: "interpolate" when
+    :func:`eegflow.cleaning.interpolation_refusal` finds nothing against it; else a
+    :class:`UserError` naming ``path`` (config ``preprocess.bad_channels.over_limit:
+    fail``), or "mark" with the reason appended to ``untreated``."""
+    refusal = interpolation_refusal(raw, bad, settings["bad_channels"], path)
+    if not refusal:
+        return "interpolate"
+    if settings["bad_channels"]["over_limit"] == "fail":
+        raise UserError(
+            f"{path}: config preprocess.bad_channels.action=interpolate would "
+            f"extrapolate bad channels {list(bad)} from distant ones: {refusal}. Set "
+            "preprocess.bad_channels.over_limit: mark to keep them marked (their "
+            "features NaN), or leave the recording out with input.exclude"
+        )
+    untreated.append(
+        f"bad channels {list(bad)} are kept marked, not interpolated (their features "
+        f"are NaN): {refusal} (config preprocess.bad_channels.over_limit: mark)"
+    )
+    return "mark"
+
+
+def _noisy_channel_messages(amplitudes, raw, bad, settings):
+    """One message per noisy channel (:func:`eegflow.cleaning.noisy_channels`) among
+    the good channels of config ``preprocess.bad_channels.channel_types``, naming
+    the criteria that would find it."""
+    compared = {
+        name: amplitudes[name]
+        for name, kind in zip(raw.ch_names, raw.get_channel_types())
+        if name not in bad and kind in settings["channel_types"]
+    }
+    return [
+        f"channel {name} is noisy (a robust spread of {spread:.3g} µV, "
+        f"{spread / median:.1f} times the channels' median {median:.3g} µV) and "
+        "left in: add deviation (and correlation, hf_noise) to config "
+        "preprocess.bad_channels.detect, or list it in a bad_channels column of "
+        "the recordings table"
+        for name, (spread, median) in noisy_channels(compared).items()
+    ]
+
+
 # Raw methods that return the recording but are no step: a copy leaves the recording as it
 # was, and the data are loaded already
 _NOT_STEPS = ("copy", "load_data")
@@ -387,7 +431,8 @@ def preprocess_recording(
     channels (and fail if none is good), check the units on the good ones,
     apply SSP projectors, re-reference (bad channels left out of an average),
     resample, notch, filter, the configured MNE steps, interpolate bad
-    channels (if asked), anonymise.
+    channels (if asked, and where they are few and surrounded by good ones),
+    anonymise, and note the dirt the settings leave in.
 
     Parameters
     ----------
@@ -404,7 +449,8 @@ def preprocess_recording(
         ``filter`` (l_freq, h_freq in Hz or None, method), ``notch``
         (``line_freq`` or ``freqs``), ``montage``, ``units`` (``scale``,
         ``min_uv``, ``max_uv``), ``bad_channels`` (``detect``, ``flat_s``,
-        ``action``; see :mod:`eegflow.cleaning`), ``steps`` (see
+        ``action``, ``channel_types``, ``max_interpolated_fraction``,
+        ``over_limit``; see :mod:`eegflow.cleaning`), ``steps`` (see
         :func:`check_steps`) and ``anonymize``.
     n_jobs : int
         Cores for MNE's resampling and filtering (the job's ``threads``).
@@ -418,13 +464,21 @@ def preprocess_recording(
         MNE's ``first_samp`` does not give for FIF files that start late),
         ``sfreq_original``, ``sfreq``, ``duration_s_original``, ``duration_s``
         (kept), ``channels``, ``bad_channels`` ({name: reasons}),
-        ``bad_channel_action``, ``bad_channel_criteria_skipped`` (PREP criteria
-        that needed more good channels than there were), ``line_noise_db`` and
+        ``bad_channel_action`` (what was done: "mark" where interpolation
+        was refused, see :func:`eegflow.cleaning.interpolation_refusal`),
+        ``bad_channel_criteria_skipped`` (PREP criteria
+        that needed more good channels than there were),
+        ``bad_channel_criteria_channels`` (the channels they judged), ``line_noise_db`` and
         ``psd_before`` (before the notch and filter, see
         :func:`eegflow.cleaning.line_noise_db`),
         ``notch_hz``, ``units_scale``,
         ``projectors_applied``, ``anonymized``, ``amplitude_uv`` (per channel
-        median and robust spread of the output), ``warnings`` (what MNE said
+        median and robust spread of the output), ``untreated`` (dirt the
+        settings leave in: mains neither notched nor low-passed, see
+        :func:`eegflow.cleaning.untreated_line_noise`; a noisy channel no
+        criterion judged, see :func:`eegflow.cleaning.noisy_channels`; bad
+        channels not interpolated; each names the setting, and is also a
+        warning), ``warnings`` (what MNE said
         reading the file or applying a setting, what a setting could not do:
         each also a warning in the log), and
         ``provenance`` (:mod:`eegflow.provenance`: the source files' paths,
@@ -492,9 +546,15 @@ def preprocess_recording(
     scale = settings["units"]["scale"] if units_scale is None else units_scale
     if scale != 1:
         raw.apply_function(lambda x: x * scale, picks="all")
-    bad, skipped = detect_bad_channels(raw, settings["bad_channels"], given, raw_path)
+    bad, skipped, judged = detect_bad_channels(
+        raw, settings["bad_channels"], given, raw_path
+    )
     mark_bad_channels(raw, bad)
     check_units(raw, settings["units"], set(raw.ch_names) - set(bad), raw_path)
+    untreated = []  # dirt measured that the settings leave in: record, QC, log
+    action = settings["bad_channels"]["action"]
+    if action == "interpolate":
+        action = _interpolation_allowed(raw, bad, settings, raw_path, untreated)
     freqs, spectra = mean_spectra(raw)  # before notch and filter
     mains = line_noise_db(freqs, {n: p for n, p in spectra.items() if n not in bad})
     with noted_warnings(raw_path, "applying its SSP projectors", notes):
@@ -530,7 +590,6 @@ def preprocess_recording(
             )
     with noted_warnings(raw_path, "config preprocess.steps", notes):
         _run_steps(raw, settings["steps"], raw_path)
-    action = settings["bad_channels"]["action"]
     if action == "interpolate":
         with noted_warnings(raw_path, "config preprocess.bad_channels.action", notes):
             interpolate_bad_channels(raw, bad, raw_path)
@@ -544,6 +603,16 @@ def preprocess_recording(
         raw.n_times,
         raw.info["sfreq"],
     )
+    amplitudes = amplitude_statistics_uv(raw)
+    untreated += untreated_line_noise(
+        mains, settings, original["sfreq_original"], notch
+    )
+    if "deviation" not in settings["bad_channels"]["detect"]:
+        untreated += _noisy_channel_messages(
+            amplitudes, raw, bad, settings["bad_channels"]
+        )
+    for message in untreated:
+        note(raw_path, message, notes)
     record = {
         # moved on only by a step (a crop)
         "start_offset_s": start_offset_s
@@ -555,13 +624,15 @@ def preprocess_recording(
         "bad_channels": bad,
         "bad_channel_action": action,
         "bad_channel_criteria_skipped": skipped,
+        "bad_channel_criteria_channels": judged,
         "line_noise_db": mains,
         "psd_before": rounded_spectra(freqs, spectra),
         "notch_hz": notch,
         "units_scale": scale,
         "projectors_applied": projectors,
         "anonymized": settings["anonymize"],
-        "amplitude_uv": amplitude_statistics_uv(raw),
+        "amplitude_uv": amplitudes,
+        "untreated": untreated,
         "warnings": notes,
         "provenance": with_stage(
             {"source_files": file_fingerprints(recording_files(str(raw_path)))},

@@ -47,6 +47,7 @@ def qc_row(recording, source, record, windows):
         "line_noise_db_50": record["line_noise_db"]["50"],
         "line_noise_db_60": record["line_noise_db"]["60"],
         "notch_hz": " ".join(f"{f:g}" for f in record["notch_hz"]),
+        "untreated": "; ".join(record["untreated"]),
         "warnings": "; ".join(record["warnings"]),
         "windows_warnings": "; ".join(windows.attrs["info"]["warnings"]),
         "windows": len(windows),

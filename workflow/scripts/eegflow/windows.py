@@ -269,7 +269,8 @@ def rejected_windows(raw, starts, window, settings, good):
         Config ``windows.reject``: ``ptp_uv`` (µV, "auto" or None), ``flat_uv``
         (µV or None) and ``bad_annotations`` (bool).
     good : list of int
-        The channels judged (bad channels marked in preprocessing are not).
+        The channels judged (:func:`judged_channels`: bad channels marked in
+        preprocessing and channels of other types are not).
 
     Returns
     -------
@@ -312,6 +313,34 @@ def rejected_windows(raw, starts, window, settings, good):
     return ["; ".join(dict.fromkeys(why)) for why in reasons]
 
 
+def judged_channels(raw, marked_bad, settings, source, notes):
+    """Indices of the channels whose amplitudes judge windows: the good ones (not
+    in ``marked_bad``) of config ``windows.reject.channel_types``.
+
+    An EOG, ECG or EMG channel is left out by default: its blinks and beats are
+    no artefact of the EEG (and ICA may have removed them from the EEG). When
+    amplitude criteria are set and no channel is left to judge, that is noted in
+    ``notes`` (:func:`eegflow.fileio.note`), naming ``source``.
+    """
+    types = raw.get_channel_types()
+    judged = [
+        index
+        for index, name in enumerate(raw.ch_names)
+        if name not in marked_bad and types[index] in settings["channel_types"]
+    ]
+    if not judged and (
+        settings["ptp_uv"] is not None or settings["flat_uv"] is not None
+    ):
+        note(
+            source,
+            "config windows.reject.ptp_uv/flat_uv judge no channel: no good channel is "
+            f"of windows.reject.channel_types {settings['channel_types']} (this "
+            f"recording's types: {sorted(set(types))}); add its types to judge them",
+            notes,
+        )
+    return judged
+
+
 def scale_channelwise(windows):
     """Z-score each channel of each window (braindecode's channel-wise scale).
 
@@ -346,7 +375,8 @@ def make_windows(
         ``drop_last``, ``scaling`` ("none" or "zscore") and ``annotations``
         (``mapping``, offsets, ``crop_wake_mins``, ``wake``, ``missing_label``;
         see :func:`annotation_windows` and :func:`check_label_counts`) and
-        ``reject`` (see :func:`rejected_windows`; ``action`` "flag" keeps every
+        ``reject`` (see :func:`rejected_windows` and :func:`judged_channels`;
+        ``action`` "flag" keeps every
         window with ``rejected`` and ``reject_reason`` columns, "drop" leaves
         rejected windows out).
     recording : str
@@ -406,15 +436,16 @@ def make_windows(
     else:
         starts = window_starts(raw.n_times, window, stride, settings["drop_last"])
         descriptions = None
-    good = [index for index, name in enumerate(raw.ch_names) if name not in marked_bad]
-    reasons = rejected_windows(raw, starts, window, settings["reject"], good)
+    judged = judged_channels(raw, marked_bad, settings["reject"], source, notes)
+    reasons = rejected_windows(raw, starts, window, settings["reject"], judged)
     rejected = np.array([bool(reason) for reason in reasons], dtype=bool)
     log.info(
-        "%s: %d of %d windows rejected (%s)",
+        "%s: %d of %d windows rejected (%s; amplitudes judged on %s)",
         recording,
         rejected.sum(),
         len(starts),
         settings["reject"],
+        [raw.ch_names[index] for index in judged],
     )
     if settings["reject"]["action"] == "drop" and rejected.any():
         kept = ~rejected
@@ -446,6 +477,7 @@ def make_windows(
         "scaling": settings["scaling"],
         "bad_channels": record.get("bad_channels", {}),  # {name: reasons}
         "bad_channel_action": record.get("bad_channel_action"),
+        "reject_channels": [raw.ch_names[index] for index in judged],
         "label_counts": label_counts,
         "warnings": notes,
         "provenance": with_stage(
@@ -462,7 +494,8 @@ def make_windows(
 
 def window_table_info(table):
     """The window table's metadata: sfreq, ch_names, window_samples, scaling,
-    bad_channels ({name: reasons}), bad_channel_action, label_counts, warnings
+    bad_channels ({name: reasons}), bad_channel_action, reject_channels (the
+    channels windows.reject's amplitudes judged), label_counts, warnings
     (what the windows stage noted, e.g. annotations lost to a label), provenance
     (:mod:`eegflow.provenance`). ``table`` is the table or its schema."""
     return json.loads(getattr(table, "schema", table).metadata[b"eegflow"])
