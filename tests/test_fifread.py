@@ -89,7 +89,9 @@ def test_a_compressed_fif_is_read_through_mne_saying_why(tmp_path, caplog):
     assert reader.fallback == "the file is compressed (.gz)"
     assert "rec_raw.fif.gz: windows read through MNE's get_data" in caplog.text
     raw = mne.io.read_raw_fif(fif, verbose="error")
-    np.testing.assert_array_equal(reader.read(95, 305), raw.get_data(start=95, stop=305))
+    np.testing.assert_array_equal(
+        reader.read(95, 305), raw.get_data(start=95, stop=305)
+    )
 
 
 def test_readers_are_not_pickled_and_a_replaced_file_is_opened_again(tmp_path):

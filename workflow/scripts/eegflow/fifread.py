@@ -175,7 +175,10 @@ def fallback_reason(raw):
     if any(str(name).endswith(".gz") for name in raw._filenames):
         return "the file is compressed (.gz)"
     types = {
-        ent.type for extras in raw._raw_extras for ent in extras["ent"] if ent is not None
+        ent.type
+        for extras in raw._raw_extras
+        for ent in extras["ent"]
+        if ent is not None
     }
     unknown = types - BUFFER_DTYPES.keys()
     if unknown:
