@@ -259,3 +259,17 @@ def test_dataset_of_a_workflow_run(finished_run):
             ds[index][0], raw.get_data(start=first, stop=first + window), rtol=1e-6
         )
         assert ds[index][1] == row.target
+
+
+def test_readme_training_loop_runs(request, monkeypatch):
+    """The README's PyTorch loop: valid Python always, run where torch is installed."""
+    from test_real_recordings import readme_block
+
+    block = readme_block("python", "### Training on windows")
+    code = compile(block, "README.md", "exec")
+    pytest.importorskip("torch", reason="torch not installed (not a dependency)")
+    monkeypatch.chdir(request.getfixturevalue("finished_run"))
+    shown = {}
+    exec(code, shown)
+    assert len(shown["train"]) + len(shown["test"]) == len(shown["dataset"])
+    assert shown["loss"].item() >= 0
