@@ -244,7 +244,13 @@ def main():
             }
             for name, (single, batched) in measured.items()
         ],
-        ["reader", "single_per_s", "batch_per_s", "eegflow_x_single", "eegflow_x_batch"],
+        [
+            "reader",
+            "single_per_s",
+            "batch_per_s",
+            "eegflow_x_single",
+            "eegflow_x_batch",
+        ],
     )
     print(
         f"eegflow's anonymous memory grew {growth:.1f} MiB over "

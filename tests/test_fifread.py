@@ -108,3 +108,26 @@ def test_readers_are_not_pickled_and_a_replaced_file_is_opened_again(tmp_path):
     assert replaced is not reader
     raw = mne.io.read_raw_fif(fif, verbose="error")
     np.testing.assert_array_equal(replaced.read(0, 10), raw.get_data(stop=10))
+
+
+def test_features_job_reads_the_same_windows_as_through_mne(tmp_path, monkeypatch):
+    """The features job's windows come from the buffers; its table equals the one
+    made from MNE's get_data (the reader made to fall back)."""
+    import pandas as pd
+    from conftest import config_section, window_settings
+    from eegflow import fifread
+    from eegflow.features import compute_features
+    from eegflow.windows import make_windows
+
+    fif = written_fif(tmp_path / "rec_raw.fif", "single", 0.37, first_samp=11)
+    settings = window_settings(window_s=1.3, stride_s=0.9, reject={"ptp_uv": None})
+    make_windows(fif, tmp_path / "w.parquet", settings, "rec", {})
+    features = config_section("features", compute={"variance": {}})
+    compute_features(fif, tmp_path / "w.parquet", tmp_path / "fast.parquet", features)
+    monkeypatch.setattr(fifread, "fallback_reason", lambda raw: "made to, in a test")
+    compute_features(fif, tmp_path / "w.parquet", tmp_path / "mne.parquet", features)
+    fast, through_mne = (
+        pd.read_parquet(tmp_path / f"{name}.parquet") for name in ("fast", "mne")
+    )
+    assert len(fast) == 66
+    pd.testing.assert_frame_equal(fast, through_mne, check_exact=True)
