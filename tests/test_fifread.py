@@ -5,6 +5,7 @@ import logging
 import mne
 import numpy as np
 import pytest
+from eegflow import UserError
 from eegflow.fifread import FifWindowReader, fif_reader
 
 
@@ -131,3 +132,14 @@ def test_features_job_reads_the_same_windows_as_through_mne(tmp_path, monkeypatc
     )
     assert len(fast) == 66
     pd.testing.assert_frame_equal(fast, through_mne, check_exact=True)
+
+
+def test_a_truncated_fif_is_an_error_naming_it(tmp_path):
+    """A file cut short after its header was read (e.g. being rewritten)."""
+    import os
+
+    fif = written_fif(tmp_path / "rec_raw.fif", "single", 1.0)
+    reader = FifWindowReader(fif)
+    os.truncate(fif, fif.stat().st_size // 2)
+    with pytest.raises(UserError, match=r"rec_raw.fif: shorter than its header"):
+        reader.read(5000, 5100)

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from . import UserError
+
 log = logging.getLogger(__name__)
 
 # FIF tag types of data buffers this reader maps (mne.io.constants.FIFF.FIFFT_SHORT,
@@ -121,7 +123,15 @@ class FifWindowReader:
             else:
                 if self.maps is None:
                     self.maps = map_files(self)
-                view = np.ndarray(shape, dtype, buffer=self.maps[part], offset=offset)
+                mapped = self.maps[part]
+                if offset + np.dtype(dtype).itemsize * shape[0] * shape[1] > len(
+                    mapped
+                ):
+                    raise UserError(
+                        f"{self.files[part]}: shorter than its header says (truncated "
+                        "or still being written); remake it (run snakemake again)"
+                    )
+                view = np.ndarray(shape, dtype, buffer=mapped, offset=offset)
             self.views[index] = view
         return view
 
