@@ -162,7 +162,7 @@ class FifWindowReader:
             block = self.buffer(index)[done - first : until - first]
             # cast and transpose in one pass, then calibrate in place: in float64 the
             # products MNE's get_data computes (the stored value times the cal)
-            np.copyto(out[:, done - start : until - start], block.T)
+            out[:, done - start : until - start] = block.T
             done, index = until, index + 1
         if self.calibrated:
             out *= self.cal_columns[out.dtype]
