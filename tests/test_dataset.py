@@ -228,6 +228,14 @@ def test_to_braindecode_gives_the_same_windows(results):
         their_x, their_y, _ = converted[index]
         np.testing.assert_allclose(np.asarray(their_x), x, rtol=1e-6)
         assert their_y == y
+    assert converted.description["subject"].tolist() == list(SUBJECTS.values())
+    part = ds.subset([45, 3, 44])  # rec-c's windows 5 and 4, rec-a's window 3
+    converted = part.to_braindecode()
+    assert [len(d) for d in converted.datasets] == [2, 1]
+    for index, position in enumerate([0, 2, 1]):  # grouped by recording
+        np.testing.assert_allclose(
+            np.asarray(converted[index][0]), part[position][0], rtol=1e-6
+        )
 
 
 def test_without_braindecode_the_error_says_what_to_install(results, monkeypatch):

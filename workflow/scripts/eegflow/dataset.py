@@ -414,7 +414,9 @@ class WindowsDataset:
     def to_braindecode(self):
         """These windows as braindecode's ``BaseConcatDataset`` (one lazy
         ``EEGWindowsDataset`` per recording, over MNE's reading of its FIF;
-        ``targets_from="metadata"``; z-scored with ``windows.scaling: zscore``).
+        ``targets_from="metadata"``; z-scored with ``windows.scaling: zscore``),
+        grouped by recording in the order of their first window here, each
+        recording's windows in this data set's order.
 
         Needs braindecode (and torch): ``pip install braindecode``.
         """
@@ -431,7 +433,7 @@ class WindowsDataset:
 
         metadata = self.metadata
         datasets = []
-        for code in np.unique(self._codes):
+        for code in dict.fromkeys(self._codes.tolist()):
             mine = np.flatnonzero(self._codes == code)
             starts = self._starts[mine]
             rows = metadata.iloc[mine]
