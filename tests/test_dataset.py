@@ -218,9 +218,9 @@ def test_window_tables_name_their_signal(results):
     assert info["signal"] == "../preprocessed/rec-a_raw.fif"
 
 
-def test_to_braindecode_gives_the_same_windows(results):
+def test_to_braindecode_gives_the_same_windows(request):
     pytest.importorskip("braindecode", reason="braindecode (and torch) not installed")
-    ds = WindowsDataset(results)
+    ds = WindowsDataset(request.getfixturevalue("results"))
     converted = ds.to_braindecode()
     assert len(converted) == len(ds)
     for index in (0, 21, len(ds) - 1):
@@ -281,3 +281,20 @@ def test_readme_training_loop_runs(request, monkeypatch):
     exec(code, shown)
     assert len(shown["train"]) + len(shown["test"]) == len(shown["dataset"])
     assert shown["loss"].item() >= 0
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_torch_dataloader_reads_the_same_windows(request, method):
+    torch = pytest.importorskip(
+        "torch", reason="torch not installed (not a dependency)"
+    )
+    from torch.utils.data import DataLoader
+
+    ds = WindowsDataset(request.getfixturevalue("results"))
+    loader = DataLoader(
+        ds, batch_size=16, num_workers=2, multiprocessing_context=method
+    )
+    batches = list(loader)
+    x, y = ds.get_batch(np.arange(len(ds)))
+    np.testing.assert_array_equal(torch.cat([b[0] for b in batches]).numpy(), x)
+    np.testing.assert_array_equal(torch.cat([b[1] for b in batches]).numpy(), y)
