@@ -22,9 +22,11 @@ windows (``--reads`` of them) and batches of 64. Readers:
   of the same FIFs opened with ``preload=False``) and ``braindecode_zarr_memmap`` (the
   windows saved in its zarr format, then read through its float64 memmap cache).
 
-Printed: windows/s per reader and mode, the ratios of eegflow's to the others, and
-the growth of eegflow's anonymous memory (``RssAnon``: not counting the mapped files'
-pages, which the kernel can drop) over the reads.
+Printed: windows/s per reader and mode, the ratios of eegflow's to the others, the
+growth of eegflow's anonymous memory (``RssAnon``: not counting the mapped files' pages,
+which the kernel can drop) over the reads, and what opening a run of ``--large-run``
+recordings x windows costs (time, the metadata's size, peak memory; its window tables
+are written with one real table's metadata, so no corpus is written).
 """
 
 import argparse
@@ -115,10 +117,11 @@ def rates(read_one, read_batch, order):
     return best_single, best_batch
 
 
-def anonymous_mib():
-    """This process's resident anonymous memory (MiB): its heap, not mapped files."""
+def memory_mib(field):
+    """A field of this process's /proc/self/status in MiB: ``RssAnon`` (resident
+    anonymous memory: its heap, not mapped files) or ``VmHWM`` (peak resident)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -133,9 +136,9 @@ def measure_here(results, arrays, order):
     dataset = WindowsDataset(results)
     window = dataset.window_samples
     dataset.get_batch(order[:BATCH])  # the files opened, as after a first batch
-    before = anonymous_mib()
+    before = memory_mib("RssAnon")
     measured["eegflow"] = rates(dataset.__getitem__, dataset.get_batch, order)
-    growth = anonymous_mib() - before
+    growth = memory_mib("RssAnon") - before
 
     codes, starts = dataset._codes, dataset._starts
     raws = [
@@ -213,16 +216,83 @@ def zarr_memmap_windows(windows, folder):
     return load_from_zarr(folder / "windows.zarr", preload=False)
 
 
+def large_run(folder, template, n_recordings, n_windows):
+    """A results folder of ``n_recordings`` x ``n_windows`` windows: window tables
+    with the metadata (settings, channels) of the real run ``template``'s first one,
+    all naming its FIF, and a combined table listing them; what opening a corpus's
+    run costs, without writing the corpus."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    real = pq.read_schema(template / "windows" / "rec-00.parquet").metadata
+    info = json.loads(real[b"eegflow"])
+    info["signal"] = str((template / "preprocessed" / "rec-00_raw.fif").resolve())
+    combined = json.loads(
+        pq.read_schema(template / "features.parquet").metadata[b"eegflow"]
+    )
+    ids = [f"sub-{index:04d}_task-rest" for index in range(n_recordings)]
+    combined["provenance"]["recordings"] = dict.fromkeys(ids)
+    rng = np.random.default_rng(0)
+    window = info["window_samples"]
+    for rid in ids:
+        rejected = rng.random(n_windows) < 0.05
+        columns = {
+            "recording": [rid] * n_windows,
+            "window_index": np.arange(n_windows),
+            "start_sample": np.arange(n_windows) * window,
+            "start_s": np.arange(n_windows) * WINDOW_S,
+            "fif_sample": np.arange(n_windows) % 400 * window,
+            "rejected": rejected,
+            "reject_reason": np.where(rejected, "amplitude above 150 µV: Fz, Cz", ""),
+            "subject": [rid[4:8]] * n_windows,
+            "task": ["rest"] * n_windows,
+            "age": [int(rng.integers(20, 80))] * n_windows,
+            "target": [int(rng.integers(0, 2))] * n_windows,
+        }
+        table = pa.table(columns).replace_schema_metadata({"eegflow": json.dumps(info)})
+        (folder / "windows").mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, folder / "windows" / f"{rid}.parquet")
+    table = pa.table({"recording": np.repeat(ids, n_windows)})
+    pq.write_table(
+        table.replace_schema_metadata({"eegflow": json.dumps(combined)}),
+        folder / "features.parquet",
+    )
+
+
+def open_run(results):
+    """Inside a process of its own: open ``results`` as a WindowsDataset; its
+    windows, the seconds taken, its metadata's MB and the process's peak memory
+    (MiB) before and after."""
+    from eegflow import WindowsDataset
+
+    before = memory_mib("VmHWM")
+    start = time.perf_counter()
+    dataset = WindowsDataset(results)
+    seconds = time.perf_counter() - start
+    return {
+        "windows": len(dataset),
+        "seconds": seconds,
+        "metadata_mb": dataset.metadata.memory_usage(deep=True).sum() / 1e6,
+        "peak_mib_before": before,
+        "peak_mib": memory_mib("VmHWM"),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--braindecode-python", default=None)
     parser.add_argument("--recordings", type=int, default=4)
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--reads", type=int, default=4000)
+    parser.add_argument("--large-run", type=int, nargs=2, default=[1000, 1000])
     parser.add_argument("--braindecode-run", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--open-run", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.braindecode_run:  # inside braindecode's Python, in a process of its own
         print(json.dumps(braindecode_measure(*args.braindecode_run)))
+        return
+    if args.open_run:  # in a process of its own
+        print(json.dumps(open_run(args.open_run)))
         return
     with tempfile.TemporaryDirectory(prefix="eegflow-windows-") as workdir:
         results = Path(workdir) / "results"
@@ -242,6 +312,15 @@ def main():
                     text=True,
                 ).stdout
                 measured[f"braindecode_{mode}"] = json.loads(output.splitlines()[-1])
+        large = Path(workdir) / "large" / "results"
+        large_run(large, results, *args.large_run)
+        output = subprocess.run(
+            [sys.executable, __file__, "--open-run", str(large)],
+            check=True,
+            stdout=subprocess.PIPE,
+            text=True,
+        ).stdout
+        opened = json.loads(output.splitlines()[-1])
     ours = measured["eegflow"]
     print(
         f"{args.recordings} recordings x {args.minutes:g} min x {N_CHANNELS} channels "
@@ -270,6 +349,13 @@ def main():
     print(
         f"eegflow's anonymous memory grew {growth:.1f} MiB over "
         f"{3 * args.reads} windows read"
+    )
+    print(
+        f"opening a run of {args.large_run[0]} recordings x {args.large_run[1]} "
+        f"windows: {opened['windows']} windows in {opened['seconds']:.1f} s, "
+        f"metadata {opened['metadata_mb']:.0f} MB, the process's peak memory "
+        f"{opened['peak_mib']:.0f} MiB ({opened['peak_mib_before']:.0f} MiB "
+        "before opening)"
     )
 
 

@@ -102,7 +102,9 @@ def run_catalogue(results):
     if not ids:
         raise UserError(f"{combined_path}: its metadata lists no recordings")
     counts = pc.value_counts(
-        pq.read_table(combined_path, columns=["recording"]).column("recording")
+        pq.read_table(
+            combined_path, columns=["recording"], read_dictionary=["recording"]
+        ).column("recording")
     ).to_pylist()
     rows = {entry["values"]: entry["counts"] for entry in counts}
     missing = [
@@ -139,7 +141,7 @@ def run_catalogue(results):
         recordings.append(
             {"recording": rid, "table": table_path, "signal": signal, "info": info}
         )
-        tables.append(table)
+        tables.append(compact(table))
     check_same_layout(recordings)
     return recordings, tables
 
@@ -159,6 +161,20 @@ def check_same_layout(recordings):
                 )
 
 
+def compact(table):
+    """``table`` with its text columns dictionary-encoded (a recording's rows repeat
+    its id and metadata) and ``window_index`` as int32: a run's window tables in
+    memory at once stay small."""
+    import pyarrow as pa
+
+    for index, field in enumerate(table.schema):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            encoded = table.column(index).dictionary_encode()
+            table = table.set_column(index, field.name, encoded)
+    index = table.schema.get_field_index("window_index")
+    return table.set_column(index, "window_index", table.column(index).cast(pa.int32()))
+
+
 def windows_metadata(tables):
     """One pandas DataFrame of the window tables' rows, compact: text columns as
     categoricals, counts as int32; without the positions in the FIF."""
@@ -166,9 +182,7 @@ def windows_metadata(tables):
 
     table = pa.concat_tables(tables, promote_options="permissive")
     table = table.drop_columns([c for c in POSITION_COLUMNS if c in table.column_names])
-    frame = table.to_pandas(strings_to_categorical=True)
-    frame["window_index"] = frame["window_index"].astype(np.int32)
-    return frame
+    return table.to_pandas(strings_to_categorical=True)
 
 
 def window_targets(metadata):
