@@ -11,6 +11,7 @@ into tensors.
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
@@ -233,9 +234,13 @@ class WindowsDataset:
     def __init__(self, results="results", drop_rejected=False):
         recordings, tables = run_catalogue(results)
         metadata = windows_metadata(tables)
-        self.results = str(results)
+        # absolute: a process started elsewhere (a spawned worker) finds them too
+        self.results = os.path.abspath(results)
         self.recordings = [
-            {"recording": entry["recording"], "signal": str(entry["signal"])}
+            {
+                "recording": entry["recording"],
+                "signal": os.path.abspath(entry["signal"]),
+            }
             for entry in recordings
         ]
         info = recordings[0]["info"]
