@@ -143,3 +143,22 @@ def test_a_truncated_fif_is_an_error_naming_it(tmp_path):
     os.truncate(fif, fif.stat().st_size // 2)
     with pytest.raises(UserError, match=r"rec_raw.fif: shorter than its header"):
         reader.read(5000, 5100)
+
+
+def test_files_mapped_at_once_are_bounded(tmp_path, monkeypatch):
+    """Past MAX_OPEN_FILES the oldest reader's maps close; it maps again when read."""
+    from eegflow import fifread
+
+    monkeypatch.setattr(fifread, "MAX_OPEN_FILES", 2)
+    fifs = [
+        written_fif(tmp_path / f"rec{index}_raw.fif", "single", 1.0, seed=index)
+        for index in range(3)
+    ]
+    readers = [FifWindowReader(fif) for fif in fifs]
+    for _ in range(2):
+        for fif, reader in zip(fifs, readers):
+            raw = mne.io.read_raw_fif(fif, verbose="error")
+            np.testing.assert_array_equal(
+                reader.read(150, 450), raw.get_data(start=150, stop=450)
+            )
+            assert sum(r.maps is not None for r in readers) <= 2

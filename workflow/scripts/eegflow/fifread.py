@@ -19,6 +19,7 @@ import bisect
 import logging
 import mmap
 import os
+import resource
 from collections import OrderedDict
 from pathlib import Path
 
@@ -33,8 +34,9 @@ log = logging.getLogger(__name__)
 # read through MNE.
 BUFFER_DTYPES = {2: ">i2", 3: ">i4", 4: ">f4", 5: ">f8", 16: ">i2"}
 TAG_HEADER_BYTES = 16  # kind, type, size, next: the buffer's data follow
-# Files mapped at once per process: each map holds a file descriptor.
-MAX_OPEN_FILES = 64
+# Files mapped at once per process: each map holds a file descriptor, so half of the
+# process's limit on open files (at most 4,096); past it the oldest maps are closed.
+MAX_OPEN_FILES = max(16, min(4096, resource.getrlimit(resource.RLIMIT_NOFILE)[0] // 2))
 
 
 class FifWindowReader:
