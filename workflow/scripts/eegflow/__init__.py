@@ -15,6 +15,8 @@ workflow runs:
 - :mod:`eegflow.combine`: one table from the per-recording tables.
 - :mod:`eegflow.failures`: which jobs of a failed run failed, and why.
 - :mod:`eegflow.provenance`: what made each output (config, versions, sources).
+- :class:`eegflow.WindowsDataset` (:mod:`eegflow.dataset`): a finished run's
+  windows for training, read with :mod:`eegflow.fifread`.
 """
 
 __version__ = "0.4.0"
@@ -37,3 +39,13 @@ OPTIONAL_RECORDING_STAGES = ("ica_fit", "ica_apply", "qc_figure")
 
 # Memory of a job beyond its data: Python, NumPy, SciPy, MNE, pyarrow imported (MB).
 JOB_BASE_MB = 400
+
+
+def __getattr__(name):
+    """``eegflow.WindowsDataset``, imported when first used (the job scripts, which
+    import this package, never load it)."""
+    if name == "WindowsDataset":
+        from .dataset import WindowsDataset
+
+        return WindowsDataset
+    raise AttributeError(f"module 'eegflow' has no attribute {name!r}")

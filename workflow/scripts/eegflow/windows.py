@@ -17,12 +17,15 @@ annotations and windows are stored in the parquet schema metadata
 
 import json
 import logging
+import os
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import UserError
+from .fifread import FifWindowReader
 from .fileio import atomic_output, note, read_raw_lazily, read_record
 from .provenance import with_stage
 
@@ -471,6 +474,8 @@ def make_windows(
         columns["label"] = pa.array(descriptions.tolist(), pa.string())
         columns["target"] = pa.array([mapping[d] for d in descriptions])
     schema_metadata = {
+        # the FIF the windows are read from, relative to the table's folder
+        "signal": os.path.relpath(preprocessed_path, Path(table_path).parent),
         "sfreq": sfreq,
         "ch_names": raw.ch_names,
         "window_samples": window,
@@ -493,7 +498,8 @@ def make_windows(
 
 
 def window_table_info(table):
-    """The window table's metadata: sfreq, ch_names, window_samples, scaling,
+    """The window table's metadata: signal (the FIF its windows are read from,
+    relative to the table's folder), sfreq, ch_names, window_samples, scaling,
     bad_channels ({name: reasons}), bad_channel_action, reject_channels (the
     channels windows.reject's amplitudes judged), label_counts, warnings
     (what the windows stage noted, e.g. annotations lost to a label), provenance
@@ -516,8 +522,9 @@ class Windows:
     array (windows, channels, samples), ``windows[i]`` one window, and further
     indices select within them (``windows[:, 0]``: the first channel of each);
     z-scored per window and channel where the table says ``scaling: zscore``.
-    Each call reads only the stretches of the FIF its windows cover
-    (:func:`read_runs`); ``shape`` and ``len`` are those of the whole array.
+    Each call cuts its windows out of the FIF's data buffers
+    (:class:`eegflow.fifread.FifWindowReader`: the values of MNE's ``get_data``);
+    ``shape`` and ``len`` are those of the whole array.
 
     Parameters
     ----------
@@ -531,6 +538,7 @@ class Windows:
     def __init__(self, signal_path, table):
         self.info = info = window_table_info(table)
         self.raw = read_raw_lazily(signal_path)
+        self.reader = FifWindowReader(signal_path, self.raw)
         self.starts = table.column("fif_sample").to_numpy()
         self.window = info["window_samples"]
         if (
@@ -554,7 +562,7 @@ class Windows:
             (index[0], index[1:]) if isinstance(index, tuple) else (index, ())
         )
         starts = self.starts[windows]
-        data = read_runs(self.raw, np.atleast_1d(starts), self.window)
+        data = self.reader.read_windows(np.atleast_1d(starts), self.window)
         if self.scaling == "zscore":
             data = scale_channelwise(data)
         return data[(slice(None), *within)] if np.ndim(starts) else data[0][within]
