@@ -157,3 +157,23 @@ def test_each_recordings_figure_is_in_the_report(chromium, report, tmp_path):
         "--screenshot",
     )
     assert shot.read_bytes()[:4] == b"\x89PNG" and shot.stat().st_size > 20_000
+
+
+def test_features_by_label_has_a_panel_per_configured_feature_and_suffix():
+    from eegflow.features import feature_columns
+    from eegflow.qc import feature_groups
+
+    compute = {  # suffixes, pairs, and channel names with underscores
+        "variance": {},
+        "band_power": {"bands": {"alpha": [8, 12], "beta": [12, 30]}},
+        "quantiles": {},
+        "coherence": {"bands": {"alpha": [8, 12]}},
+        "wavelet_energy": {},
+    }
+    columns = feature_columns({"compute": compute}, ["Fp1", "EEG_O1", "O2"])
+    panels = {}  # as the registry names the columns
+    for feature, suffix, _, _, column in columns:
+        panels.setdefault((feature, suffix), []).append(column)
+    table_columns = ["recording", "start_s", "target", *(c[-1] for c in columns)]
+    assert feature_groups(table_columns, compute) == panels
+    assert len(panels) == 1 + 2 + 3 + 1 + 5
