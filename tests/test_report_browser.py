@@ -177,3 +177,23 @@ def test_features_by_label_has_a_panel_per_configured_feature_and_suffix():
     table_columns = ["recording", "start_s", "target", *(c[-1] for c in columns)]
     assert feature_groups(table_columns, compute) == panels
     assert len(panels) == 1 + 2 + 3 + 1 + 5
+
+
+@pytest.mark.parametrize("by", ["label", "target", None])
+def test_features_by_label_is_drawn_when_every_window_is_rejected(tmp_path, by):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from PIL import Image
+
+    from eegflow.qc import plot_features_by_target
+
+    columns = {"rejected": [True] * 4, "variance_Fz": [1.0, 2.0, 3.0, 4.0]}
+    if by:
+        columns[by] = [0, 0, 1, 1]
+    compute = {"features": {"compute": {"variance": {}}}}
+    table = pa.table(columns).replace_schema_metadata(
+        {"eegflow": json.dumps({"provenance": {"config": compute}})}
+    )
+    pq.write_table(table, tmp_path / "features.parquet")
+    plot_features_by_target(tmp_path / "features.parquet", tmp_path / "by.png")
+    assert Image.open(tmp_path / "by.png").mode == "P"  # the palette PNG

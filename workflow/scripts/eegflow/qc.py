@@ -493,7 +493,10 @@ def plot_features_by_target(features_path, out_path, columns_per_row=4):
         if by is None:
             ax.hist(values.dropna(), bins=30)
         else:
-            by_label = {str(k): v.dropna() for k, v in values.groupby(kept[by])}
+            by_label = {  # every label, also one whose windows are all rejected
+                str(label): values[kept[by] == label].dropna()
+                for label in sorted(table[by].dropna().unique())
+            }
             ax.boxplot(
                 list(by_label.values()), tick_labels=list(by_label), showfliers=False
             )
