@@ -87,7 +87,8 @@ def showing(figure):
 
 
 # Where the landing page put things, without a click (tops in pixels from the window's
-# top), then the QC table's rows after two clicks on its first header; as JSON in the page.
+# top), then the QC table's rows after two clicks on its first header, then the figures
+# shown after a click on the gallery's first; as JSON in the page.
 MEASURE_LANDING = """setTimeout(() => {
   const top = element => element ? Math.round(element.getBoundingClientRect().top) : null;
   const landing = document.getElementById("eegflow-landing");
@@ -108,10 +109,16 @@ MEASURE_LANDING = """setTimeout(() => {
   table.tHead.rows[0].cells[0].click();
   table.tHead.rows[0].cells[0].click();
   seen.rows_sorted_twice = rows();
-  const out = document.createElement("pre");
-  out.id = "measured";
-  out.textContent = JSON.stringify(seen);
-  document.body.appendChild(out);
+  landing.querySelector(".eegflow-gallery a").click();
+  setTimeout(() => {
+    seen.landing_after_click = document.getElementById("eegflow-landing") !== null;
+    seen.shown_after_click = Array.from(document.images)
+      .map(image => (image.src.match(/filename=([^;]+[.]png);/) || [])[1]).filter(Boolean);
+    const out = document.createElement("pre");
+    out.id = "measured";
+    out.textContent = JSON.stringify(seen);
+    document.body.appendChild(out);
+  }, 500);
 }, 1500);"""
 
 
@@ -131,6 +138,9 @@ def test_report_opens_on_the_qc_table_and_gallery(chromium, report, tmp_path):
     # the workflow diagram after them, and the table sorts on a click there too
     assert seen["rulegraph_top"] >= seen["landing_bottom"]
     assert seen["rows_sorted_twice"] == recordings[::-1]
+    # a click on a figure of the gallery shows it alone, at full size
+    assert not seen["landing_after_click"]
+    assert seen["shown_after_click"] == [f"{recordings[0]}.png"]
 
 
 def test_each_recordings_figure_is_in_the_report(chromium, report, tmp_path):
