@@ -5,6 +5,10 @@
 configfile: "config.yaml"
 
 
+# the landing page of `snakemake --report report.html qc`: the QC table first
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synthetic.smk"
 include: "workflow/rules/preprocess.smk"

@@ -9,9 +9,11 @@ rule qc_figure:
         record=rules.preprocess.output.record,
         windows=rules.windows.output.table,
     output:
+        # no caption: Snakemake renders each caption with a link to every result, which
+        # made the report of 1,000 recordings take 5 minutes; the landing page
+        # (workflow/report/workflow.rst) explains the figures above their gallery
         png=report(
             "results/qc/{recording}.png",
-            caption="../report/qc_recording.rst",
             category="Quality control",
             subcategory="Recordings",
             labels={"recording": "{recording}"},

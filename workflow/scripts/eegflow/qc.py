@@ -8,8 +8,10 @@ Snakemake's HTML report (``snakemake --report report.html qc``).
 """
 
 import contextlib
+import json
 import logging
 import os
+from html import escape
 
 import numpy as np
 import pandas as pd
@@ -214,30 +216,43 @@ def _write_rows(rows, excluded, outputs):
     return table
 
 
-# sort a column by clicking its header: the QC table in the report
-_SORTABLE = """<script>
-document.querySelectorAll("th").forEach((header, column) => header.addEventListener("click", () => {
-  const body = header.closest("table").tBodies[0];
-  const rows = Array.from(body.rows);
-  const key = row => { const text = row.cells[column].innerText; const n = parseFloat(text);
-                       return isNaN(n) ? text : n; };
-  const ascending = header.dataset.order !== "asc";
-  rows.sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b) ? -1 : 0) * (ascending ? 1 : -1));
-  header.dataset.order = ascending ? "asc" : "desc";
-  rows.forEach(row => body.appendChild(row));
-}));
-</script>"""
+# sort a column by clicking its header: the table's onclick, not a <script> (the report's
+# landing page embeds the page in a script, which a "</script>" would end), so the table
+# sorts on the landing page too
+_SORT_ON_CLICK = (
+    "const header = event.target.closest('th'); if (!header) return;"
+    "const column = header.cellIndex, body = this.tBodies[0];"
+    "const key = row => { const text = row.cells[column].innerText;"
+    " const n = parseFloat(text); return isNaN(n) ? text : n; };"
+    "const ascending = header.dataset.order !== 'asc';"
+    "Array.from(body.rows).sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b)"
+    " ? -1 : 0) * (ascending ? 1 : -1)).forEach(row => body.appendChild(row));"
+    "header.dataset.order = ascending ? 'asc' : 'desc';"
+)
 
 
 def write_qc_html(table_path, out_path):
-    """The QC table as a small HTML page whose columns sort on a click."""
+    """The QC table as a small HTML page whose columns sort on a click.
+
+    The report's landing page (``workflow/report/workflow.rst``) embeds the page
+    too: its styles apply to its own table (class ``qc-table``), not to the
+    report around it, and it holds no ``<script>``.
+    """
     table = pd.read_parquet(table_path)
-    html = table.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.4g}")
+    html = table.to_html(
+        index=False,
+        na_rep="",
+        float_format=lambda v: f"{v:.4g}",
+        classes="qc-table",
+        border=0,
+    )
+    html = html.replace("<table ", f'<table onclick="{escape(_SORT_ON_CLICK)}" ', 1)
     page = (
-        "<html><head><meta charset='utf-8'><style>table{border-collapse:collapse;"
-        "font:12px sans-serif}td,th{border:1px solid #ccc;padding:2px 6px}"
-        "th{cursor:pointer;background:#eee}</style></head><body>"
-        f"<p>{len(table)} recordings; click a column to sort.</p>{html}{_SORTABLE}"
+        "<html><head><meta charset='utf-8'><style>.qc-table{border-collapse:"
+        "collapse;font:12px sans-serif}.qc-table td,.qc-table th{border:1px solid"
+        " #ccc;padding:2px 6px}.qc-table th{cursor:pointer;background:#eee}"
+        "</style></head><body><p class='qc-note'>"
+        f"{len(table)} recordings; click a column to sort.</p>{html}"
         "</body></html>"
     )
     with atomic_output(out_path) as tmp:
@@ -260,7 +275,8 @@ def plot_recording(preprocessed_path, record_path, windows_path, out_path, recor
     The spectra are per channel (log scale; before in grey, bad channels in
     red), with the filter edges (dashed) and notch frequencies (dotted)
     marked; the windows strip shows one tick per window, by label for
-    annotation windows, rejected ones in red. About 60-120 KB.
+    annotation windows, rejected ones in red. 720 x 468 pixels, about 20 KB
+    (:func:`save_png`).
     """
     from .cleaning import mean_spectra
 
@@ -278,7 +294,13 @@ def plot_recording(preprocessed_path, record_path, windows_path, out_path, recor
 
     before = record["psd_before"]
     for power in before["power"].values():
-        spectra.semilogy(before["freqs"], np.maximum(power, 1e-30), color="0.8", lw=0.6)
+        spectra.semilogy(
+            before["freqs"],
+            np.maximum(power, 1e-30),
+            color="0.8",
+            lw=0.6,
+            antialiased=False,
+        )
     freqs, after = mean_spectra(raw)
     for name, power in after.items():
         spectra.semilogy(
@@ -286,6 +308,7 @@ def plot_recording(preprocessed_path, record_path, windows_path, out_path, recor
             np.maximum(power, 1e-30),
             lw=0.8,
             color="tab:red" if name in bad else None,
+            antialiased=False,
         )
     shown = [p for n, p in after.items() if n not in bad] + list(
         before["power"].values()
@@ -317,6 +340,7 @@ def plot_recording(preprocessed_path, record_path, windows_path, out_path, recor
             row - np.mean(row) - index * spacing,
             lw=0.5,
             color="tab:red" if name in bad else "k",
+            antialiased=False,  # dense: crisper, and a third of the bytes
         )
     stretch.set_yticks(
         -spacing * np.arange(len(raw.ch_names)), raw.ch_names, fontsize=7
@@ -353,34 +377,145 @@ def plot_recording(preprocessed_path, record_path, windows_path, out_path, recor
         f"{recording}: {record['duration_s']:.0f} s at {sfreq:g} Hz, "
         f"{len(raw.ch_names)} channels, {len(bad)} bad"
     )
+    save_png(figure, out_path)
+
+
+# The colours the QC figures draw with (text and axes black, "before" spectra grey,
+# bad channels and rejected windows red, notches purple, channels the colour cycle)
+_FIGURE_COLOURS = ["black", "0.8", "tab:red", "tab:purple", "tab:blue"] + [
+    f"C{index}" for index in range(10)
+]
+
+
+def _palette():
+    """A palette image of the figures' colours, each also in 3 paler tints (the edges
+    of anti-aliased text), 9 greys and white."""
+    from matplotlib.colors import to_rgb
+    from PIL import Image
+
+    colours = np.array([to_rgb(colour) for colour in _FIGURE_COLOURS])
+    tints = [1 - share * (1 - colours) for share in (1.0, 0.7, 0.45, 0.25)]
+    greys = np.repeat(np.linspace(0, 1, 9)[:, None], 3, axis=1)
+    entries = np.unique(np.round(np.vstack([*tints, greys]) * 255), axis=0)
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(entries.astype(np.uint8).ravel().tolist())
+    return palette
+
+
+def save_png(figure, out_path):
+    """Save a QC figure (and close it) as a 72 dpi PNG of a fixed palette of its colours.
+
+    Each pixel becomes the nearest of :func:`_palette`'s colours, so a bad channel
+    stays red: a fifth of matplotlib's RGBA PNG (about 20 KB instead of 130 KB for
+    a recording's figure, its dense lines drawn without anti-aliasing), which keeps
+    the HTML report of 1,000 recordings, where each figure is embedded, small
+    enough to open.
+    """
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=72)
+    _pyplot().close(figure)
+    buffer.seek(0)
+    image = Image.open(buffer).convert("RGB")
     with atomic_output(out_path) as tmp:
-        figure.savefig(tmp, format="png", dpi=72)
-    plt.close(figure)
+        image.quantize(palette=_palette(), dither=Image.Dither.NONE).save(
+            tmp, format="png", optimize=True
+        )
 
 
-def plot_features_by_target(features_path, out_path, n_features=6):
-    """Distributions of the first few feature columns by label (or target)."""
+def feature_groups(columns, compute):
+    """The feature columns of each configured feature and suffix, in config order.
+
+    Parameters
+    ----------
+    columns : list of str
+        Column names of a feature table.
+    compute : dict
+        Config ``features.compute``: ``{feature: parameters}``.
+
+    Returns
+    -------
+    dict
+        ``{(feature, suffix): [columns]}`` (suffix "" for a feature without
+        one); a column goes to the longest feature name it starts with, so
+        ``band_power`` and a feature named ``band_power_ratio`` stay apart.
+    """
+    from .features import FEATURES
+
+    names = sorted(compute, key=len, reverse=True)
+    groups = {
+        (name, suffix): []
+        for name, params in compute.items()
+        for suffix in FEATURES[name].suffixes(**FEATURES[name].parameters(params))
+    }
+    for column in columns:
+        name = next((n for n in names if column.startswith(f"{n}_")), None)
+        if name is None:
+            continue
+        suffixes = [s for (n, s) in groups if n == name]
+        suffix = max(
+            (s for s in suffixes if s == "" or column.endswith(f"_{s}")), key=len
+        )
+        groups[(name, suffix)].append(column)
+    return {key: group for key, group in groups.items() if group}
+
+
+def plot_features_by_target(features_path, out_path, columns_per_row=4):
+    """Each configured feature by label (or target): one panel per feature and
+    suffix (``band_power`` alpha, beta, ...), its per-window mean over channels
+    (or channel pairs), rejected windows left out.
+
+    Boxes by label (annotation windows) or target, whiskers at 1.5 IQR and
+    outliers not drawn, on a log scale when every value is positive and they
+    span more than a factor 100; a histogram without labels or targets.
+    """
     plt = _pyplot()
-    table = pd.read_parquet(features_path)
-    columns = [
-        c
-        for c in table.columns
-        if "_" in c and table[c].dtype.kind == "f" and c not in ("start_s",)
-    ][:n_features]
-    group = "label" if "label" in table else "target" if "target" in table else None
-    figure, axes = plt.subplots(2, 3, figsize=(10, 5.5), layout="constrained")
-    for ax, column in zip(axes.flat, columns):
-        if group is None:
-            ax.hist(table[column].dropna(), bins=30)
+    table = pq.read_table(features_path)
+    info = json.loads(table.schema.metadata[b"eegflow"])
+    compute = info["provenance"]["config"]["features"]["compute"]
+    table = table.to_pandas()
+    kept = table[~table["rejected"]] if "rejected" in table else table
+    groups = feature_groups(list(table.columns), compute)
+    by = "label" if "label" in table else "target" if "target" in table else None
+    rows = -(-len(groups) // columns_per_row)
+    columns = min(len(groups), columns_per_row)
+    figure, axes = plt.subplots(
+        max(rows, 1),
+        max(columns, 1),
+        figsize=(2.6 * max(columns, 1), 0.4 + 2.1 * max(rows, 1)),
+        layout="constrained",
+        squeeze=False,
+    )
+    for ax, ((name, suffix), group) in zip(axes.flat, groups.items()):
+        values = kept[group].mean(axis=1)
+        if by is None:
+            ax.hist(values.dropna(), bins=30)
         else:
-            groups = {str(k): v[column].dropna() for k, v in table.groupby(group)}
+            by_label = {  # every label, also one whose windows are all rejected
+                str(label): values[kept[by] == label].dropna()
+                for label in sorted(table[by].dropna().unique())
+            }
             ax.boxplot(
-                list(groups.values()), tick_labels=list(groups), showfliers=False
+                list(by_label.values()), tick_labels=list(by_label), showfliers=False
             )
-            ax.set_xlabel(group)
-        ax.set_title(column, fontsize=8)
-    for ax in list(axes.flat)[len(columns) :]:
+            ax.set_xlabel(by, fontsize=8)
+        finite = values.dropna()
+        if len(finite) and finite.min() > 0 and finite.max() > 100 * finite.min():
+            ax.set_yscale("log")
+        ax.set_title(
+            f"{name} {suffix}".strip() + f"\n(mean of {len(group)} columns)",
+            fontsize=8,
+        )
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(groups) :]:
         ax.set_visible(False)
-    with atomic_output(out_path) as tmp:
-        figure.savefig(tmp, format="png", dpi=72)
-    plt.close(figure)
+    rejected = len(table) - len(kept)
+    figure.suptitle(
+        f"Features by {by or 'value'}: {len(kept)} windows"
+        + (f" ({rejected} rejected left out)" if rejected else ""),
+        fontsize=9,
+    )
+    save_png(figure, out_path)
