@@ -238,13 +238,14 @@ def report_failed_jobs():
     if failed:
         write_failure_table(failed, FAILED_JOBS_TABLE)
         logger.error(format_failure_table(failed, FAILED_JOBS_TABLE))
-        write_failed_run_qc(failed)
+        write_run_qc(failed)
 
 
-def write_failed_run_qc(failed):
-    """The QC table of a failed run: failed recordings with their message, the
-    others with what their finished stages recorded."""
-    from eegflow.qc import write_failed_run_qc_table  # pandas: only when needed
+def write_run_qc(failed):
+    """The QC table of a run that did not build it with its qc job: the ``failed``
+    jobs' recordings with their message, the others with what their finished
+    stages recorded (its HTML page removed, so the qc rule reruns when asked)."""
+    from eegflow.qc import write_run_qc_table  # pandas: only when needed
 
     recordings = {
         recording: {
@@ -258,20 +259,25 @@ def write_failed_run_qc(failed):
     outputs = {
         name: str(getattr(rules.qc.output, name)) for name in ("parquet", "csv", "html")
     }
-    table = write_failed_run_qc_table(
+    table = write_run_qc_table(
         recordings, failed, config["input"]["exclude"], outputs
     )
     counts = table["status"].value_counts().to_dict()
-    logger.error(
+    (logger.error if failed else logger.info)(
         f"QC table of this run ({', '.join(f'{n} {s}' for s, n in counts.items())}): "
         f"{outputs['csv']}"
     )
 
 
 def clear_failure_table():
-    """After a successful run: the table of an earlier failed run is stale (onsuccess)."""
+    """After a successful run (onsuccess): the failed-jobs table of an earlier failed
+    run is stale, removed; so is its QC table, rewritten for this run unless this
+    run's qc job wrote it."""
     if os.path.exists(FAILED_JOBS_TABLE):
         os.remove(FAILED_JOBS_TABLE)
+        html = str(rules.qc.output.html)
+        if not os.path.exists(html) or os.path.getmtime(html) < RUN_STARTED:
+            write_run_qc([])
 
 
 def benchmark_job_inputs():
