@@ -259,9 +259,7 @@ def write_run_qc(failed):
     outputs = {
         name: str(getattr(rules.qc.output, name)) for name in ("parquet", "csv", "html")
     }
-    table = write_run_qc_table(
-        recordings, failed, config["input"]["exclude"], outputs
-    )
+    table = write_run_qc_table(recordings, failed, config["input"]["exclude"], outputs)
     counts = table["status"].value_counts().to_dict()
     (logger.error if failed else logger.info)(
         f"QC table of this run ({', '.join(f'{n} {s}' for s, n in counts.items())}): "
