@@ -26,7 +26,7 @@ rule bids_derivatives:
     threads: 1
     resources:
         mem_mb=JOB_BASE_MB,
-        runtime=10,
+        runtime=FIXED_RUNTIME_MIN,
     params:
         source=lambda wildcards: bids_source(BIDS_PATHS[wildcards.bids_path]),
     script:
@@ -48,7 +48,7 @@ rule bids_dataset_description:
     threads: 1
     resources:
         mem_mb=JOB_BASE_MB,
-        runtime=10,
+        runtime=FIXED_RUNTIME_MIN,
     params:
         bids_root=config["input"]["bids"]["root"],
         subjects=[RECORDINGS[rid]["metadata"]["subject"] for rid in BIDS_PATHS.values()],
