@@ -25,7 +25,7 @@ rule all:
 
 
 onsuccess:
-    clear_failure_table()
+    replace_failed_run_tables()
 
 
 onerror:

@@ -137,19 +137,21 @@ def run_recording(minutes, ica):
         write_edf(workdir / "data" / f"{name}.edf", minutes)
         config = {"input": {"source": "files", "files": ["data/*.edf"]}}
         if ica:
-            config["preprocess"] = {"reference": "average"}
+            config["preprocess"] = {"reference": "average", "montage": "colin27_1020"}
             config["ica"] = {"enabled": True}
         (workdir / "config.yaml").write_text(yaml.safe_dump(config))
         output = ""
         for target in ("qc", "summary"):  # summary then reads qc's benchmark too
-            output += subprocess.run(
+            run = subprocess.run(
                 snakemake("--cores", "1", target),
                 cwd=workdir,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,  # Snakemake prints its job lines on stderr
                 text=True,
-                check=True,
-            ).stdout
+            )
+            if run.returncode:
+                raise RuntimeError(f"snakemake {target} failed:\n{run.stdout[-3000:]}")
+            output += run.stdout
         asked = requested_runtimes(output)
         measured = pd.read_csv(workdir / "results" / "benchmarks.csv")
         shape = window_table_shape(workdir / "results" / "windows" / f"{name}.parquet")

@@ -1,6 +1,7 @@
 """Runtime requests: never below the measured job times, within 3x of them above the
 minimum, from the constants of eegflow.resources; the SLURM profile adds none."""
 
+import math
 import sys
 
 import numpy as np
@@ -32,10 +33,10 @@ from runtime_requests import (  # noqa: E402
 )
 def test_requests_cover_the_measured_time_within_3x(point):
     # the time with a core of its own (reference_s): never more than asked for, and
-    # at most 3x less, unless the request is the minimum
-    requested_s = 60 * runtime_request_min(estimated_seconds(point))
-    assert requested_s >= reference_s(point)
-    assert requested_s <= max(3 * reference_s(point), 60 * MIN_RUNTIME_MIN)
+    # at most 3x less (in whole minutes, as SLURM takes it), unless it is the minimum
+    requested_min = runtime_request_min(estimated_seconds(point))
+    assert 60 * requested_min >= reference_s(point)
+    assert requested_min <= max(math.ceil(3 * reference_s(point) / 60), MIN_RUNTIME_MIN)
 
 
 def test_a_2_hour_64_channel_recording_asks_for_minutes_not_days():

@@ -299,7 +299,7 @@ def write_run_qc(failed):
     )
 
 
-def clear_failure_table():
+def replace_failed_run_tables():
     """After a successful run (onsuccess): the failed-jobs table of an earlier failed
     run is stale, removed; so is its QC table, rewritten for this run unless this
     run's qc job wrote it."""

@@ -18,8 +18,10 @@ JOB_START_S = 10
 # A job asks for this many times its estimate (the CPU time measured on a shared
 # machine; a node's speed and file system vary) ...
 RUNTIME_SAFETY = 1.5
-# ... and never less than this (minutes): a short job's start on a busy node
-MIN_RUNTIME_MIN = 5
+# ... and never less than this (minutes): a short job's start on a busy node. Small,
+# as a SLURM bundle of jobs (profiles/slurm: 20 recordings' jobs in one) asks for the
+# sum of its jobs' requests
+MIN_RUNTIME_MIN = 2
 
 # Seconds per MB of a job's data input (its input files less its code stamp), per rule,
 # fitted to the largest measured job of each (beyond JOB_START_S), rounded up.
