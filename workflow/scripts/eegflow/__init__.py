@@ -15,6 +15,7 @@ workflow runs:
 - :mod:`eegflow.combine`: one table from the per-recording tables.
 - :mod:`eegflow.failures`: which jobs of a failed run failed, and why.
 - :mod:`eegflow.provenance`: what made each output (config, versions, sources).
+- :mod:`eegflow.resources`: each job's runtime request, fitted to measured times.
 """
 
 __version__ = "0.4.0"
