@@ -29,7 +29,7 @@ rule all:
 
 
 onsuccess:
-    clear_failure_table()
+    replace_failed_run_tables()
     remember_run_config()
 
 

@@ -9,6 +9,11 @@ import scipy.io
 
 from conftest import planned_jobs, run_snakemake, synthetic_settings, write_config
 from eegflow.recordings import recording_files, recording_id
+from eegflow.resources import (
+    SECONDS_PER_INPUT_MB,
+    input_job_seconds,
+    runtime_request_min,
+)
 from eegflow.synthetic import synthetic_raw
 
 SYNTHETIC = synthetic_settings(["O1", "Oz"], duration_s=10, seed=3)
@@ -149,3 +154,9 @@ def test_resources_count_the_data_files(tmp_path):
     assert data_mib > 5 and (data / "bv.vhdr").stat().st_size < 2_000
     # base 400 + 10 x the input (the .eeg included, not only the tiny header)
     assert mem_mb >= 400 + int(10 * data_mib)
+    # the runtime eegflow.resources estimates from the same input
+    runtime = int(re.search(r"runtime=(\d+)", block).group(1))
+    seconds = input_job_seconds(
+        SECONDS_PER_INPUT_MB["preprocess"], data_mib * 2**20 / 1e6
+    )
+    assert runtime == runtime_request_min(seconds)

@@ -127,6 +127,24 @@ def test_blinks_leave_the_frontal_channels_and_alpha_stays(ica_run):
     assert provenance["config"]["ica"]["exclude"]["eye blink"] == 0.8
 
 
+def test_the_saved_ica_removes_what_was_removed(ica_run):
+    # read_ica(...).apply(raw) on the preprocessed recording gives the cleaned one
+    workdir = ica_run[0]
+    results = workdir / "results"
+    components = pd.read_csv(results / "ica" / "blinks_components.tsv", sep="\t")
+    ica = mne.preprocessing.read_ica(
+        results / "ica" / "blinks_applied_ica.fif", verbose="error"
+    )
+    assert ica.exclude == components.loc[components["removed"], "component"].tolist()
+    assert ica.exclude  # the blink
+    preprocessed = mne.io.read_raw_fif(
+        results / "preprocessed" / "blinks_raw.fif", preload=True, verbose="error"
+    )
+    cleaned = mne.io.read_raw_fif(results / "ica" / "blinks_raw.fif", verbose="error")
+    reapplied = ica.apply(preprocessed, verbose="error").get_data()
+    np.testing.assert_allclose(reapplied, cleaned.get_data(), rtol=0, atol=1e-9)  # 1 nV
+
+
 def test_qc_table_lists_the_removed_components(ica_run):
     workdir = ica_run[0]
     run_snakemake(workdir, "qc")
@@ -201,7 +219,11 @@ def test_ica_needs_an_average_reference(tmp_path):
     [
         ({"montage": None}, {}, "data/short_raw.fif: ICA with ICLabel needs channel positions"),
         ({}, {"n_components": 19}, "ica.n_components=19, but its 19 good EEG channels"),
-        ({}, {}, "are too few for 18 ICA components"),
+        ({}, {}, "are too few for 18 ICA components (at least 20 x n_components² = "
+                 "6480 samples); set config ica.n_components to 15 or fewer (for every "
+                 "recording), use a longer recording, or leave the recording out of the "
+                 "run with config input.exclude (no features for it: ICA cannot be "
+                 "switched off for one recording)"),
     ],
 )  # fmt: skip
 def test_ica_errors_name_the_file_and_the_setting(tmp_path, preprocess, ica, message):

@@ -76,12 +76,13 @@ def test_tables_carry_config_versions_and_source_hashes(tmp_path):
     assert one["config"]["features"] == combined["config"]["features"]
 
 
-def feature_table(path, alpha, mne_version, bad_channels=()):
+def feature_table(path, alpha, mne_version, bad_channels=(), channels=("O1",)):
     """A one-row feature table as the features stage writes it: metadata with the
-    sampling rate and the provenance of the settings and software given."""
+    sampling rate and the provenance of the settings and software given, the alpha
+    power of ``channels``."""
     provenance = {
         "config": {
-            "features": {"band_power": {"bands": {"alpha": alpha}}},
+            "features": {"compute": {"band_power": {"bands": {"alpha": alpha}}}},
             "recording": {"bad_channels": list(bad_channels), "units_scale": None},
         },
         "software": {"eegflow": __version__, "mne": mne_version},
@@ -90,7 +91,12 @@ def feature_table(path, alpha, mne_version, bad_channels=()):
         ],
     }
     metadata = {"sfreq": 100.0, "provenance": provenance}
-    table = pa.table({"recording": [path.stem], "O1_alpha": [1.0]})
+    table = pa.table(
+        {
+            "recording": [path.stem],
+            **{f"band_power_{channel}_alpha": [1.0] for channel in channels},
+        }
+    )
     pq.write_table(
         table.replace_schema_metadata({"eegflow": json.dumps(metadata)}), path
     )
@@ -108,10 +114,36 @@ def test_combine_refuses_tables_made_with_other_settings(tmp_path):
         combine_feature_tables(paths, tmp_path / "combined.parquet")
     assert str(error.value).startswith(
         f"{paths[2]} was made with other settings than {paths[0]} (config "
-        "features.band_power.bands.alpha: [7, 12] against [8, 12]; 1 of 3 feature "
+        "features.compute.band_power.bands.alpha: [7, 12] against [8, 12]; 1 of 3 feature "
         "tables differ from the first)"
     )
     assert "run snakemake once without --batch" in str(error.value)
+    assert not (tmp_path / "combined.parquet").exists()
+
+
+def test_combine_refuses_to_drop_every_feature_column(tmp_path):
+    # combine.mismatched_columns: drop on recordings without a channel in common
+    # would leave the recording column alone
+    paths = [
+        feature_table(tmp_path / "a.parquet", [8, 12], "1.13.2", channels=["O1", "O2"]),
+        feature_table(tmp_path / "b.parquet", [8, 12], "1.13.2", channels=["O2", "Cz"]),
+        feature_table(tmp_path / "c.parquet", [8, 12], "1.13.2", channels=["Cz"]),
+    ]
+    combine_feature_tables(paths[:2], tmp_path / "two.parquet", "drop")
+    assert pq.read_schema(tmp_path / "two.parquet").names == [
+        "recording",
+        "band_power_O2_alpha",
+    ]
+    with pytest.raises(UserError) as error:
+        combine_feature_tables(paths, tmp_path / "combined.parquet", "drop")
+    message = str(error.value)
+    assert message.startswith(
+        "config combine.mismatched_columns: drop would drop every feature column: "
+        f"{paths[2]} shares none with {paths[0]} .. {paths[1]} "
+        "(['band_power_Cz_alpha'] against ['band_power_O2_alpha']: different channels?)"
+    )
+    assert "preprocess.picks" in message and "input.exclude" in message
+    assert "\n" not in message
     assert not (tmp_path / "combined.parquet").exists()
 
 

@@ -86,6 +86,33 @@ def test_a_bad_recording_fails_alone_and_can_be_excluded(tmp_path):
     assert sorted(set(table["recording"])) == ["good0", "good1", "good2"]
 
 
+def test_the_qc_table_describes_the_last_run_after_a_failure_is_fixed(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    good = synthetic_raw(0, SYNTHETIC)
+    mne.export.export_raw(data / "good.edf", good)
+    whole = (data / "good.edf").read_bytes()
+    (data / "cut.edf").write_bytes(whole[: len(whole) // 2])  # header lies about length
+    write_config(tmp_path, {"input": {"source": "files", "files": ["data/*.edf"]}})
+    assert run_snakemake(tmp_path, "--keep-going", check=False).returncode != 0
+    qc_csv = tmp_path / "results" / "qc.csv"
+    assert pd.read_csv(qc_csv)["status"].tolist() == ["failed", "done"]
+
+    mne.export.export_raw(data / "cut.edf", synthetic_raw(1, SYNTHETIC), overwrite=True)
+    run_snakemake(tmp_path)  # the fixed recording goes through: the run succeeds
+    table = pd.read_csv(qc_csv)  # not the failed run's table any more
+    assert table[["recording", "status"]].values.tolist() == [
+        ["cut", "done"],
+        ["good", "done"],
+    ]
+    assert "failed_rule" not in table
+    run_snakemake(tmp_path, "qc")  # and the full table is built when asked for
+    table = pd.read_csv(qc_csv)
+    assert table["status"].tolist() == ["done", "done"]
+    assert (tmp_path / "results" / "qc.html").exists()
+    assert table["windows"].tolist() == [5, 5]
+
+
 def test_a_copied_recording_is_named_in_the_log_qc_table_and_provenance(tmp_path):
     data = tmp_path / "data"
     data.mkdir()

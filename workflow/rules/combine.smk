@@ -16,7 +16,7 @@ rule combine:
     threads: 1
     resources:
         mem_mb=mem_mb_per_input_mb(3),
-        runtime=runtime_per_input_mb(0.05),
+        runtime=runtime_per_input_mb(SECONDS_PER_INPUT_MB["combine"]),
     params:
         combine=lookup(dpath="combine", within=config),
     script:

@@ -1,5 +1,6 @@
 # Shared by every stage: validated config, the recordings table, resource estimates.
 import functools
+import json
 import os
 import sys
 import time
@@ -20,6 +21,14 @@ from eegflow.failures import failed_jobs, format_failure_table, write_failure_ta
 from eegflow.features import feature_job_mem_mb
 from eegflow.fileio import window_table_shape
 from eegflow.recordings import SYNTHETIC_DIR, discover_recordings, recording_files
+from eegflow.resources import (
+    JOB_START_S,
+    SECONDS_PER_INPUT_MB,
+    features_seconds,
+    ica_fit_seconds,
+    input_job_seconds,
+    runtime_request_min,
+)
 
 RUN_STARTED = time.time()  # a job whose log is older did not run in this run
 FAILED_JOBS_TABLE = "results/failed_jobs.tsv"
@@ -164,13 +173,36 @@ def mem_mb_per_input_mb(factor, base_mb=JOB_BASE_MB):
     return mem_mb
 
 
-def runtime_per_input_mb(minutes_per_mb, base_min=10):
-    """A runtime (minutes) callable growing with the job's data input size and retries."""
+def runtime_per_input_mb(seconds_per_mb):
+    """A runtime (minutes) callable growing with the job's data input size and retries
+    (eegflow.resources: the rates measured per rule, SECONDS_PER_INPUT_MB)."""
 
     def runtime(wildcards, input, attempt):
-        return int((base_min + minutes_per_mb * data_input_mb(input)) * attempt)
+        seconds = input_job_seconds(seconds_per_mb, data_input_mb(input))
+        return runtime_request_min(seconds, attempt)
 
     return runtime
+
+
+FIXED_RUNTIME_MIN = runtime_request_min(JOB_START_S)  # a job of no data: the minimum
+
+
+def features_runtime(wildcards, input, attempt):
+    """A features job's runtime (minutes): its windows' values times the measured
+    cost of each configured feature (read from the window table's footer, so
+    evaluated when the windows exist), more on retries."""
+    shape = window_table_shape(input.windows)
+    return runtime_request_min(features_seconds(config["features"], shape), attempt)
+
+
+def ica_fit_runtime(wildcards, input, attempt):
+    """An ICA fit's runtime (minutes): it grows with the recording's size times its
+    channels (their number from the preprocessing record), more on retries."""
+    record = expand(rules.preprocess.output.record, recording=wildcards.recording)[0]
+    with open(record) as handle:  # a missing record: Snakemake's FileNotFoundError
+        n_channels = len(json.load(handle)["channels"])
+    seconds = ica_fit_seconds(data_input_mb(input), n_channels)
+    return runtime_request_min(seconds, attempt)
 
 
 def features_mem_mb(wildcards, input, attempt):
@@ -247,13 +279,14 @@ def report_failed_jobs():
     if failed:
         write_failure_table(failed, FAILED_JOBS_TABLE)
         logger.error(format_failure_table(failed, FAILED_JOBS_TABLE))
-        write_failed_run_qc(failed)
+        write_run_qc(failed)
 
 
-def write_failed_run_qc(failed):
-    """The QC table of a failed run: failed recordings with their message, the
-    others with what their finished stages recorded."""
-    from eegflow.qc import write_failed_run_qc_table  # pandas: only when needed
+def write_run_qc(failed):
+    """The QC table of a run that did not build it with its qc job: the ``failed``
+    jobs' recordings with their message, the others with what their finished
+    stages recorded (its HTML page removed, so the qc rule reruns when asked)."""
+    from eegflow.qc import write_run_qc_table  # pandas: only when needed
 
     recordings = {
         recording: {
@@ -267,20 +300,23 @@ def write_failed_run_qc(failed):
     outputs = {
         name: str(getattr(rules.qc.output, name)) for name in ("parquet", "csv", "html")
     }
-    table = write_failed_run_qc_table(
-        recordings, failed, config["input"]["exclude"], outputs
-    )
+    table = write_run_qc_table(recordings, failed, config["input"]["exclude"], outputs)
     counts = table["status"].value_counts().to_dict()
-    logger.error(
+    (logger.error if failed else logger.info)(
         f"QC table of this run ({', '.join(f'{n} {s}' for s, n in counts.items())}): "
         f"{outputs['csv']}"
     )
 
 
-def clear_failure_table():
-    """After a successful run: the table of an earlier failed run is stale (onsuccess)."""
+def replace_failed_run_tables():
+    """After a successful run (onsuccess): the failed-jobs table of an earlier failed
+    run is stale, removed; so is its QC table, rewritten for this run unless this
+    run's qc job wrote it."""
     if os.path.exists(FAILED_JOBS_TABLE):
         os.remove(FAILED_JOBS_TABLE)
+        html = str(rules.qc.output.html)
+        if not os.path.exists(html) or os.path.getmtime(html) < RUN_STARTED:
+            write_run_qc([])
 
 
 def remember_run_config():

@@ -35,7 +35,7 @@ rule bids_derivatives:
     threads: 1
     resources:
         mem_mb=mem_mb_per_input_mb(5),  # BrainVision export: +600 MB for a 120 MB FIF
-        runtime=10,
+        runtime=runtime_per_input_mb(SECONDS_PER_INPUT_MB["bids_derivatives"]),
     params:
         source=lambda wildcards: bids_source(BIDS_PATHS[wildcards.bids_path]),
     script:
@@ -60,7 +60,7 @@ rule bids_dataset_description:
     threads: 1
     resources:
         mem_mb=JOB_BASE_MB,
-        runtime=10,
+        runtime=FIXED_RUNTIME_MIN,
     params:
         bids_root=config["input"]["bids"]["root"],
         subjects=[RECORDINGS[rid]["metadata"]["subject"] for rid in BIDS_PATHS.values()],

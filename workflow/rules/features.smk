@@ -18,7 +18,7 @@ rule features:
     resources:
         # windows are read from the FIF in batches sized to fit this
         mem_mb=features_mem_mb,
-        runtime=runtime_per_input_mb(2),
+        runtime=features_runtime,
     params:
         features=lookup(dpath="features", within=config),
     script:

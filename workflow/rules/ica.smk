@@ -22,7 +22,7 @@ rule ica_fit:
         # decomposition's copies (benchmarks/ica.py: 450 MB + about 6x the data, read
         # as float64 from a float32 FIF: 12x the file)
         mem_mb=mem_mb_per_input_mb(16, base_mb=JOB_BASE_MB + 150),
-        runtime=runtime_per_input_mb(2),
+        runtime=ica_fit_runtime,
     params:
         ica={
             key: value
@@ -42,6 +42,7 @@ rule ica_apply:
         labels=rules.ica_fit.output.labels,
     output:
         fif="results/ica/{recording}_raw.fif",
+        ica="results/ica/{recording}_applied_ica.fif",  # exclude: the removed components
         components="results/ica/{recording}_components.tsv",
         figure=report(
             "results/qc/{recording}_ica.png",
@@ -59,7 +60,7 @@ rule ica_apply:
     threads: 1
     resources:
         mem_mb=mem_mb_per_input_mb(6),
-        runtime=runtime_per_input_mb(0.1),
+        runtime=runtime_per_input_mb(SECONDS_PER_INPUT_MB["ica_apply"]),
     params:
         exclude=lookup(dpath="ica/exclude", within=config),
         source=recording_path,

@@ -24,7 +24,7 @@ rule preprocess:
         # input size: every file of the recording (BrainVision .eeg, EEGLAB .fdt, ...);
         # EDF/BDF store 2-3 bytes a value, loaded as 8: up to 4x, plus a filter copy
         mem_mb=mem_mb_per_input_mb(10),
-        runtime=runtime_per_input_mb(0.1),
+        runtime=runtime_per_input_mb(SECONDS_PER_INPUT_MB["preprocess"]),
     params:
         preprocess=lookup(dpath="preprocess", within=config),
         bids_root=recording_bids_root,

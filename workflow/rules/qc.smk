@@ -27,7 +27,7 @@ rule qc_figure:
     threads: 1
     resources:
         mem_mb=mem_mb_per_input_mb(2),
-        runtime=runtime_per_input_mb(0.05),
+        runtime=runtime_per_input_mb(SECONDS_PER_INPUT_MB["qc_figure"]),
     script:
         "../scripts/qc_figure.py"
 
@@ -70,7 +70,7 @@ rule qc:
     threads: 1
     resources:
         mem_mb=mem_mb_per_input_mb(3),
-        runtime=runtime_per_input_mb(0.05),
+        runtime=runtime_per_input_mb(SECONDS_PER_INPUT_MB["qc"]),
     params:
         recordings=lambda wildcards: {
             rid: RECORDINGS[rid]["path"] for rid in sorted(RECORDINGS)

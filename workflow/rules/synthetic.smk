@@ -15,7 +15,7 @@ rule synthetic_recording:
     threads: 1
     resources:
         mem_mb=synthetic_mem_mb,
-        runtime=10,
+        runtime=FIXED_RUNTIME_MIN,
     params:
         synthetic=synthetic_signal_settings(),
     script:

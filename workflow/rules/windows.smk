@@ -28,7 +28,7 @@ rule windows:
         # windows are judged a block of eegflow.windows.WINDOW_BLOCK_BYTES at a time
         # (a few blocks in memory), the table grows with the recording
         mem_mb=mem_mb_per_input_mb(0.1, base_mb=JOB_BASE_MB + 100),
-        runtime=runtime_per_input_mb(0.05),
+        runtime=runtime_per_input_mb(SECONDS_PER_INPUT_MB["windows"]),
     params:
         windows=lookup(dpath="windows", within=config),
         ica=config["ica"] if config["ica"]["enabled"] else None,  # for provenance

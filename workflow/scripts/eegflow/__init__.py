@@ -17,6 +17,7 @@ workflow runs:
 - :mod:`eegflow.provenance`: what made each output (config, versions, sources).
 - :class:`eegflow.WindowsDataset` (:mod:`eegflow.dataset`): a finished run's
   windows for training, read with :mod:`eegflow.fifread`.
+- :mod:`eegflow.resources`: each job's runtime request, fitted to measured times.
 """
 
 __version__ = "0.4.0"

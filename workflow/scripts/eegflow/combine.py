@@ -22,10 +22,13 @@ def combine_feature_tables(paths, out_path, mismatched_columns="error"):
     depend on which job finished first. Sampling rates must agree; columns
     too (see :func:`check_comparable`), unless ``mismatched_columns`` is
     "drop": then only the columns every table has are kept, in the first
-    table's order, and the dropped ones are logged.
+    table's order, and the dropped ones are logged (refused when no feature
+    column would be left, :func:`check_feature_columns_left`).
     """
     tables = [pq.read_table(path) for path in paths]
+    infos = [json.loads(table.schema.metadata[b"eegflow"]) for table in tables]
     if mismatched_columns == "drop":
+        check_feature_columns_left(tables, infos, paths)
         common = set.intersection(*(set(table.column_names) for table in tables))
         dropped = sorted(set().union(*(t.column_names for t in tables)) - common)
         if dropped:
@@ -37,7 +40,6 @@ def combine_feature_tables(paths, out_path, mismatched_columns="error"):
             )
         keep = [name for name in tables[0].column_names if name in common]
         tables = [table.select(keep) for table in tables]
-    infos = [json.loads(table.schema.metadata[b"eegflow"]) for table in tables]
     check_comparable(tables, infos, paths)
     check_same_settings(infos, paths)
     combined = pa.concat_tables(tables, promote_options="permissive")
@@ -49,6 +51,39 @@ def combine_feature_tables(paths, out_path, mismatched_columns="error"):
     log.info(
         "%d rows from %d recordings -> %s", combined.num_rows, len(paths), out_path
     )
+
+
+def feature_column_names(table, info):
+    """The feature columns of a features table (``info``: its metadata): those named
+    after a feature of its config ``features.compute``
+    (``<feature>_<channel or pair>[_<suffix>]``)."""
+    features = info["provenance"]["config"]["features"]["compute"]
+    prefixes = tuple(f"{name}_" for name in features)
+    return {name for name in table.column_names if name.startswith(prefixes)}
+
+
+def check_feature_columns_left(tables, infos, paths):
+    """Refuse ``combine.mismatched_columns: drop`` when the columns every table has
+    hold no feature: the combined table would have windows and no features.
+
+    Names the first table whose feature columns share none with those before it.
+    """
+    common = feature_column_names(tables[0], infos[0])
+    for index in range(1, len(tables)):
+        columns = feature_column_names(tables[index], infos[index])
+        if not common & columns:
+            before = (
+                f"{paths[0]}" if index == 1 else f"{paths[0]} .. {paths[index - 1]}"
+            )
+            raise UserError(
+                f"config combine.mismatched_columns: drop would drop every feature "
+                f"column: {paths[index]} shares none with {before} ({sorted(columns)[:3]}"
+                f" against {sorted(common)[:3]}: different channels?); choose channels "
+                "every recording has with config preprocess.picks (and "
+                "preprocess.rename), or leave the recordings that differ out with "
+                "config input.exclude"
+            )
+        common &= columns
 
 
 def shared_settings(info):

@@ -79,11 +79,19 @@ def components_for(raw, picks, settings, source):
         )
     needed = SAMPLES_PER_COMPONENT_SQUARED * n_components**2
     if raw.n_times < needed:
+        fitting = int(np.sqrt(raw.n_times / SAMPLES_PER_COMPONENT_SQUARED))
+        lower = (
+            f"set config ica.n_components to {fitting} or fewer (for every "
+            "recording), use a longer recording, "
+            if fitting >= 2
+            else "it is too short for ICA: "
+        )
         raise UserError(
             f"{source}: {raw.n_times} samples ({raw.times[-1]:.0f} s) are too few for "
             f"{n_components} ICA components (at least {SAMPLES_PER_COMPONENT_SQUARED} "
-            f"x n_components² = {needed} samples); lower config ica.n_components or "
-            "leave this recording out of ICA (input.exclude)"
+            f"x n_components² = {needed} samples); {lower}or leave the recording out "
+            "of the run with config input.exclude (no features for it: ICA cannot be "
+            "switched off for one recording)"
         )
     return n_components
 
@@ -211,7 +219,9 @@ def apply_ica(preprocessed_path, ica_path, labels_path, exclude, outputs, source
     exclude : dict
         Config ``ica.exclude``: ``{ICLabel label: probability threshold}``.
     outputs : dict
-        Paths: ``fif`` (the cleaned recording), ``components`` (TSV: the
+        Paths: ``fif`` (the cleaned recording), ``ica`` (the fitted ICA with
+        the removed components as its ``exclude``: its ``apply`` on the
+        preprocessed recording gives ``fif``), ``components`` (TSV: the
         labels table with ``removed`` and ``reason`` columns) and ``figure``
         (the components' topographies, labelled, removed ones in red).
     source : str
@@ -223,10 +233,13 @@ def apply_ica(preprocessed_path, ica_path, labels_path, exclude, outputs, source
     ica = mne.preprocessing.read_ica(ica_path, verbose="error")
     labels = pd.read_csv(labels_path, sep="\t")
     removed = components_to_remove(labels, exclude)
-    ica.apply(raw, exclude=sorted(removed), verbose="error")
+    ica.exclude = sorted(removed)
+    ica.apply(raw, verbose="error")
     labels["removed"] = labels["component"].isin(removed)
     labels["reason"] = labels["component"].map(removed).fillna("")
     save_fif(raw, outputs["fif"])
+    with atomic_output(outputs["ica"]) as tmp:
+        ica.save(tmp, verbose="error")
     with atomic_output(outputs["components"]) as tmp:
         labels.to_csv(tmp, sep="\t", index=False, float_format="%.4f")
     plot_components(ica, labels, outputs["figure"], source)

@@ -131,15 +131,16 @@ def write_qc_table(
     )
 
 
-def write_failed_run_qc_table(recordings, failed, excluded, outputs):
-    """After a failed run: the QC table with a row for each recording, failed or not.
+def write_run_qc_table(recordings, failed, excluded, outputs):
+    """After a run that failed, or succeeded after a failed one, without the qc
+    job: the QC table with a row for each recording, failed or not.
 
     A recording is "failed" (with the failing rule and its one-line message)
     if one of its jobs failed in this run, "done" if its feature table exists,
-    and "not run" otherwise (the run stopped first); the columns its finished
-    stages recorded are filled either way. The table's HTML page and figures
-    are not written, and the page is removed, so ``snakemake qc`` rebuilds
-    the whole table once every recording is through.
+    and "not run" otherwise (the run stopped first or did not ask for it); the
+    columns its finished stages recorded are filled either way. The table's HTML
+    page and figures are not written, and the page is removed, so
+    ``snakemake qc`` rebuilds the whole table once every recording is through.
 
     Parameters
     ----------
