@@ -19,15 +19,18 @@ from eegflow.failures import failed_jobs, format_failure_table, write_failure_ta
 from eegflow.features import feature_job_mem_mb
 from eegflow.fileio import window_table_shape
 from eegflow.recordings import SYNTHETIC_DIR, discover_recordings, recording_files
+from eegflow.remote import RemoteStorage
 
 RUN_STARTED = time.time()  # a job whose log is older did not run in this run
 FAILED_JOBS_TABLE = "results/failed_jobs.tsv"
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
+# recordings on S3/HTTP(S): listed here, fetched per job by Snakemake's storage plugins
+REMOTE = RemoteStorage(storage, log=logger.warning)
 try:
     for warning in check_config(config):
         logger.warning(f"Warning: {warning}")
-    RECORDINGS = discover_recordings(config["input"])
+    RECORDINGS = discover_recordings(config["input"], REMOTE)
 except UserError as error:
     raise WorkflowError(str(error)) from None
 
@@ -56,27 +59,37 @@ def package_code(script):
 
 
 def recording_path(wildcards):
-    """The raw file of a recording."""
+    """The raw file of a recording (its URL for a remote one)."""
     return RECORDINGS[wildcards.recording]["path"]
+
+
+def recording_input(wildcards):
+    """The raw file of a recording as a job input (a remote one fetched by Snakemake)."""
+    return REMOTE.as_input(recording_path(wildcards))
 
 
 def recording_companions(wildcards):
     """The files a recording consists of besides its main file (BrainVision .eeg and
-    .vmrk, EEGLAB .fdt, FIF splits, a folder's files): editing one reruns it."""
-    path = recording_path(wildcards)
+    .vmrk, EEGLAB .fdt, FIF splits, a folder's files; a remote recording's objects,
+    BIDS sidecars included): editing one reruns it."""
+    entry = RECORDINGS[wildcards.recording]
+    if entry["remote_files"]:
+        return REMOTE.as_input(entry["remote_files"][1:])
+    path = entry["path"]
     return [name for name in recording_files(path) if name != path]
 
 
 def recording_annotations(wildcards):
     """The annotations file paired with a recording (input.annotations), if any."""
     annotations = RECORDINGS[wildcards.recording]["annotations"]
-    return [annotations] if annotations else []
+    return [REMOTE.as_input(annotations)] if annotations else []
 
 
 def bids_sidecars(wildcards):
-    """A BIDS recording's sidecar files (events, channels, json) that exist."""
+    """A local BIDS recording's sidecar files (events, channels, json) that exist
+    (a remote one's are among its companions)."""
     entry = RECORDINGS[wildcards.recording]
-    if not entry["bids_root"]:
+    if not entry["bids_root"] or entry["remote_files"]:
         return []
     stem = entry["path"].rsplit("_", 1)[0]
     datatype = config["input"]["bids"]["datatype"]
@@ -293,5 +306,7 @@ def benchmark_job_inputs():
                 if name != "code" and isinstance(pattern, str)
             ]
             inputs[f"{rule_name}/{recording}"] = expand(patterns, recording=recording)
-        inputs[f"preprocess/{recording}"] = recording_files(entry["path"])
+        inputs[f"preprocess/{recording}"] = entry["remote_files"] or recording_files(
+            entry["path"]
+        )
     return inputs

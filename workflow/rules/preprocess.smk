@@ -6,7 +6,7 @@
 rule preprocess:
     input:
         code=package_code("preprocess"),
-        raw=recording_path,
+        raw=recording_input,
         companions=recording_companions,
         annotations=recording_annotations,
         sidecars=bids_sidecars,

@@ -1,0 +1,278 @@
+"""Recordings on S3 or HTTP(S), read through Snakemake's storage plugins.
+
+At planning, each remote folder is listed once (S3: one paginated
+``list_objects_v2`` of its prefix, through the S3 plugin's own client, so its
+endpoint, region and credentials apply); the recordings, their companion files
+and the BIDS layout come from that listing, and only small files the planning
+needs (``participants.tsv``) are fetched. Each job then names its recording's
+objects as ``storage(url)`` inputs: Snakemake fetches them together before the
+job, under ``.snakemake/storage/<provider>/<bucket or host>/<key>`` (the
+remote key layout, so a BIDS root stays a BIDS root), removes them after use
+unless ``--keep-storage-local-copies``, and reruns a recording whose objects
+changed (their modification time in the storage).
+
+HTTP has no listing: URLs over HTTP(S) are named one by one (``input.files``
+without wildcards, a recordings table); their companions (BrainVision ``.eeg``
+and ``.vmrk``, EEGLAB ``.fdt``) are asked for by name.
+"""
+
+import fnmatch
+import posixpath
+import re
+from urllib.parse import urlparse
+
+from . import UserError
+
+REMOTE_SCHEMES = ("s3://", "http://", "https://")
+_GLOB_CHARACTERS = re.compile(r"[*?[]")
+# companions of a main file over HTTP, where nothing can be listed: asked for by name
+_HTTP_COMPANION_EXTENSIONS = {
+    ".vhdr": (".eeg", ".vmrk"),
+    ".ahdr": (".eeg", ".vmrk"),
+    ".set": (".fdt",),
+}
+
+
+def is_remote(path):
+    """True for an ``s3://``, ``http://`` or ``https://`` URL."""
+    return str(path).startswith(REMOTE_SCHEMES)
+
+
+def parent_url(url):
+    """The folder part of ``url`` (``s3://b/ds/sub-01/x.edf`` -> ``s3://b/ds/sub-01``)."""
+    return url.rsplit("/", 1)[0]
+
+
+def glob_match(pattern, url):
+    """Whether ``url`` matches glob ``pattern`` as :func:`glob.glob` with
+    ``recursive=True`` would match a path: ``*``, ``?`` and ``[...]`` within one
+    folder level, ``**`` any number of levels (none included)."""
+
+    def match(patterns, names):
+        if not patterns:
+            return not names
+        if patterns[0] == "**":
+            return any(match(patterns[1:], names[i:]) for i in range(len(names) + 1))
+        return (
+            bool(names)
+            and fnmatch.fnmatchcase(names[0], patterns[0])
+            and match(patterns[1:], names[1:])
+        )
+
+    return match(pattern.split("/"), url.split("/"))
+
+
+def glob_folder(pattern):
+    """The folder a glob pattern's matches all lie in: its part before the first
+    wildcard, up to the last ``/``."""
+    head = _GLOB_CHARACTERS.split(pattern, maxsplit=1)[0]
+    return parent_url(head) if _GLOB_CHARACTERS.search(pattern) else parent_url(pattern)
+
+
+def local_root(root, local_file):
+    """The local copy of remote folder ``root``, given the local copy of a file
+    below it; ``root`` itself when it is local (or empty: None).
+
+    Snakemake's storage plugins keep the remote layout under their local prefix
+    (``<prefix>/s3/<bucket>/<key>``, ``<prefix>/http/<host>/<path>``), so the folder
+    ends where the root's ``<bucket or host>/<key>`` ends in the file's path.
+    """
+    if not root or not is_remote(root):
+        return root or None
+    parsed = urlparse(root)
+    suffix = posixpath.normpath(f"/{parsed.netloc}/{parsed.path.strip('/')}") + "/"
+    local_file = str(local_file)
+    position = local_file.find(suffix)
+    if position < 0:
+        raise UserError(
+            f"{local_file}: not a local copy of a file under {root}; is it a "
+            "Snakemake storage input?"
+        )
+    return local_file[: position + len(suffix) - 1]
+
+
+def companion_urls(url, listing):
+    """The other objects a recording at ``url`` consists of, from the listing of
+    its folder: ``<stem>.<any extension>`` (BrainVision ``.eeg``/``.vmrk``, EEGLAB
+    ``.fdt``) and a FIF file's split continuations ``<stem>-<digit>...fif``."""
+    folder, name = url.rsplit("/", 1)
+    stem = name.rsplit(".", 1)[0].removesuffix(".fif")
+    split = re.compile(re.escape(stem) + r"-[0-9].*\.fif$")
+    return sorted(
+        other
+        for other in listing
+        if other != url
+        and parent_url(other) == folder
+        and (
+            other.rsplit("/", 1)[1].startswith(f"{stem}.")
+            or (name.endswith(".fif") and split.match(other.rsplit("/", 1)[1]))
+        )
+    )
+
+
+def bids_recording_urls(url, root, listing):
+    """Every object of a BIDS data set at ``root`` that reading the recording at
+    ``url`` with mne-bids may open: the recording's own files and sidecars
+    (``<entities>_*``), its folder's files shared by the subject's recordings
+    (electrodes, coordsystem: no task entity), its ``scans.tsv``, and the data
+    set's top-level ``.json``/``.tsv`` files (``participants.tsv``, inherited
+    sidecars). ``url`` comes first."""
+    folder, name = url.rsplit("/", 1)
+    entities = name.rsplit("_", 1)[0]
+    scans_folder = parent_url(folder)
+
+    def needed(other):
+        other_folder, other_name = other.rsplit("/", 1)
+        if other_folder == folder:
+            return other_name.startswith(f"{entities}_") or "_task-" not in other_name
+        if other_folder == scans_folder:
+            return other_name.endswith("_scans.tsv")
+        return other_folder == root and other_name.endswith((".json", ".tsv"))
+
+    return [url, *sorted(other for other in listing if other != url and needed(other))]
+
+
+class RemoteStorage:
+    """Remote objects seen through Snakemake's storage registry (``storage`` in a
+    Snakefile): folders listed once each, job inputs as storage objects.
+
+    Parameters
+    ----------
+    registry : snakemake.storage.StorageRegistry
+        The workflow's ``storage``.
+    log : callable
+        Told (one line) when S3 is read without credentials.
+    """
+
+    def __init__(self, registry, log=print):
+        self.registry = registry
+        self.log = log
+        self._listings = {}  # folder URL -> {object URL: (size, mtime)}
+        self._s3_ready = False
+
+    def as_input(self, paths):
+        """``paths`` as job inputs: a URL as Snakemake storage object, a local path as
+        it is; a list stays a list."""
+        if isinstance(paths, (list, tuple)):
+            return [self.as_input(path) for path in paths]
+        if not is_remote(paths):
+            return paths
+        self._prepare(paths)
+        return self.registry(paths)
+
+    def _storage_object(self, url):
+        return self.as_input(url).flags["storage_object"]
+
+    def _prepare(self, url):
+        """Before the first S3 object: without any credentials (neither Snakemake's
+        --storage-s3-access-key nor boto3's environment, ~/.aws files or instance
+        role), read anonymously, as public buckets (OpenNeuro) allow."""
+        if self._s3_ready or not url.startswith("s3://"):
+            return
+        self._s3_ready = True
+        import boto3
+        import botocore
+
+        provider = self.registry.s3(url).flags["storage_object"].provider
+        if provider.settings.access_key or boto3.Session().get_credentials():
+            return
+        self.registry.register_storage("s3", signature_version=botocore.UNSIGNED)
+        self.log(
+            "No S3 credentials found: reading s3:// anonymously (public buckets "
+            "only; give credentials for private ones, README 'Data on S3')"
+        )
+
+    def listing(self, folder):
+        """{URL: (size in bytes, modification time)} of every object below ``folder``
+        (at any depth), from one listing of its prefix, reused for any folder
+        inside it."""
+        folder = folder.rstrip("/")
+        for listed, objects in self._listings.items():
+            if folder == listed or folder.startswith(f"{listed}/"):
+                return {
+                    url: info
+                    for url, info in objects.items()
+                    if url.startswith(f"{folder}/")
+                }
+        if not folder.startswith("s3://"):
+            raise UserError(
+                f"{folder}: HTTP has no listing; name each recording's URL (no "
+                "wildcards) in input.files or a recordings table, or use s3://"
+            )
+        self._listings[folder] = self._list_s3(folder)
+        return self._listings[folder]
+
+    def _list_s3(self, folder):
+        self._prepare(folder)
+        provider = self._storage_object(folder).provider
+        parsed = urlparse(folder)
+        prefix = f"{parsed.path.strip('/')}/".lstrip("/")
+        paginator = provider.s3c.meta.client.get_paginator("list_objects_v2")
+        objects = {}
+        try:
+            for page in paginator.paginate(Bucket=parsed.netloc, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    if not item["Key"].endswith("/"):
+                        objects[f"s3://{parsed.netloc}/{item['Key']}"] = (
+                            item["Size"],
+                            item["LastModified"].timestamp(),
+                        )
+        except Exception as error:  # boto3's errors: no bucket, denied, unreachable
+            raise UserError(
+                f"{folder}: cannot list this S3 folder ({error}); check the URL, the "
+                "credentials and --storage-s3-endpoint-url (README 'Data on S3')"
+            ) from None
+        return objects
+
+    def exists(self, url):
+        """Whether object ``url`` exists: from its folder's listing on S3, by asking
+        for it over HTTP."""
+        if url.startswith("s3://"):
+            return url in self.listing(parent_url(url))
+        try:
+            return self._storage_object(url).exists()
+        except Exception as error:  # refused, unreachable, redirected
+            raise UserError(
+                f"{url}: cannot reach it ({error}); check the URL and the server"
+            ) from None
+
+    def glob(self, pattern):
+        """The object URLs matching glob ``pattern``, from one listing."""
+        if not _GLOB_CHARACTERS.search(pattern):
+            return [pattern] if self.exists(pattern) else []
+        return sorted(
+            url
+            for url in self.listing(glob_folder(pattern))
+            if glob_match(pattern, url)
+        )
+
+    def recording_urls(self, url):
+        """A recording's main file and its companion objects (see
+        :func:`companion_urls`; over HTTP the usual ones that exist)."""
+        if url.startswith("s3://"):
+            return [url, *companion_urls(url, self.listing(parent_url(url)))]
+        stem, extension = posixpath.splitext(url)
+        companions = _HTTP_COMPANION_EXTENSIONS.get(extension.lower(), ())
+        return [
+            url,
+            *(
+                f"{stem}{companion}"
+                for companion in companions
+                if self.exists(f"{stem}{companion}")
+            ),
+        ]
+
+    def local_copy(self, url):
+        """Fetch a small object needed at planning (participants.tsv) to its local
+        copy's path, through its storage plugin; return that path."""
+        storage_object = self._storage_object(url)
+        path = storage_object.local_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            storage_object.retrieve_object()
+        except Exception as error:
+            raise UserError(
+                f"{url}: cannot fetch it ({error}); check the URL and, for a private "
+                "bucket, the credentials (README 'Data on S3')"
+            ) from None
+        return str(path)
