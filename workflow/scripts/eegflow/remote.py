@@ -158,10 +158,29 @@ class RemoteStorage:
         if not is_remote(paths):
             return paths
         self._prepare(paths)
-        return self.registry(paths)
+        flagged = self.registry(paths)
+        self._tell_planning(paths, flagged.flags["storage_object"])
+        return flagged
+
+    def _tell_planning(self, url, storage_object):
+        """Put what the listing says of ``url`` (it exists, its size and modification
+        time) into Snakemake's planning cache, as a plugin's inventory does: the
+        planning then asks the storage nothing per object (the S3 plugin's
+        inventory lists one folder, then asks 2-3 requests per object)."""
+        from snakemake_interface_storage_plugins.io import Mtime
+
+        cache = getattr(self.registry.workflow, "iocache", None)  # made after parsing
+        listed = next((lst[url] for lst in self._listings.values() if url in lst), None)
+        if listed is None or cache is None or not cache.active:
+            return
+        key = storage_object.cache_key()
+        cache.exists_in_storage[key] = True
+        cache.size[key] = listed[0]
+        cache.mtime[key] = Mtime(storage=listed[1])
 
     def _storage_object(self, url):
-        return self.as_input(url).flags["storage_object"]
+        self._prepare(url)
+        return self.registry(url).flags["storage_object"]
 
     def _prepare(self, url):
         """Before the first S3 object: without any credentials (neither Snakemake's
