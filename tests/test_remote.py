@@ -2,6 +2,7 @@
 mode) and a real HTTP server (python's http.server), both on localhost, serving a
 BIDS data set written by mne-bids. No test reaches the internet."""
 
+import json
 import socket
 import subprocess
 import sys
@@ -148,7 +149,10 @@ def s3_run(servers, tmp_path_factory):
     workdir = workflow_dir(
         tmp_path_factory,
         "s3",
-        {"source": "bids", "bids": {"root": f"s3://{BUCKET}/{PREFIX}"}},
+        {
+            "source": "bids",
+            "bids": {"root": f"s3://{BUCKET}/{PREFIX}", "derivatives": True},
+        },
     )
     run_snakemake(workdir, *s3_options(servers))
     return workdir
@@ -158,9 +162,22 @@ def features(workdir):
     return pd.read_parquet(workdir / "results" / "features.parquet")
 
 
-def test_a_bids_data_set_on_s3_gives_the_local_run_s_table(local_run, s3_run):
+def participants(root):
+    return pd.read_csv(
+        root / "participants.tsv", sep="\t", dtype=str, keep_default_na=False
+    )
+
+
+def test_a_bids_data_set_on_s3_gives_the_local_run_s_table(servers, local_run, s3_run):
     pd.testing.assert_frame_equal(features(s3_run), features(local_run))
     assert len(features(s3_run)["recording"].unique()) == len(RECORDINGS)
+    # the BIDS derivatives name their source and carry its participants' rows
+    derivatives = s3_run / "results" / "derivatives" / "eegflow"
+    description = json.loads((derivatives / "dataset_description.json").read_text())
+    assert description["SourceDatasets"] == [{"URL": f"s3://{BUCKET}/{PREFIX}"}]
+    pd.testing.assert_frame_equal(
+        participants(derivatives), participants(servers["root"])
+    )
     # the local copies are gone after use (no --keep-storage-local-copies)
     copies = s3_run / ".snakemake" / "storage"
     assert not [path for path in copies.rglob("*") if path.is_file()]
@@ -180,6 +197,7 @@ def test_an_s3_rerun_does_nothing_and_a_changed_object_reruns_its_recording(
         "windows": 1,
         "features": 1,
         "combine": 1,
+        "bids_derivatives": 1,
         "all": 1,
     }
 

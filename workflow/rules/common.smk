@@ -19,7 +19,7 @@ from eegflow.failures import failed_jobs, format_failure_table, write_failure_ta
 from eegflow.features import feature_job_mem_mb
 from eegflow.fileio import window_table_shape
 from eegflow.recordings import SYNTHETIC_DIR, discover_recordings, recording_files
-from eegflow.remote import RemoteStorage
+from eegflow.remote import RemoteStorage, is_remote
 
 RUN_STARTED = time.time()  # a job whose log is older did not run in this run
 FAILED_JOBS_TABLE = "results/failed_jobs.tsv"
@@ -119,6 +119,19 @@ def bids_source(recording):
     """A BIDS recording's main file, relative to its data set's root."""
     entry = RECORDINGS[recording]
     return os.path.relpath(entry["path"], entry["bids_root"])
+
+
+def bids_root_files(wildcards):
+    """A remote BIDS root's dataset_description.json and participants.tsv (those it
+    has), fetched for the derivative data set's files; none for a local root (read
+    in place)."""
+    root = config["input"]["bids"]["root"].rstrip("/")
+    if not is_remote(root):
+        return []
+    files = (
+        f"{root}/{name}" for name in ("dataset_description.json", "participants.tsv")
+    )
+    return REMOTE.as_input([url for url in files if REMOTE.exists(url)])
 
 
 def bids_derivative_targets():

@@ -36,6 +36,7 @@ rule bids_derivatives:
 rule bids_dataset_description:
     input:
         code=package_code("bids_dataset_description"),
+        sources=bids_root_files,
     output:
         description="results/derivatives/eegflow/dataset_description.json",
         participants="results/derivatives/eegflow/participants.tsv",

@@ -9,4 +9,5 @@ with job_logging(snakemake.log[0]):
         snakemake.params.bids_root,
         snakemake.params.subjects,
         snakemake.params.config,
+        local_copies=snakemake.input.sources,
     )
