@@ -2,6 +2,7 @@
 mode) and a real HTTP server (python's http.server), both on localhost, serving a
 BIDS data set written by mne-bids. No test reaches the internet."""
 
+import io
 import json
 import socket
 import subprocess
@@ -160,6 +161,39 @@ def s3_run(servers, tmp_path_factory):
 
 def features(workdir):
     return pd.read_parquet(workdir / "results" / "features.parquet")
+
+
+def test_outputs_to_a_bucket_give_the_local_run_s_table(
+    servers, local_run, tmp_path_factory
+):
+    workdir = workflow_dir(
+        tmp_path_factory,
+        "to-bucket",
+        {"source": "bids", "bids": {"root": f"s3://{BUCKET}/{PREFIX}"}},
+    )
+    to_bucket = [
+        *s3_options(servers),
+        "--default-storage-provider",
+        "s3",
+        "--default-storage-prefix",
+        "s3://results/run-1",
+    ]
+    run_snakemake(workdir, *to_bucket)
+    client = servers["client"]
+    table = client.get_object(Bucket="results", Key="run-1/results/features.parquet")
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(io.BytesIO(table["Body"].read())), features(local_run)
+    )
+    keys = {
+        item["Key"]
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket="results")
+        for item in page.get("Contents", [])
+    }
+    for recording in features(local_run)["recording"].unique():
+        assert f"run-1/results/preprocessed/{recording}_raw.fif" in keys
+        assert f"run-1/results/features/{recording}.parquet" in keys
+    assert not (workdir / "results" / "features.parquet").exists()
+    assert planned_jobs(workdir, *to_bucket) == {}
 
 
 def participants(root):

@@ -21,6 +21,28 @@ from eegflow.fileio import window_table_shape
 from eegflow.recordings import SYNTHETIC_DIR, discover_recordings, recording_files
 from eegflow.remote import RemoteStorage, is_remote
 
+_snakemake_expand = expand
+
+
+def expand(*args, **wildcards):
+    """Snakemake's expand(), also on rules' outputs under --default-storage-provider,
+    where ``rules.<rule>.output`` are storage objects that expand() refuses (Snakemake
+    issue #3876): their patterns are expanded as written, and Snakemake maps the
+    paths to the storage again."""
+    patterns = args[0] if isinstance(args[0], (list, tuple)) else [args[0]]
+    return _snakemake_expand(list(map(stored_pattern, patterns)), *args[1:], **wildcards)
+
+
+def stored_pattern(path):
+    """The pattern a rule wrote for ``path``, a storage object under
+    --default-storage-provider; ``path`` itself otherwise."""
+    storage_object = getattr(path, "flags", {}).get("storage_object")
+    if storage_object is None:
+        return path
+    prefix = workflow.storage_settings.default_storage_prefix.rstrip("/")
+    return storage_object.query.removeprefix(f"{prefix}/")
+
+
 RUN_STARTED = time.time()  # a job whose log is older did not run in this run
 FAILED_JOBS_TABLE = "results/failed_jobs.tsv"
 
@@ -53,8 +75,10 @@ def package_code(script):
     package), rewritten at the start only when one changed: editing one reruns its
     jobs, a new module included."""
     path = os.path.join(os.path.dirname(PACKAGE_DIR), f"{script}.py")
-    return write_code_stamp(
-        f"results/code/{script}.sha256", package_modules(path, PACKAGE_DIR)
+    return local(
+        write_code_stamp(
+            f"results/code/{script}.sha256", package_modules(path, PACKAGE_DIR)
+        )
     )
 
 
