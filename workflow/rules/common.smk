@@ -30,7 +30,9 @@ def expand(*args, **wildcards):
     issue #3876): their patterns are expanded as written, and Snakemake maps the
     paths to the storage again."""
     patterns = args[0] if isinstance(args[0], (list, tuple)) else [args[0]]
-    return _snakemake_expand(list(map(stored_pattern, patterns)), *args[1:], **wildcards)
+    return _snakemake_expand(
+        list(map(stored_pattern, patterns)), *args[1:], **wildcards
+    )
 
 
 def stored_pattern(path):
