@@ -295,6 +295,19 @@ def test_a_missing_remote_recording_is_named(servers, tmp_path):
     assert "HTTP has no listing" in failed_dry_run(tmp_path)
 
 
+def test_s3_patterns_find_recordings_with_their_companion_objects(servers, tmp_path):
+    pattern = f"s3://{BUCKET}/{PREFIX}/**/*.vhdr"
+    write_config(tmp_path, {"input": {"source": "files", "files": [pattern]}})
+    result = run_snakemake(tmp_path, "--dry-run", *s3_options(servers))
+    eeg = f"s3://{BUCKET}/{PREFIX}/sub-02/eeg/sub-02_task-rest_eeg"
+    for companion in (".eeg", ".vmrk"):
+        assert f"{eeg}{companion} (retrieve from storage)" in result.stdout
+    assert planned_jobs(tmp_path, *s3_options(servers))["preprocess"] == len(RECORDINGS)
+    everything = f"s3://{BUCKET}/{PREFIX}/**/*"
+    write_config(tmp_path, {"input": {"source": "files", "files": [everything]}})
+    assert "unsupported file type" in failed_dry_run(tmp_path, *s3_options(servers))
+
+
 def test_globs_match_as_glob_does():
     assert glob_match("s3://b/ds/**/*.edf", "s3://b/ds/x.edf")
     assert glob_match("s3://b/ds/**/*.edf", "s3://b/ds/a/b/x.edf")

@@ -225,15 +225,11 @@ def file_recordings(patterns, remote=None):
         )
     recordings = {}
     for path in paths:
-        if is_remote(path):
-            if not path.lower().endswith(SUPPORTED_EXTENSIONS):
-                continue  # "s3://b/**/*" matches BrainVision .eeg files and the like
-            entry = _entry(path, {}, remote_files=remote.recording_urls(path))
-        elif Path(path).is_dir() and not path.lower().endswith(SUPPORTED_EXTENSIONS):
+        if Path(path).is_dir() and not path.lower().endswith(SUPPORTED_EXTENSIONS):
             continue  # a folder matched by "**/*" (.mff and .ds recordings are folders)
-        else:
-            entry = _entry(path, {})
         _check_extension(path, "config input.files matched it")
+        files = remote.recording_urls(path) if is_remote(path) else None
+        entry = _entry(path, {}, remote_files=files)
         _add(recordings, recording_id(path), entry, "config input.files")
     return recordings
 

@@ -75,12 +75,14 @@ def local_root(root, local_file):
 
     Snakemake's storage plugins keep the remote layout under their local prefix
     (``<prefix>/s3/<bucket>/<key>``, ``<prefix>/http/<host>/<path>``), so the folder
-    ends where the root's ``<bucket or host>/<key>`` ends in the file's path.
+    ends where the root's ``<provider>/<bucket or host>/<key>`` ends in the file's
+    path.
     """
     if not root or not is_remote(root):
         return root or None
     parsed = urlparse(root)
-    suffix = posixpath.normpath(f"/{parsed.netloc}/{parsed.path.strip('/')}") + "/"
+    provider = "s3" if parsed.scheme == "s3" else "http"
+    suffix = f"/{provider}/{parsed.netloc}/{parsed.path.strip('/')}".rstrip("/") + "/"
     local_file = str(local_file)
     position = local_file.find(suffix)
     if position < 0:
