@@ -23,6 +23,7 @@ boto3 = pytest.importorskip("boto3")
 from eegflow import UserError  # noqa: E402
 from eegflow.remote import (  # noqa: E402
     bids_recording_urls,
+    by_folder,
     companion_urls,
     glob_folder,
     glob_match,
@@ -343,7 +344,7 @@ def test_a_recording_s_objects_are_its_own_and_its_data_set_s_shared_ones():
         f"{eeg}/sub-01_ses-1_task-other_eeg.eeg",
     ]
     main = f"{eeg}/sub-01_ses-1_task-rest_eeg.vhdr"
-    assert bids_recording_urls(main, root, listing) == [
+    assert bids_recording_urls(main, root, by_folder(listing)) == [
         main,
         f"{root}/dataset_description.json",
         f"{root}/participants.tsv",
@@ -355,5 +356,6 @@ def test_a_recording_s_objects_are_its_own_and_its_data_set_s_shared_ones():
     folder = "s3://b/raw"
     files = [f"{folder}/a.set", f"{folder}/a.fdt", f"{folder}/ab.fdt"]
     files += [f"{folder}/r_raw.fif", f"{folder}/r_raw-1.fif", f"{folder}/r.fif"]
-    assert companion_urls(f"{folder}/a.set", files) == [f"{folder}/a.fdt"]
-    assert companion_urls(f"{folder}/r_raw.fif", files) == [f"{folder}/r_raw-1.fif"]
+    folders = by_folder(files)
+    assert companion_urls(f"{folder}/a.set", folders) == [f"{folder}/a.fdt"]
+    assert companion_urls(f"{folder}/r_raw.fif", folders) == [f"{folder}/r_raw-1.fif"]

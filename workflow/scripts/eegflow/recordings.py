@@ -397,6 +397,7 @@ def bids_recordings(bids, remote=None):
     if is_remote(root):
         root = root.rstrip("/")
         listing = _remote(remote, root).listing(root)
+        folders = remote.folders(root)
         if not listing:
             raise UserError(f"config input.bids.root={root}: no object there")
         found = _listed_bids_recordings(root, listing, bids["datatype"], selection)
@@ -432,7 +433,7 @@ def bids_recordings(bids, remote=None):
             bids_root=str(root),
             bids_path=posixpath.join(posixpath.dirname(relative), name),
             remote_files=(
-                bids_recording_urls(path, root, listing) if is_remote(root) else None
+                bids_recording_urls(path, root, folders) if is_remote(root) else None
             ),
         )
         rid = recording_id(name)

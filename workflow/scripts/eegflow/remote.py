@@ -93,18 +93,26 @@ def local_root(root, local_file):
     return local_file[: position + len(suffix) - 1]
 
 
-def companion_urls(url, listing):
-    """The other objects a recording at ``url`` consists of, from the listing of
-    its folder: ``<stem>.<any extension>`` (BrainVision ``.eeg``/``.vmrk``, EEGLAB
-    ``.fdt``) and a FIF file's split continuations ``<stem>-<digit>...fif``."""
+def by_folder(urls):
+    """{folder URL: set of the URLs directly in it}."""
+    folders = {}
+    for url in urls:
+        folders.setdefault(parent_url(url), set()).add(url)
+    return folders
+
+
+def companion_urls(url, folders):
+    """The other objects a recording at ``url`` consists of, from the objects of
+    its folder (``folders``: see :func:`by_folder`): ``<stem>.<any extension>``
+    (BrainVision ``.eeg``/``.vmrk``, EEGLAB ``.fdt``) and a FIF file's split
+    continuations ``<stem>-<digit>...fif``."""
     folder, name = url.rsplit("/", 1)
     stem = name.rsplit(".", 1)[0].removesuffix(".fif")
     split = re.compile(re.escape(stem) + r"-[0-9].*\.fif$")
     return sorted(
         other
-        for other in listing
+        for other in folders.get(folder, ())
         if other != url
-        and parent_url(other) == folder
         and (
             other.rsplit("/", 1)[1].startswith(f"{stem}.")
             or (name.endswith(".fif") and split.match(other.rsplit("/", 1)[1]))
@@ -112,26 +120,31 @@ def companion_urls(url, listing):
     )
 
 
-def bids_recording_urls(url, root, listing):
+def bids_recording_urls(url, root, folders):
     """Every object of a BIDS data set at ``root`` that reading the recording at
     ``url`` with mne-bids may open: the recording's own files and sidecars
     (``<entities>_*``), its folder's files shared by the subject's recordings
     (electrodes, coordsystem: no task entity), its ``scans.tsv``, and the data
     set's top-level ``.json``/``.tsv`` files (``participants.tsv``, inherited
-    sidecars). ``url`` comes first."""
+    sidecars). ``url`` comes first; ``folders``: the data set's objects by folder
+    (see :func:`by_folder`)."""
     folder, name = url.rsplit("/", 1)
     entities = name.rsplit("_", 1)[0]
     scans_folder = parent_url(folder)
-
-    def needed(other):
-        other_folder, other_name = other.rsplit("/", 1)
-        if other_folder == folder:
-            return other_name.startswith(f"{entities}_") or "_task-" not in other_name
-        if other_folder == scans_folder:
-            return other_name.endswith("_scans.tsv")
-        return other_folder == root and other_name.endswith((".json", ".tsv"))
-
-    return [url, *sorted(other for other in listing if other != url and needed(other))]
+    needed = {
+        folder: lambda other: other.startswith(f"{entities}_") or "_task-" not in other,
+        scans_folder: lambda other: other.endswith("_scans.tsv"),
+        root: lambda other: other.endswith((".json", ".tsv")),
+    }
+    return [
+        url,
+        *sorted(
+            other
+            for where, wanted in needed.items()
+            for other in folders.get(where, ())
+            if other != url and wanted(other.rsplit("/", 1)[1])
+        ),
+    ]
 
 
 class RemoteStorage:
@@ -150,6 +163,7 @@ class RemoteStorage:
         self.registry = registry
         self.log = log
         self._listings = {}  # folder URL -> {object URL: (size, mtime)}
+        self._folders = {}  # folder URL -> set of the object URLs in it (all listings)
         self._s3_ready = False
 
     def as_input(self, paths):
@@ -207,21 +221,32 @@ class RemoteStorage:
         """{URL: (size in bytes, modification time)} of every object below ``folder``
         (at any depth), from one listing of its prefix, reused for any folder
         inside it."""
+        prefix = f"{folder.rstrip('/')}/"
+        objects = self._listed(folder)
+        return {url: info for url, info in objects.items() if url.startswith(prefix)}
+
+    def folders(self, folder):
+        """The objects below ``folder`` by folder (see :func:`by_folder`), from the
+        listing that covers it."""
+        self._listed(folder)
+        return self._folders
+
+    def _listed(self, folder):
+        """The listing (see :meth:`listing`) of the listed folder ``folder`` is in,
+        made by one listing of ``folder`` if there is none."""
         folder = folder.rstrip("/")
         for listed, objects in self._listings.items():
             if folder == listed or folder.startswith(f"{listed}/"):
-                return {
-                    url: info
-                    for url, info in objects.items()
-                    if url.startswith(f"{folder}/")
-                }
+                return objects
         if not folder.startswith("s3://"):
             raise UserError(
                 f"{folder}: HTTP has no listing; name each recording's URL (no "
                 "wildcards) in input.files or a recordings table, or use s3://"
             )
-        self._listings[folder] = self._list_s3(folder)
-        return self._listings[folder]
+        objects = self._listings[folder] = self._list_s3(folder)
+        for where, urls in by_folder(objects).items():
+            self._folders.setdefault(where, set()).update(urls)
+        return objects
 
     def _list_s3(self, folder):
         self._prepare(folder)
@@ -249,7 +274,7 @@ class RemoteStorage:
         """Whether object ``url`` exists: from its folder's listing on S3, by asking
         for it over HTTP."""
         if url.startswith("s3://"):
-            return url in self.listing(parent_url(url))
+            return url in self._listed(parent_url(url))
         try:
             return self._storage_object(url).exists()
         except Exception as error:  # refused, unreachable, redirected
@@ -271,7 +296,7 @@ class RemoteStorage:
         """A recording's main file and its companion objects (see
         :func:`companion_urls`; over HTTP the usual ones that exist)."""
         if url.startswith("s3://"):
-            return [url, *companion_urls(url, self.listing(parent_url(url)))]
+            return [url, *companion_urls(url, self.folders(parent_url(url)))]
         stem, extension = posixpath.splitext(url)
         companions = _HTTP_COMPANION_EXTENSIONS.get(extension.lower(), ())
         return [
