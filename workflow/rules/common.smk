@@ -151,7 +151,7 @@ def bids_root_files(wildcards):
     """A remote BIDS root's dataset_description.json and participants.tsv (those it
     has), fetched for the derivative data set's files; none for a local root (read
     in place)."""
-    root = config["input"]["bids"]["root"].rstrip("/")
+    root = (config["input"]["bids"]["root"] or "").rstrip("/")
     if not is_remote(root):
         return []
     files = (
@@ -182,7 +182,8 @@ def recording_metadata(wildcards):
 
 
 def data_input_mb(input):
-    """Size (MB) of a job's input files less its code stamp; 0 for a file not there yet.
+    """Size (MB) of a job's input files less its code stamp; 0 for a file not there yet,
+    the listed size for a remote object not fetched yet.
 
     Snakemake's ``input.size_mb`` also counts the code every job has as input
     and runs an event loop per call: at 2,000 recordings the dry run spent 16 of its
@@ -193,8 +194,8 @@ def data_input_mb(input):
         if path != input.code:
             try:
                 size += os.stat(path).st_size
-            except FileNotFoundError:  # planned, not written yet
-                pass
+            except FileNotFoundError:  # planned, not written yet; remote, not fetched
+                size += REMOTE.listed_size(path)
     return size / 1e6
 
 

@@ -178,6 +178,18 @@ class RemoteStorage:
         self._tell_planning(paths, flagged.flags["storage_object"])
         return flagged
 
+    def listed_size(self, path):
+        """The size (bytes) the listing gave for job input ``path`` (a storage
+        object's local path); 0 for anything else."""
+        storage_object = getattr(path, "storage_object", None)
+        if storage_object is None:
+            return 0
+        return (self._listed_info(storage_object.query) or (0,))[0]
+
+    def _listed_info(self, url):
+        """(size, modification time) of ``url`` in a listing made, or None."""
+        return next((lst[url] for lst in self._listings.values() if url in lst), None)
+
     def _tell_planning(self, url, storage_object):
         """Put what the listing says of ``url`` (it exists, its size and modification
         time) into Snakemake's planning cache, as a plugin's inventory does: the
@@ -186,7 +198,7 @@ class RemoteStorage:
         from snakemake_interface_storage_plugins.io import Mtime
 
         cache = getattr(self.registry.workflow, "iocache", None)  # made after parsing
-        listed = next((lst[url] for lst in self._listings.values() if url in lst), None)
+        listed = self._listed_info(url)
         if listed is None or cache is None or not cache.active:
             return
         key = storage_object.cache_key()
