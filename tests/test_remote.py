@@ -244,12 +244,17 @@ def failed_dry_run(workdir, *options):
     return result.stdout + result.stderr
 
 
-def test_a_public_bucket_is_read_without_credentials(servers, tmp_path, monkeypatch):
+def without_credentials(monkeypatch, tmp_path):
+    """No AWS credentials anywhere boto3 looks (environment, files, instance role)."""
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_PROFILE"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_a_public_bucket_is_read_without_credentials(servers, tmp_path, monkeypatch):
+    without_credentials(monkeypatch, tmp_path)
     endpoint = ["--storage-s3-endpoint-url", servers["s3"]]
     public = tmp_path / "public"
     public.mkdir()
@@ -266,6 +271,29 @@ def test_a_public_bucket_is_read_without_credentials(servers, tmp_path, monkeypa
     output = failed_dry_run(public, *endpoint)
     assert f"s3://{BUCKET}/ds/participants.tsv: cannot fetch it" in output
     assert "credentials" in output
+
+
+def test_an_unreadable_object_stops_the_run_naming_it_and_a_rerun_completes(
+    servers, local_run, tmp_path, monkeypatch
+):
+    """Snakemake fetches storage inputs outside the jobs, and a failed fetch stops the
+    run (not only that recording's jobs): the run's last lines name the object."""
+    without_credentials(monkeypatch, tmp_path)
+    endpoint = ["--storage-s3-endpoint-url", servers["s3"]]
+    write_config(
+        tmp_path,
+        {"input": {"source": "bids", "bids": {"root": "s3://open/ds"}}, **SETTINGS},
+    )
+    key = f"{PREFIX}/sub-02/eeg/sub-02_task-rest_eeg.eeg"
+    servers["client"].put_object_acl(Bucket="open", Key=key, ACL="private")
+    try:
+        result = run_snakemake(tmp_path, *endpoint, check=False)
+    finally:
+        servers["client"].put_object_acl(Bucket="open", Key=key, ACL="public-read")
+    assert result.returncode != 0
+    assert f"s3://open/{key}" in (result.stdout + result.stderr)[-2000:]
+    run_snakemake(tmp_path, *endpoint)
+    pd.testing.assert_frame_equal(features(tmp_path), features(local_run))
 
 
 def test_recordings_listed_by_https_url_give_the_local_table(servers, tmp_path_factory):
