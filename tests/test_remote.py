@@ -206,6 +206,18 @@ def participants(root):
 def test_a_bids_data_set_on_s3_gives_the_local_run_s_table(servers, local_run, s3_run):
     pd.testing.assert_frame_equal(features(s3_run), features(local_run))
     assert len(features(s3_run)["recording"].unique()) == len(RECORDINGS)
+    # the provenance names the objects (their fingerprints are the local files')
+    record = "results/preprocessed/sub-02_task-rest.json"
+    local, remote = (
+        json.loads((run / record).read_text())["provenance"]["source_files"]
+        for run in (local_run, s3_run)
+    )
+    stem = "sub-02/eeg/sub-02_task-rest_eeg"
+    assert [file["path"] for file in remote] == [
+        f"s3://{BUCKET}/{PREFIX}/{stem}{extension}"
+        for extension in (".vhdr", ".eeg", ".vmrk")
+    ]
+    assert [file["sha256"] for file in remote] == [file["sha256"] for file in local]
     # the BIDS derivatives name their source and carry its participants' rows
     derivatives = s3_run / "results" / "derivatives" / "eegflow"
     description = json.loads((derivatives / "dataset_description.json").read_text())

@@ -29,5 +29,6 @@ rule preprocess:
         preprocess=lookup(dpath="preprocess", within=config),
         bids_root=recording_bids_root,
         recording=recording_overrides,
+        source=recording_path,  # a remote one's URL, for the provenance
     script:
         "../scripts/preprocess.py"

@@ -13,5 +13,6 @@ with job_logging(snakemake.log[0]):
         bids_root=local_root(snakemake.params.bids_root, snakemake.input.raw),
         n_jobs=snakemake.threads,
         record_path=snakemake.output.record,
+        source=snakemake.params.source,
         **snakemake.params.recording,
     )

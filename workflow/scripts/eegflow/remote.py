@@ -101,6 +101,22 @@ def by_folder(urls):
     return folders
 
 
+def named_by_url(fingerprints, local_main, url):
+    """File fingerprints (``{"path", ...}``, made from a remote recording's local
+    copies) with each path replaced by the object's URL: ``local_main`` is the copy
+    of ``url``, its companions lie beside it. Unchanged for a local ``url``."""
+    if not is_remote(url):
+        return fingerprints
+    local_folder = str(local_main).rsplit("/", 1)[0]
+    return [
+        {
+            **fingerprint,
+            "path": parent_url(url) + fingerprint["path"][len(local_folder) :],
+        }
+        for fingerprint in fingerprints
+    ]
+
+
 def companion_urls(url, folders):
     """The other objects a recording at ``url`` consists of, from the objects of
     its folder (``folders``: see :func:`by_folder`): ``<stem>.<any extension>``
