@@ -331,22 +331,37 @@ def test_a_missing_remote_recording_is_named(servers, tmp_path):
     assert "config input.files: no file matches" in failed_dry_run(tmp_path)
     write_config(
         tmp_path,
-        {"input": {"source": "files", "files": [f"{servers['http']}/sub-*/*.vhdr"]}},
+        {"input": {"source": "files", "files": [f"{servers['http']}/none/*.edf"]}},
     )
-    assert "HTTP has no listing" in failed_dry_run(tmp_path)
+    assert "cannot list this folder over HTTP" in failed_dry_run(tmp_path)
 
 
-def test_s3_patterns_find_recordings_with_their_companion_objects(servers, tmp_path):
-    pattern = f"s3://{BUCKET}/{PREFIX}/**/*.vhdr"
-    write_config(tmp_path, {"input": {"source": "files", "files": [pattern]}})
+@pytest.mark.parametrize("where", ["s3", "http"])
+def test_patterns_find_recordings_with_their_companion_objects(
+    servers, tmp_path, where
+):
+    base = {"s3": f"s3://{BUCKET}/{PREFIX}", "http": servers["http"]}[where]
+    write_config(
+        tmp_path, {"input": {"source": "files", "files": [f"{base}/**/*.vhdr"]}}
+    )
     result = run_snakemake(tmp_path, "--dry-run", *s3_options(servers))
-    eeg = f"s3://{BUCKET}/{PREFIX}/sub-02/eeg/sub-02_task-rest_eeg"
+    eeg = f"{base}/sub-02/eeg/sub-02_task-rest_eeg"
     for companion in (".eeg", ".vmrk"):
         assert f"{eeg}{companion} (retrieve from storage)" in result.stdout
     assert planned_jobs(tmp_path, *s3_options(servers))["preprocess"] == len(RECORDINGS)
-    everything = f"s3://{BUCKET}/{PREFIX}/**/*"
-    write_config(tmp_path, {"input": {"source": "files", "files": [everything]}})
+    write_config(tmp_path, {"input": {"source": "files", "files": [f"{base}/**/*"]}})
     assert "unsupported file type" in failed_dry_run(tmp_path, *s3_options(servers))
+
+
+def test_a_bids_data_set_over_http_gives_the_local_run_s_table(
+    servers, local_run, tmp_path
+):
+    write_config(
+        tmp_path,
+        {"input": {"source": "bids", "bids": {"root": servers["http"]}}, **SETTINGS},
+    )
+    run_snakemake(tmp_path)
+    pd.testing.assert_frame_equal(features(tmp_path), features(local_run))
 
 
 def test_globs_match_as_glob_does():

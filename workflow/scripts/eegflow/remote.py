@@ -11,15 +11,19 @@ remote key layout, so a BIDS root stays a BIDS root), removes them after use
 unless ``--keep-storage-local-copies``, and reruns a recording whose objects
 changed (their modification time in the storage).
 
-HTTP has no listing: URLs over HTTP(S) are named one by one (``input.files``
-without wildcards, a recordings table); their companions (BrainVision ``.eeg``
-and ``.vmrk``, EEGLAB ``.fdt``) are asked for by name.
+HTTP has no listing API: a folder is listed from the server's index pages
+(Apache's, nginx's and python's http.server folder listings), one request per
+folder, and Snakemake asks for each object's modification time itself. A URL
+named alone (``input.files`` without wildcards, a recordings table) is not
+listed: its companions (BrainVision ``.eeg`` and ``.vmrk``, EEGLAB ``.fdt``) are
+asked for by name.
 """
 
 import fnmatch
 import posixpath
 import re
-from urllib.parse import urlparse
+from html.parser import HTMLParser
+from urllib.parse import unquote, urlparse
 
 from . import UserError
 
@@ -262,19 +266,57 @@ class RemoteStorage:
     def _listed(self, folder):
         """The listing (see :meth:`listing`) of the listed folder ``folder`` is in,
         made by one listing of ``folder`` if there is none."""
+        objects = self._covering(folder)
+        if objects is not None:
+            return objects
+        folder = folder.rstrip("/")
+        lister = self._list_s3 if folder.startswith("s3://") else self._list_http
+        objects = self._listings[folder] = lister(folder)
+        for where, urls in by_folder(objects).items():
+            self._folders.setdefault(where, set()).update(urls)
+        return objects
+
+    def _covering(self, folder):
+        """The listing made of ``folder`` or of a folder it is in, or None."""
         folder = folder.rstrip("/")
         for listed, objects in self._listings.items():
             if folder == listed or folder.startswith(f"{listed}/"):
                 return objects
-        if not folder.startswith("s3://"):
-            raise UserError(
-                f"{folder}: HTTP has no listing; name each recording's URL (no "
-                "wildcards) in input.files or a recordings table, or use s3://"
-            )
-        objects = self._listings[folder] = self._list_s3(folder)
-        for where, urls in by_folder(objects).items():
-            self._folders.setdefault(where, set()).update(urls)
+        return None
+
+    def _list_http(self, folder):
+        """{URL: None} of the files below ``folder`` from the server's folder index
+        pages, one request a folder (sizes and times are not in every index)."""
+        objects, pending = {}, [folder]
+        while pending:
+            current = pending.pop()
+            for name in self._index_names(current):
+                if name.endswith("/"):
+                    pending.append(f"{current}/{name.rstrip('/')}")
+                else:
+                    objects[f"{current}/{name}"] = None
         return objects
+
+    def _index_names(self, folder):
+        """The names (a folder's ending in ``/``) in ``folder``'s index page."""
+        try:
+            with self._storage_object(f"{folder}/").httpr() as response:
+                response.raise_for_status()
+                text = response.text
+        except Exception as error:  # refused, unreachable, not found, denied
+            raise UserError(
+                f"{folder}/: cannot list this folder over HTTP ({error}); the server "
+                "must show folder indexes (autoindex), else name each recording's "
+                "URL in a recordings table"
+            ) from None
+        parser = _IndexLinks()
+        parser.feed(text)
+        return [
+            unquote(href)
+            for href in parser.hrefs
+            # the index's own links: sort orders, parent folder, other sites
+            if not href.startswith(("?", "/", "#", ".")) and ":" not in href
+        ]
 
     def _list_s3(self, folder):
         self._prepare(folder)
@@ -299,9 +341,10 @@ class RemoteStorage:
         return objects
 
     def exists(self, url):
-        """Whether object ``url`` exists: from its folder's listing on S3, by asking
-        for it over HTTP."""
-        if url.startswith("s3://"):
+        """Whether object ``url`` exists: from its folder's listing (always made on
+        S3), else by asking for it over HTTP."""
+        listed = self._covering(parent_url(url))
+        if url.startswith("s3://") or listed is not None:
             return url in self._listed(parent_url(url))
         try:
             return self._storage_object(url).exists()
@@ -322,8 +365,9 @@ class RemoteStorage:
 
     def recording_urls(self, url):
         """A recording's main file and its companion objects (see
-        :func:`companion_urls`; over HTTP the usual ones that exist)."""
-        if url.startswith("s3://"):
+        :func:`companion_urls`; over HTTP without a listing, the usual ones that
+        exist)."""
+        if url.startswith("s3://") or self._covering(parent_url(url)) is not None:
             return [url, *companion_urls(url, self.folders(parent_url(url)))]
         stem, extension = posixpath.splitext(url)
         companions = _HTTP_COMPANION_EXTENSIONS.get(extension.lower(), ())
@@ -350,3 +394,16 @@ class RemoteStorage:
                 "bucket, the credentials (README 'Data on S3')"
             ) from None
         return str(path)
+
+
+class _IndexLinks(HTMLParser):
+    """The ``href`` of every link of an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.hrefs = []
+
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
