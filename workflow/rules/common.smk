@@ -37,12 +37,13 @@ def expand(*args, **wildcards):
 
 def stored_pattern(path):
     """The pattern a rule wrote for ``path``, a storage object under
-    --default-storage-provider; ``path`` itself otherwise."""
+    --default-storage-provider (any other storage object: its URL); ``path`` itself
+    otherwise."""
     storage_object = getattr(path, "flags", {}).get("storage_object")
     if storage_object is None:
         return path
-    prefix = workflow.storage_settings.default_storage_prefix.rstrip("/")
-    return storage_object.query.removeprefix(f"{prefix}/")
+    prefix = workflow.storage_settings.default_storage_prefix
+    return storage_object.query.removeprefix(f"{(prefix or '').rstrip('/')}/")
 
 
 RUN_STARTED = time.time()  # a job whose log is older did not run in this run
