@@ -83,9 +83,10 @@ def run_snakemake(workdir, *args, check=True, snakefile=ROOT / "Snakefile"):
     return result
 
 
-def planned_jobs(workdir, snakefile=ROOT / "Snakefile"):
-    """{rule: job count} that a dry run of the workflow in ``workdir`` plans."""
-    result = run_snakemake(workdir, "--dry-run", snakefile=snakefile)
+def planned_jobs(workdir, *args, snakefile=ROOT / "Snakefile"):
+    """{rule: job count} that a dry run of the workflow in ``workdir`` plans (with
+    snakemake options ``args``)."""
+    result = run_snakemake(workdir, "--dry-run", *args, snakefile=snakefile)
     output = result.stdout + result.stderr
     if "Nothing to be done" in output:
         return {}

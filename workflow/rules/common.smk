@@ -29,6 +29,32 @@ from eegflow.resources import (
     input_job_seconds,
     runtime_request_min,
 )
+from eegflow.remote import RemoteStorage, is_remote
+
+_snakemake_expand = expand
+
+
+def expand(*args, **wildcards):
+    """Snakemake's expand(), also on rules' outputs under --default-storage-provider,
+    where ``rules.<rule>.output`` are storage objects that expand() refuses (Snakemake
+    issue #3876): their patterns are expanded as written, and Snakemake maps the
+    paths to the storage again."""
+    patterns = args[0] if isinstance(args[0], (list, tuple)) else [args[0]]
+    return _snakemake_expand(
+        list(map(stored_pattern, patterns)), *args[1:], **wildcards
+    )
+
+
+def stored_pattern(path):
+    """The pattern a rule wrote for ``path``, a storage object under
+    --default-storage-provider (any other storage object: its URL); ``path`` itself
+    otherwise."""
+    storage_object = getattr(path, "flags", {}).get("storage_object")
+    if storage_object is None:
+        return path
+    prefix = workflow.storage_settings.default_storage_prefix
+    return storage_object.query.removeprefix(f"{(prefix or '').rstrip('/')}/")
+
 
 RUN_STARTED = time.time()  # a job whose log is older did not run in this run
 FAILED_JOBS_TABLE = "results/failed_jobs.tsv"
@@ -36,10 +62,12 @@ FAILED_JOBS_TABLE = "results/failed_jobs.tsv"
 LAST_RUN_CONFIG = "results/code/last_run_config.json"
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
+# recordings on S3/HTTP(S): listed here, fetched per job by Snakemake's storage plugins
+REMOTE = RemoteStorage(storage, log=logger.warning)
 try:
     for warning in check_config(config):
         logger.warning(f"Warning: {warning}")
-    RECORDINGS = discover_recordings(config["input"])
+    RECORDINGS = discover_recordings(config["input"], REMOTE)
     check_metadata_columns(RECORDINGS, config)
 except UserError as error:
     raise WorkflowError(str(error)) from None
@@ -70,31 +98,41 @@ def package_code(script):
     )
     if changed:
         logger.info(f"Code of {script} changed: {', '.join(changed)}")
-    return stamp
+    return local(stamp)
 
 
 def recording_path(wildcards):
-    """The raw file of a recording."""
+    """The raw file of a recording (its URL for a remote one)."""
     return RECORDINGS[wildcards.recording]["path"]
+
+
+def recording_input(wildcards):
+    """The raw file of a recording as a job input (a remote one fetched by Snakemake)."""
+    return REMOTE.as_input(recording_path(wildcards))
 
 
 def recording_companions(wildcards):
     """The files a recording consists of besides its main file (BrainVision .eeg and
-    .vmrk, EEGLAB .fdt, FIF splits, a folder's files): editing one reruns it."""
-    path = recording_path(wildcards)
+    .vmrk, EEGLAB .fdt, FIF splits, a folder's files; a remote recording's objects,
+    BIDS sidecars included): editing one reruns it."""
+    entry = RECORDINGS[wildcards.recording]
+    if entry["remote_files"]:
+        return REMOTE.as_input(entry["remote_files"][1:])
+    path = entry["path"]
     return [name for name in recording_files(path) if name != path]
 
 
 def recording_annotations(wildcards):
     """The annotations file paired with a recording (input.annotations), if any."""
     annotations = RECORDINGS[wildcards.recording]["annotations"]
-    return [annotations] if annotations else []
+    return [REMOTE.as_input(annotations)] if annotations else []
 
 
 def bids_sidecars(wildcards):
-    """A BIDS recording's sidecar files (events, channels, json) that exist."""
+    """A local BIDS recording's sidecar files (events, channels, json) that exist
+    (a remote one's are among its companions)."""
     entry = RECORDINGS[wildcards.recording]
-    if not entry["bids_root"]:
+    if not entry["bids_root"] or entry["remote_files"]:
         return []
     stem = entry["path"].rsplit("_", 1)[0]
     datatype = config["input"]["bids"]["datatype"]
@@ -126,6 +164,19 @@ def bids_source(recording):
     return os.path.relpath(entry["path"], entry["bids_root"])
 
 
+def bids_root_files(wildcards):
+    """A remote BIDS root's dataset_description.json and participants.tsv (those it
+    has), fetched for the derivative data set's files; none for a local root (read
+    in place)."""
+    root = (config["input"]["bids"]["root"] or "").rstrip("/")
+    if not is_remote(root):
+        return []
+    files = (
+        f"{root}/{name}" for name in ("dataset_description.json", "participants.tsv")
+    )
+    return REMOTE.as_input([url for url in files if REMOTE.exists(url)])
+
+
 def bids_derivative_targets():
     """With config input.bids.derivatives: every BIDS derivative file; else none."""
     if not config["input"]["bids"]["derivatives"]:
@@ -148,7 +199,8 @@ def recording_metadata(wildcards):
 
 
 def data_input_mb(input):
-    """Size (MB) of a job's input files less its code stamp; 0 for a file not there yet.
+    """Size (MB) of a job's input files less its code stamp; 0 for a file not there yet,
+    the listed size for a remote object not fetched yet.
 
     Snakemake's ``input.size_mb`` also counts the code every job has as input
     and runs an event loop per call: at 2,000 recordings the dry run spent 16 of its
@@ -159,8 +211,8 @@ def data_input_mb(input):
         if path != input.code:
             try:
                 size += os.stat(path).st_size
-            except FileNotFoundError:  # planned, not written yet
-                pass
+            except FileNotFoundError:  # planned, not written yet; remote, not fetched
+                size += REMOTE.listed_size(path)
     return size / 1e6
 
 
@@ -344,5 +396,7 @@ def benchmark_job_inputs():
                 if name != "code" and isinstance(pattern, str)
             ]
             inputs[f"{rule_name}/{recording}"] = expand(patterns, recording=recording)
-        inputs[f"preprocess/{recording}"] = recording_files(entry["path"])
+        inputs[f"preprocess/{recording}"] = entry["remote_files"] or recording_files(
+            entry["path"]
+        )
     return inputs

@@ -46,6 +46,7 @@ rule bids_dataset_description:
     input:
         code=package_code("bids_dataset_description"),
         spatial=[os.path.join(BIDS_ROOT, path) for path in BIDS_SPATIAL_FILES],
+        sources=bids_root_files,
     output:
         description="results/derivatives/eegflow/dataset_description.json",
         participants="results/derivatives/eegflow/participants.tsv",

@@ -6,7 +6,7 @@
 rule preprocess:
     input:
         code=package_code("preprocess"),
-        raw=recording_path,
+        raw=recording_input,
         companions=recording_companions,
         annotations=recording_annotations,
         sidecars=bids_sidecars,
@@ -29,5 +29,6 @@ rule preprocess:
         preprocess=lookup(dpath="preprocess", within=config),
         bids_root=recording_bids_root,
         recording=recording_overrides,
+        source=recording_path,  # a remote one's URL, for the provenance
     script:
         "../scripts/preprocess.py"

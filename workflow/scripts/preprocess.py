@@ -2,6 +2,7 @@
 
 from eegflow.jobs import job_logging
 from eegflow.preprocess import preprocess_recording
+from eegflow.remote import local_root
 
 with job_logging(snakemake.log[0]):
     preprocess_recording(
@@ -9,8 +10,9 @@ with job_logging(snakemake.log[0]):
         snakemake.output.fif,
         snakemake.params.preprocess,
         annotations_path=next(iter(snakemake.input.annotations), None),
-        bids_root=snakemake.params.bids_root or None,
+        bids_root=local_root(snakemake.params.bids_root, snakemake.input.raw),
         n_jobs=snakemake.threads,
         record_path=snakemake.output.record,
+        source=snakemake.params.source,
         **snakemake.params.recording,
     )

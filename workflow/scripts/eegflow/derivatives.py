@@ -29,6 +29,7 @@ import pandas as pd
 
 from . import __version__
 from .fileio import atomic_output, read_record
+from .remote import is_remote
 from .windows import window_table_info
 
 BIDS_VERSION = "1.10.0"
@@ -231,7 +232,9 @@ def write_dataset_files(inputs, outputs, bids_root, subjects, config, ignored):
     ----------
     inputs : dict
         Paths: ``spatial``, the source's electrode and coordinate-system files
-        (:func:`spatial_files`).
+        (:func:`spatial_files`; none for a source on S3 or HTTP(S)); ``sources``,
+        for a source on S3 or HTTP(S) (``bids_root`` a URL), the local copies of its
+        ``dataset_description.json`` and ``participants.tsv`` (those it has).
     outputs : dict
         Paths: ``description``, ``participants``, ``bidsignore`` and ``spatial``
         (where ``inputs["spatial"]`` go).
@@ -246,7 +249,16 @@ def write_dataset_files(inputs, outputs, bids_root, subjects, config, ignored):
     """
     from .provenance import git_commit
 
-    source_description = Path(bids_root) / "dataset_description.json"
+    if is_remote(bids_root):
+        source_url = bids_root
+        source_files = {Path(path).name: Path(path) for path in inputs["sources"]}
+    else:
+        source_url = Path(bids_root).resolve().as_uri()
+        source_files = {
+            name: Path(bids_root) / name
+            for name in ("dataset_description.json", "participants.tsv")
+        }
+    source_description = source_files.get("dataset_description.json", Path())
     name = "eegflow"
     if source_description.is_file():
         name = f"{json.loads(source_description.read_text())['Name']}: eegflow"
@@ -264,11 +276,11 @@ def write_dataset_files(inputs, outputs, bids_root, subjects, config, ignored):
                 "Config": config,
             }
         ],
-        "SourceDatasets": [{"URL": Path(bids_root).resolve().as_uri()}],
+        "SourceDatasets": [{"URL": source_url}],
     }
     with atomic_output(outputs["description"]) as tmp:
         tmp.write_text(json.dumps(description, indent=2) + "\n", encoding="utf-8")
-    participants_file = Path(bids_root) / "participants.tsv"
+    participants_file = source_files.get("participants.tsv", Path())
     ids = [f"sub-{subject}" for subject in sorted(set(subjects))]
     if participants_file.is_file():
         table = pd.read_csv(

@@ -35,6 +35,7 @@ from .fileio import (
 )
 from .provenance import file_fingerprints, with_stage
 from .recordings import recording_files
+from .remote import named_by_url
 
 log = logging.getLogger(__name__)
 
@@ -423,6 +424,7 @@ def preprocess_recording(
     record_path=None,
     bad_channels=(),
     units_scale=None,
+    source=None,
 ):
     """Preprocess ``raw_path`` and save it as FIF to ``out_path``.
 
@@ -490,6 +492,9 @@ def preprocess_recording(
     units_scale : float or None
         This recording's scale (a recordings table's ``units_scale``),
         replacing config ``preprocess.units.scale``.
+    source : str or None
+        The recording's URL when ``raw_path`` is the local copy of a remote file
+        (:mod:`eegflow.remote`): the provenance names the URLs.
     """
     notes = []  # what a setting could not do or MNE said of it: the record's warnings
     raw = read_raw_lazily(raw_path, bids_root, notes)
@@ -635,7 +640,13 @@ def preprocess_recording(
         "untreated": untreated,
         "warnings": notes,
         "provenance": with_stage(
-            {"source_files": file_fingerprints(recording_files(str(raw_path)))},
+            {
+                "source_files": named_by_url(
+                    file_fingerprints(recording_files(str(raw_path))),
+                    raw_path,
+                    source or str(raw_path),
+                )
+            },
             preprocess=settings,
             recording={"bad_channels": list(bad_channels), "units_scale": units_scale},
         ),

@@ -1,15 +1,15 @@
 """Find the recordings named in ``config.yaml`` and give each a safe, unique id.
 
 Each recording is ``{"path", "metadata", "annotations", "bids_root", "bids_path",
-"index", "preprocess", "id_made_from", "id_from_column"}``: its main file, the
-columns it adds to every window's row,
-the annotations file paired with it (or None), for a BIDS data set the root (read
-with mne-bids) and its path in BIDS without datatype suffix and extension
-(``sub-01/ses-1/eeg/sub-01_ses-1_task-rest``), for a synthetic recording its
-index (the ``{index}`` of its rule's output), its own preprocessing (a
-recordings table's ``bad_channels`` and ``units_scale`` columns), and what its id
-was made from (file name or ``recording`` column; ids that differ from it are
-logged).
+"index", "preprocess", "id_made_from", "id_from_column", "remote_files"}``: its main
+file, the columns it adds to every window's row, the annotations file paired with it
+(or None), for a BIDS data set the root (read with mne-bids) and its path in BIDS
+without datatype suffix and extension (``sub-01/ses-1/eeg/sub-01_ses-1_task-rest``),
+for a synthetic recording its index (the ``{index}`` of its rule's output), its own
+preprocessing (a recordings table's ``bad_channels`` and ``units_scale`` columns),
+what its id was made from (file name or ``recording`` column; ids that differ from
+it are logged), and for a recording on S3 or HTTP(S) every object its job fetches,
+main file first (None for a local one; see :mod:`eegflow.remote`).
 Kept free of MNE/NumPy imports (mne-bids only for a BIDS source): the Snakefile
 calls it at every start.
 """
@@ -19,10 +19,12 @@ import functools
 import glob
 import logging
 import os
+import posixpath
 import re
 from pathlib import Path
 
 from . import UserError
+from .remote import bids_recording_urls, is_remote
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +161,7 @@ def _entry(
     bids_path=None,
     index=None,
     overrides=None,
+    remote_files=None,
 ):
     return {
         "path": str(path),
@@ -168,6 +171,7 @@ def _entry(
         "bids_path": bids_path,
         "index": index,
         "preprocess": overrides or {"bad_channels": [], "units_scale": None},
+        "remote_files": remote_files,
     }
 
 
@@ -204,15 +208,25 @@ def synthetic_recordings(synthetic):
     }
 
 
-def file_recordings(patterns):
-    """Recordings matching the glob patterns of config ``input.files``."""
+def file_recordings(patterns, remote=None):
+    """Recordings matching the glob patterns of config ``input.files``; a pattern
+    that is an S3 or HTTP(S) URL matches objects through ``remote``
+    (:class:`eegflow.remote.RemoteStorage`)."""
     if not patterns:
         raise UserError(
             "config input.files is empty while input.source is 'files'; "
             "list glob patterns such as 'data/**/*.edf'"
         )
     paths = sorted(
-        {path for pattern in patterns for path in glob.glob(pattern, recursive=True)}
+        {
+            path
+            for pattern in patterns
+            for path in (
+                _remote(remote, pattern).glob(pattern)
+                if is_remote(pattern)
+                else glob.glob(pattern, recursive=True)
+            )
+        }
     )
     if not paths:
         raise UserError(
@@ -223,8 +237,20 @@ def file_recordings(patterns):
         if Path(path).is_dir() and not path.lower().endswith(SUPPORTED_EXTENSIONS):
             continue  # a folder matched by "**/*" (.mff and .ds recordings are folders)
         _check_extension(path, "config input.files matched it")
-        _add(recordings, recording_id(path), _entry(path, {}), "config input.files")
+        files = remote.recording_urls(path) if is_remote(path) else None
+        entry = _entry(path, {}, remote_files=files)
+        _add(recordings, recording_id(path), entry, "config input.files")
     return recordings
+
+
+def _remote(remote, url):
+    """``remote``, or the error of a URL met where remote storage is not set up."""
+    if remote is None:
+        raise UserError(
+            f"{url}: a remote URL, but remote storage is not available here; run it "
+            "through the workflow (snakemake), which reads it with its storage plugins"
+        )
+    return remote
 
 
 def _check_extension(path, why):
@@ -310,7 +336,7 @@ def read_metadata_table(path):
     return rows
 
 
-def table_recordings(table_path):
+def table_recordings(table_path, remote=None):
     """Recordings listed in a CSV/TSV table (config ``input.table``).
 
     Columns: ``path`` (required; relative to the table's folder unless
@@ -319,7 +345,9 @@ def table_recordings(table_path):
     optional ``bad_channels`` (names known to be bad, separated by "," or ";")
     and ``units_scale`` (multiplies that recording's data, e.g. 1e-6); every
     other column (subject, session, target, ...) becomes a column of the
-    recording's rows in the feature table.
+    recording's rows in the feature table. A ``path`` or ``annotations`` that is an
+    S3 or HTTP(S) URL is checked and read through ``remote``
+    (:class:`eegflow.remote.RemoteStorage`).
     """
     if not table_path:
         raise UserError("config input.table is empty while input.source is 'table'")
@@ -335,31 +363,41 @@ def table_recordings(table_path):
     for line, row in enumerate(rows, start=2):
         if row["path"] is None:
             raise UserError(f"{table_path} line {line}: empty path")
-        path = folder / str(row.pop("path"))
         where = f"{table_path} line {line}"
-        if not path.exists():
-            raise UserError(f"{where}: {path} does not exist")
+        path = _table_file(folder, row.pop("path"), where, remote, "")
         _check_extension(path, f"listed in {where}")
         annotations = row.pop("annotations", None)
         if annotations is not None:
-            annotations = folder / str(annotations)
-            if not annotations.exists():
-                raise UserError(
-                    f"{where}: annotations file {annotations} does not exist"
-                )
-            annotations = str(annotations)
+            annotations = str(
+                _table_file(folder, annotations, where, remote, "annotations file ")
+            )
         overrides = _preprocess_overrides(row, where)
         named = row.pop("recording", None)
         rid = recording_id(path) if named is None else recording_id(f"{named}")
+        files = remote.recording_urls(path) if is_remote(path) else None
         _add(
             recordings,
             rid,
-            _entry(path, row, annotations, overrides=overrides),
+            _entry(path, row, annotations, overrides=overrides, remote_files=files),
             table_path,
             named=named,
             by_column=named is not None,
         )
     return recordings
+
+
+def _table_file(folder, name, where, remote, what):
+    """A table's file ``name`` (a URL, or a path relative to the table's folder)
+    that exists; an error naming it as ``what`` otherwise."""
+    name = str(name)
+    if is_remote(name):
+        if not _remote(remote, name).exists(name):
+            raise UserError(f"{where}: {what}{name} does not exist")
+        return name
+    path = folder / name
+    if not path.exists():
+        raise UserError(f"{where}: {what}{path} does not exist")
+    return path
 
 
 BIDS_ENTITIES = {
@@ -371,51 +409,57 @@ BIDS_ENTITIES = {
 BIDS_EXTENSIONS = [".edf", ".bdf", ".vhdr", ".set", ".fif"]
 
 
-def bids_recordings(bids):
+def bids_recordings(bids, remote=None):
     """Recordings of a BIDS data set (config ``input.bids``), via mne-bids.
 
     Selection by subjects/sessions/tasks/runs (empty = all); metadata columns
     subject, session, task, run, plus the subject's row of participants.tsv.
+    A root that is an S3 URL is read from one listing through ``remote``
+    (:class:`eegflow.remote.RemoteStorage`).
     """
-    import mne_bids
-
     root = bids["root"]
-    if not root or not Path(root).is_dir():
-        raise UserError(f"config input.bids.root={root}: not a folder")
     selection = {key: bids[key] or None for key in BIDS_ENTITIES}
-    paths = mne_bids.find_matching_paths(
-        root,
-        **selection,
-        datatypes=bids["datatype"],
-        suffixes=bids["datatype"],
-        extensions=BIDS_EXTENSIONS,
-    )
-    if not paths:
+    if is_remote(root):
+        root = root.rstrip("/")
+        listing = _remote(remote, root).listing(root)
+        folders = remote.folders(root)
+        if not listing:
+            raise UserError(f"config input.bids.root={root}: no object there")
+        found = _listed_bids_recordings(root, listing, bids["datatype"], selection)
+        participants_file = f"{root}/participants.tsv"
+        if participants_file in listing:
+            participants_file = remote.local_copy(participants_file)
+    else:
+        if not root or not Path(root).is_dir():
+            raise UserError(f"config input.bids.root={root}: not a folder")
+        found = _local_bids_recordings(root, bids["datatype"], selection)
+        participants_file = Path(root) / "participants.tsv"
+    if not found:
         raise UserError(
             f"config input.bids: no {bids['datatype']} recording in {root} matches "
             f"{ {key: value for key, value in selection.items() if value} }"
         )
     participants = {}
-    participants_file = Path(root) / "participants.tsv"
-    if participants_file.is_file():
+    if Path(participants_file).is_file():
         for row in read_metadata_table(participants_file):
             participant = str(row.pop("participant_id", "")).removeprefix("sub-")
             participants[participant] = row
     recordings = {}
-    for bids_path in sorted(paths, key=lambda p: str(p.fpath)):
-        entities = {name: getattr(bids_path, name) for name in BIDS_ENTITIES.values()}
+    for path, relative, entities in sorted(found):
         metadata = {
             name: value for name, value in entities.items() if value is not None
         }
-        metadata.update(participants.get(bids_path.subject, {}))
-        name = bids_path.basename.removesuffix(bids_path.extension)
+        metadata.update(participants.get(entities["subject"], {}))
+        name = relative.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         name = name.removesuffix(f"_{bids['datatype']}")
-        folder = Path(bids_path.fpath).parent.relative_to(root)
         entry = _entry(
-            bids_path.fpath,
+            path,
             metadata,
             bids_root=str(root),
-            bids_path=(folder / name).as_posix(),
+            bids_path=posixpath.join(posixpath.dirname(relative), name),
+            remote_files=(
+                bids_recording_urls(path, root, folders) if is_remote(root) else None
+            ),
         )
         rid = recording_id(name)
         _add(recordings, rid, entry, "config input.bids", named=name)
@@ -429,6 +473,57 @@ def bids_recordings(bids):
     for entry in recordings.values():
         entry["metadata"] = {**dict.fromkeys(present), **entry["metadata"]}
     return recordings
+
+
+def _local_bids_recordings(root, datatype, selection):
+    """[(path, path relative to root, entities)] of the recordings of a local BIDS
+    data set that match ``selection``, found by mne-bids."""
+    import mne_bids
+
+    paths = mne_bids.find_matching_paths(
+        root,
+        **selection,
+        datatypes=datatype,
+        suffixes=datatype,
+        extensions=BIDS_EXTENSIONS,
+    )
+    return [
+        (
+            str(bids_path.fpath),
+            Path(bids_path.fpath).relative_to(root).as_posix(),
+            {name: getattr(bids_path, name) for name in BIDS_ENTITIES.values()},
+        )
+        for bids_path in paths
+    ]
+
+
+def _listed_bids_recordings(root, listing, datatype, selection):
+    """As :func:`_local_bids_recordings`, from the URLs of a remote data set's
+    objects: ``sub-<label>/[ses-<label>/]<datatype>/<entities>_<datatype><extension>``
+    with each selected entity among the selected values."""
+    import mne_bids
+
+    suffixes = tuple(f"_{datatype}{extension}" for extension in BIDS_EXTENSIONS)
+    found = []
+    for url in listing:
+        relative = url[len(root) + 1 :]
+        parts = relative.split("/")
+        if not (
+            len(parts) in (3, 4)
+            and parts[0].startswith("sub-")
+            and parts[-2] == datatype
+            and parts[-1].startswith(f"{parts[0]}_")
+            and parts[-1].endswith(suffixes)
+        ):
+            continue
+        entities = mne_bids.get_entities_from_fname(parts[-1], on_error="ignore")
+        entities = {name: entities[name] for name in BIDS_ENTITIES.values()}
+        if all(
+            values is None or entities[BIDS_ENTITIES[key]] in map(str, values)
+            for key, values in selection.items()
+        ):
+            found.append((url, relative, entities))
+    return found
 
 
 def pair_annotations(recordings, settings):
@@ -483,21 +578,24 @@ def pair_annotations(recordings, settings):
     return recordings
 
 
-def discover_recordings(input_config):
-    """Map recording id -> {"path", "metadata", "annotations", "bids_root"} from config ``input``.
+def discover_recordings(input_config, remote=None):
+    """Map recording id -> {"path", "metadata", "annotations", "bids_root", ...} from
+    config ``input`` (see the module's docstring).
 
     Ids listed in ``input.exclude`` are left out; an id there that names no
-    recording is an error (most likely a typo).
+    recording is an error (most likely a typo). S3 and HTTP(S) URLs are read
+    through ``remote`` (:class:`eegflow.remote.RemoteStorage`; the workflow gives
+    one).
     """
     source = input_config["source"]
     if source == "synthetic":
         recordings = synthetic_recordings(input_config["synthetic"])
     elif source == "files":
-        recordings = file_recordings(input_config["files"])
+        recordings = file_recordings(input_config["files"], remote)
     elif source == "table":
-        recordings = table_recordings(input_config["table"])
+        recordings = table_recordings(input_config["table"], remote)
     else:
-        recordings = bids_recordings(input_config["bids"])
+        recordings = bids_recordings(input_config["bids"], remote)
     recordings = pair_annotations(recordings, input_config["annotations"])
     for rid, entry in recordings.items():
         clashes = sorted(RESERVED_COLUMNS & set(entry["metadata"]))

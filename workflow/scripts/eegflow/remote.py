@@ -1,0 +1,409 @@
+"""Recordings on S3 or HTTP(S), read through Snakemake's storage plugins.
+
+At planning, each remote folder is listed once (S3: one paginated
+``list_objects_v2`` of its prefix, through the S3 plugin's own client, so its
+endpoint, region and credentials apply); the recordings, their companion files
+and the BIDS layout come from that listing, and only small files the planning
+needs (``participants.tsv``) are fetched. Each job then names its recording's
+objects as ``storage(url)`` inputs: Snakemake fetches them together before the
+job, under ``.snakemake/storage/<provider>/<bucket or host>/<key>`` (the
+remote key layout, so a BIDS root stays a BIDS root), removes them after use
+unless ``--keep-storage-local-copies``, and reruns a recording whose objects
+changed (their modification time in the storage).
+
+HTTP has no listing API: a folder is listed from the server's index pages
+(Apache's, nginx's and python's http.server folder listings), one request per
+folder, and Snakemake asks for each object's modification time itself. A URL
+named alone (``input.files`` without wildcards, a recordings table) is not
+listed: its companions (BrainVision ``.eeg`` and ``.vmrk``, EEGLAB ``.fdt``) are
+asked for by name.
+"""
+
+import fnmatch
+import posixpath
+import re
+from html.parser import HTMLParser
+from urllib.parse import unquote, urlparse
+
+from . import UserError
+
+REMOTE_SCHEMES = ("s3://", "http://", "https://")
+_GLOB_CHARACTERS = re.compile(r"[*?[]")
+# companions of a main file over HTTP, where nothing can be listed: asked for by name
+_HTTP_COMPANION_EXTENSIONS = {
+    ".vhdr": (".eeg", ".vmrk"),
+    ".ahdr": (".eeg", ".vmrk"),
+    ".set": (".fdt",),
+}
+
+
+def is_remote(path):
+    """True for an ``s3://``, ``http://`` or ``https://`` URL."""
+    return str(path).startswith(REMOTE_SCHEMES)
+
+
+def parent_url(url):
+    """The folder part of ``url`` (``s3://b/ds/sub-01/x.edf`` -> ``s3://b/ds/sub-01``)."""
+    return url.rsplit("/", 1)[0]
+
+
+def glob_match(pattern, url):
+    """Whether ``url`` matches glob ``pattern`` as :func:`glob.glob` with
+    ``recursive=True`` would match a path: ``*``, ``?`` and ``[...]`` within one
+    folder level, ``**`` any number of levels (none included)."""
+
+    def match(patterns, names):
+        if not patterns:
+            return not names
+        if patterns[0] == "**":
+            return any(match(patterns[1:], names[i:]) for i in range(len(names) + 1))
+        return (
+            bool(names)
+            and fnmatch.fnmatchcase(names[0], patterns[0])
+            and match(patterns[1:], names[1:])
+        )
+
+    return match(pattern.split("/"), url.split("/"))
+
+
+def glob_folder(pattern):
+    """The folder a glob pattern's matches all lie in: its part before the first
+    wildcard, up to the last ``/``."""
+    head = _GLOB_CHARACTERS.split(pattern, maxsplit=1)[0]
+    return parent_url(head) if _GLOB_CHARACTERS.search(pattern) else parent_url(pattern)
+
+
+def local_root(root, local_file):
+    """The local copy of remote folder ``root``, given the local copy of a file
+    below it; ``root`` itself when it is local (or empty: None).
+
+    Snakemake's storage plugins keep the remote layout under their local prefix
+    (``<prefix>/s3/<bucket>/<key>``, ``<prefix>/http/<host>/<path>``), so the folder
+    ends where the root's ``<provider>/<bucket or host>/<key>`` ends in the file's
+    path.
+    """
+    if not root or not is_remote(root):
+        return root or None
+    parsed = urlparse(root)
+    provider = "s3" if parsed.scheme == "s3" else "http"
+    suffix = f"/{provider}/{parsed.netloc}/{parsed.path.strip('/')}".rstrip("/") + "/"
+    local_file = str(local_file)
+    position = local_file.find(suffix)
+    if position < 0:
+        raise UserError(
+            f"{local_file}: not a local copy of a file under {root}; is it a "
+            "Snakemake storage input?"
+        )
+    return local_file[: position + len(suffix) - 1]
+
+
+def by_folder(urls):
+    """{folder URL: set of the URLs directly in it}."""
+    folders = {}
+    for url in urls:
+        folders.setdefault(parent_url(url), set()).add(url)
+    return folders
+
+
+def named_by_url(fingerprints, local_main, url):
+    """File fingerprints (``{"path", ...}``, made from a remote recording's local
+    copies) with each path replaced by the object's URL: ``local_main`` is the copy
+    of ``url``, its companions lie beside it. Unchanged for a local ``url``."""
+    if not is_remote(url):
+        return fingerprints
+    local_folder = str(local_main).rsplit("/", 1)[0]
+    return [
+        {
+            **fingerprint,
+            "path": parent_url(url) + fingerprint["path"][len(local_folder) :],
+        }
+        for fingerprint in fingerprints
+    ]
+
+
+def companion_urls(url, folders):
+    """The other objects a recording at ``url`` consists of, from the objects of
+    its folder (``folders``: see :func:`by_folder`): ``<stem>.<any extension>``
+    (BrainVision ``.eeg``/``.vmrk``, EEGLAB ``.fdt``) and a FIF file's split
+    continuations ``<stem>-<digit>...fif``."""
+    folder, name = url.rsplit("/", 1)
+    stem = name.rsplit(".", 1)[0].removesuffix(".fif")
+    split = re.compile(re.escape(stem) + r"-[0-9].*\.fif$")
+    return sorted(
+        other
+        for other in folders.get(folder, ())
+        if other != url
+        and (
+            other.rsplit("/", 1)[1].startswith(f"{stem}.")
+            or (name.endswith(".fif") and split.match(other.rsplit("/", 1)[1]))
+        )
+    )
+
+
+def bids_recording_urls(url, root, folders):
+    """Every object of a BIDS data set at ``root`` that reading the recording at
+    ``url`` with mne-bids may open: the recording's own files and sidecars
+    (``<entities>_*``), its folder's files shared by the subject's recordings
+    (electrodes, coordsystem: no task entity), its ``scans.tsv``, and the data
+    set's top-level ``.json``/``.tsv`` files (``participants.tsv``, inherited
+    sidecars). ``url`` comes first; ``folders``: the data set's objects by folder
+    (see :func:`by_folder`)."""
+    folder, name = url.rsplit("/", 1)
+    entities = name.rsplit("_", 1)[0]
+    scans_folder = parent_url(folder)
+    needed = {
+        folder: lambda other: other.startswith(f"{entities}_") or "_task-" not in other,
+        scans_folder: lambda other: other.endswith("_scans.tsv"),
+        root: lambda other: other.endswith((".json", ".tsv")),
+    }
+    return [
+        url,
+        *sorted(
+            other
+            for where, wanted in needed.items()
+            for other in folders.get(where, ())
+            if other != url and wanted(other.rsplit("/", 1)[1])
+        ),
+    ]
+
+
+class RemoteStorage:
+    """Remote objects seen through Snakemake's storage registry (``storage`` in a
+    Snakefile): folders listed once each, job inputs as storage objects.
+
+    Parameters
+    ----------
+    registry : snakemake.storage.StorageRegistry
+        The workflow's ``storage``.
+    log : callable
+        Told (one line) when S3 is read without credentials.
+    """
+
+    def __init__(self, registry, log=print):
+        self.registry = registry
+        self.log = log
+        self._listings = {}  # folder URL -> {object URL: (size, mtime)}
+        self._folders = {}  # folder URL -> set of the object URLs in it (all listings)
+        self._s3_ready = False
+
+    def as_input(self, paths):
+        """``paths`` as job inputs: a URL as Snakemake storage object, a local path as
+        it is; a list stays a list."""
+        if isinstance(paths, (list, tuple)):
+            return [self.as_input(path) for path in paths]
+        if not is_remote(paths):
+            return paths
+        self._prepare(paths)
+        flagged = self.registry(paths)
+        self._tell_planning(paths, flagged.flags["storage_object"])
+        return flagged
+
+    def listed_size(self, path):
+        """The size (bytes) the listing gave for job input ``path`` (a storage
+        object's local path); 0 for anything else."""
+        storage_object = getattr(path, "storage_object", None)
+        if storage_object is None:
+            return 0
+        return (self._listed_info(storage_object.query) or (0,))[0]
+
+    def _listed_info(self, url):
+        """(size, modification time) of ``url`` in a listing made, or None."""
+        return next((lst[url] for lst in self._listings.values() if url in lst), None)
+
+    def _tell_planning(self, url, storage_object):
+        """Put what the listing says of ``url`` (it exists, its size and modification
+        time) into Snakemake's planning cache, as a plugin's inventory does: the
+        planning then asks the storage nothing per object (the S3 plugin's
+        inventory lists one folder, then asks 2-3 requests per object)."""
+        from snakemake_interface_storage_plugins.io import Mtime
+
+        cache = getattr(self.registry.workflow, "iocache", None)  # made after parsing
+        listed = self._listed_info(url)
+        if listed is None or cache is None or not cache.active:
+            return
+        key = storage_object.cache_key()
+        cache.exists_in_storage[key] = True
+        cache.size[key] = listed[0]
+        cache.mtime[key] = Mtime(storage=listed[1])
+
+    def _storage_object(self, url):
+        self._prepare(url)
+        return self.registry(url).flags["storage_object"]
+
+    def _prepare(self, url):
+        """Before the first S3 object: without any credentials (neither Snakemake's
+        --storage-s3-access-key nor boto3's environment, ~/.aws files or instance
+        role), read anonymously, as public buckets (OpenNeuro) allow."""
+        if self._s3_ready or not url.startswith("s3://"):
+            return
+        self._s3_ready = True
+        import boto3
+        import botocore
+
+        provider = self.registry.s3(url).flags["storage_object"].provider
+        if provider.settings.access_key or boto3.Session().get_credentials():
+            return
+        self.registry.register_storage("s3", signature_version=botocore.UNSIGNED)
+        self.log(
+            "No S3 credentials found: reading s3:// anonymously (public buckets "
+            "only; give credentials for private ones, README 'Data on S3')"
+        )
+
+    def listing(self, folder):
+        """{URL: (size in bytes, modification time)} of every object below ``folder``
+        (at any depth), from one listing of its prefix, reused for any folder
+        inside it."""
+        prefix = f"{folder.rstrip('/')}/"
+        objects = self._listed(folder)
+        return {url: info for url, info in objects.items() if url.startswith(prefix)}
+
+    def folders(self, folder):
+        """The objects below ``folder`` by folder (see :func:`by_folder`), from the
+        listing that covers it."""
+        self._listed(folder)
+        return self._folders
+
+    def _listed(self, folder):
+        """The listing (see :meth:`listing`) of the listed folder ``folder`` is in,
+        made by one listing of ``folder`` if there is none."""
+        objects = self._covering(folder)
+        if objects is not None:
+            return objects
+        folder = folder.rstrip("/")
+        lister = self._list_s3 if folder.startswith("s3://") else self._list_http
+        objects = self._listings[folder] = lister(folder)
+        for where, urls in by_folder(objects).items():
+            self._folders.setdefault(where, set()).update(urls)
+        return objects
+
+    def _covering(self, folder):
+        """The listing made of ``folder`` or of a folder it is in, or None."""
+        folder = folder.rstrip("/")
+        for listed, objects in self._listings.items():
+            if folder == listed or folder.startswith(f"{listed}/"):
+                return objects
+        return None
+
+    def _list_http(self, folder):
+        """{URL: None} of the files below ``folder`` from the server's folder index
+        pages, one request a folder (sizes and times are not in every index)."""
+        objects, pending = {}, [folder]
+        while pending:
+            current = pending.pop()
+            for name in self._index_names(current):
+                if name.endswith("/"):
+                    pending.append(f"{current}/{name.rstrip('/')}")
+                else:
+                    objects[f"{current}/{name}"] = None
+        return objects
+
+    def _index_names(self, folder):
+        """The names (a folder's ending in ``/``) in ``folder``'s index page."""
+        try:
+            with self._storage_object(f"{folder}/").httpr() as response:
+                response.raise_for_status()
+                text = response.text
+        except Exception as error:  # refused, unreachable, not found, denied
+            raise UserError(
+                f"{folder}/: cannot list this folder over HTTP ({error}); the server "
+                "must show folder indexes (autoindex), else name each recording's "
+                "URL in a recordings table"
+            ) from None
+        parser = _IndexLinks()
+        parser.feed(text)
+        return [
+            unquote(href)
+            for href in parser.hrefs
+            # the index's own links: sort orders, parent folder, other sites
+            if not href.startswith(("?", "/", "#", ".")) and ":" not in href
+        ]
+
+    def _list_s3(self, folder):
+        self._prepare(folder)
+        provider = self._storage_object(folder).provider
+        parsed = urlparse(folder)
+        prefix = f"{parsed.path.strip('/')}/".lstrip("/")
+        paginator = provider.s3c.meta.client.get_paginator("list_objects_v2")
+        objects = {}
+        try:
+            for page in paginator.paginate(Bucket=parsed.netloc, Prefix=prefix):
+                for item in page.get("Contents", []):
+                    if not item["Key"].endswith("/"):
+                        objects[f"s3://{parsed.netloc}/{item['Key']}"] = (
+                            item["Size"],
+                            item["LastModified"].timestamp(),
+                        )
+        except Exception as error:  # boto3's errors: no bucket, denied, unreachable
+            raise UserError(
+                f"{folder}: cannot list this S3 folder ({error}); check the URL, the "
+                "credentials and --storage-s3-endpoint-url (README 'Data on S3')"
+            ) from None
+        return objects
+
+    def exists(self, url):
+        """Whether object ``url`` exists: from its folder's listing (always made on
+        S3), else by asking for it over HTTP."""
+        listed = self._covering(parent_url(url))
+        if url.startswith("s3://") or listed is not None:
+            return url in self._listed(parent_url(url))
+        try:
+            return self._storage_object(url).exists()
+        except Exception as error:  # refused, unreachable, redirected
+            raise UserError(
+                f"{url}: cannot reach it ({error}); check the URL and the server"
+            ) from None
+
+    def glob(self, pattern):
+        """The object URLs matching glob ``pattern``, from one listing."""
+        if not _GLOB_CHARACTERS.search(pattern):
+            return [pattern] if self.exists(pattern) else []
+        return sorted(
+            url
+            for url in self.listing(glob_folder(pattern))
+            if glob_match(pattern, url)
+        )
+
+    def recording_urls(self, url):
+        """A recording's main file and its companion objects (see
+        :func:`companion_urls`; over HTTP without a listing, the usual ones that
+        exist)."""
+        if url.startswith("s3://") or self._covering(parent_url(url)) is not None:
+            return [url, *companion_urls(url, self.folders(parent_url(url)))]
+        stem, extension = posixpath.splitext(url)
+        companions = _HTTP_COMPANION_EXTENSIONS.get(extension.lower(), ())
+        return [
+            url,
+            *(
+                f"{stem}{companion}"
+                for companion in companions
+                if self.exists(f"{stem}{companion}")
+            ),
+        ]
+
+    def local_copy(self, url):
+        """Fetch a small object needed at planning (participants.tsv) to its local
+        copy's path, through its storage plugin; return that path."""
+        storage_object = self._storage_object(url)
+        path = storage_object.local_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            storage_object.retrieve_object()
+        except Exception as error:
+            raise UserError(
+                f"{url}: cannot fetch it ({error}); check the URL and, for a private "
+                "bucket, the credentials (README 'Data on S3')"
+            ) from None
+        return str(path)
+
+
+class _IndexLinks(HTMLParser):
+    """The ``href`` of every link of an HTML page."""
+
+    def __init__(self):
+        super().__init__()
+        self.hrefs = []
+
+    def handle_starttag(self, tag, attrs):
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
