@@ -7,6 +7,8 @@ import signal
 import subprocess
 import time
 
+import pytest
+
 import mne
 import pandas as pd
 import pyarrow.parquet as pq
@@ -217,6 +219,16 @@ def test_code_edits_rerun_their_jobs_and_doc_edits_nothing(tmp_path):
         "combine": 1,
         "all": 1,
     }
+    run_snakemake(tmp_path, snakefile=snakefile)
+    time.sleep(1)
+    # a job script's time is Snakemake's own trigger: a touch reruns its stage (README)
+    (tmp_path / "workflow" / "scripts" / "windows.py").touch()
+    assert planned_jobs(tmp_path, snakefile=snakefile) == {
+        "windows": 4,
+        "features": 4,
+        "combine": 1,
+        "all": 1,
+    }
 
     # a module the package did not have, imported by a stage's module: tracked at once
     run_snakemake(tmp_path, snakefile=snakefile)
@@ -283,3 +295,24 @@ def test_failed_jobs_are_found_from_their_logs(tmp_path):
         ("crashed", "job failed: ValueError: operands could not be broadcast"),
         ("skewed", FAILED_BY_SNAKEMAKE),
     ]
+
+
+def test_a_full_disk_is_one_line_naming_the_file(tmp_path, capsys):
+    """ENOSPC inside a job: one line with the file, the space left and the fix."""
+    import errno
+
+    from eegflow.jobs import job_logging
+
+    target = tmp_path / "results" / "preprocessed" / "x_raw.fif"
+    with pytest.raises(SystemExit) as exited:
+        with job_logging(tmp_path / "job.log"):
+            raise OSError(errno.ENOSPC, "No space left on device", str(target))
+    assert exited.value.code == 1
+    (line,) = [
+        line
+        for line in (tmp_path / "job.log").read_text().splitlines()
+        if "ERROR" in line
+    ]
+    assert str(target) in line and "No space left on device" in line
+    assert "MB free there" in line and "run the same command again" in line
+    assert "Traceback" not in (tmp_path / "job.log").read_text()

@@ -1,6 +1,7 @@
 """What every job script does around its one call: logging and error reporting."""
 
 import contextlib
+import errno
 import logging
 import os
 import resource
@@ -25,13 +26,31 @@ def seconds_since_process_start():
         return None
 
 
+def disk_full_message(error, folder="results"):
+    """One line for a job that ran out of disk (or quota): the file it was writing
+    (or the outputs' folder, where the system names none), the space left there,
+    and what to do."""
+    import shutil
+
+    where = os.path.abspath(error.filename or folder)
+    existing = where
+    while not os.path.exists(existing):  # the disk of the nearest folder there
+        existing = os.path.dirname(existing)
+    free_mb = shutil.disk_usage(existing).free / 1e6
+    return (
+        f"{where}: {os.strerror(error.errno)} while writing the job's outputs "
+        f"({free_mb:,.0f} MB free there): free disk space (or run from a folder on a "
+        "larger disk) and run the same command again; finished outputs are kept"
+    )
+
+
 @contextlib.contextmanager
 def job_logging(log_path):
     """Log to ``log_path`` (and stderr); turn a :class:`UserError` into exit 1.
 
-    A user error is printed as one clear line, without a traceback; any other
-    exception is logged with its traceback and re-raised. Python warnings the
-    job does not note itself (:func:`eegflow.fileio.noted_warnings`) are logged
+    A user error, and a full disk or quota, is printed as one clear line, without a
+    traceback; any other exception is logged with its traceback and re-raised.
+    Python warnings the job does not note itself (:func:`eegflow.fileio.noted_warnings`) are logged
     too. MNE's numba helpers stay off for the job (``MNE_USE_NUMBA``, unless the
     user set it).
     """
@@ -65,6 +84,12 @@ def job_logging(log_path):
         yield
     except UserError as error:
         logging.getLogger("eegflow").error("%s", error)
+        sys.exit(1)
+    except OSError as error:
+        if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+            logging.getLogger("eegflow").exception("job failed")
+            raise
+        logging.getLogger("eegflow").error("%s", disk_full_message(error))
         sys.exit(1)
     except Exception:
         logging.getLogger("eegflow").exception("job failed")
