@@ -17,7 +17,7 @@ rules chained as this workflow's per-recording jobs (4 a recording, then one com
 job), without input functions, params, resources, logs or benchmarks (``FLOOR_SNAKEFILE``):
 what any workflow with this many jobs costs to plan with this Snakemake. And the dry run of
 the first of the batches of ``--batch-recordings`` (2,000) a corpus is run in, as the
-README's "Thousands of recordings" shows (``--batch combine=1/B``).
+workflow/docs/performance.md ("Thousands of recordings") shows (``--batch combine=1/B``).
 """
 
 import argparse

@@ -45,7 +45,7 @@ DEFAULT_FEATURES = yaml.safe_load((ROOT / "config.yaml").read_text())["features"
 # development machine, 2026-12-02 (2 cores shared with 6 other sessions, load 5-19: wall
 # times count waiting for a core, so the jobs' CPU times are the reference); idle_wall_s:
 # measured on the idle machine (issue 25: a 2 h recording's preprocess 1.75 min, features
-# 1.9 min; benchmarks/ica.py's 10 min at 250 Hz, README "Time, memory and scaling").
+# 1.9 min; benchmarks/ica.py's 10 min at 250 Hz, workflow/docs/performance.md).
 MEASURED = [
     {"rule": "combine", "minutes": 1, "input_mb": 0.2, "wall_s": 3.5, "cpu_s": 0.65},
     {"rule": "qc", "minutes": 1, "input_mb": 1.4, "wall_s": 10.38, "cpu_s": 1.83},

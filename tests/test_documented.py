@@ -5,7 +5,7 @@ import re
 
 import yaml
 
-from conftest import ROOT, documentation
+from conftest import ROOT, documentation, documentation_pages
 from eegflow.features import FEATURES
 
 SCHEMA = yaml.safe_load(
@@ -152,3 +152,44 @@ def test_one_statement_of_what_null_picks_keep():
     )  # fmt: skip
     in_code = ", ".join(f"`{kind}`" for kind in EEG_FAMILY)
     assert f"`null` = the EEG channels ({in_code})" in readme_row, readme_row
+
+
+def heading_anchors(text):
+    """GitHub's anchors of a Markdown page's headings (code blocks skipped)."""
+    anchors, fenced = set(), False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and (match := re.match(r"#+ (.+)", line)):
+            anchor = re.sub(r"[^\w\- ]", "", match.group(1).strip().lower())
+            anchors.add(anchor.replace(" ", "-"))
+    return anchors
+
+
+def test_readme_is_short_and_links_every_page_that_exists():
+    from conftest import DOCS
+
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    linked = set(re.findall(r"\]\((workflow/docs/[\w.-]+\.md)", readme))
+    assert linked == {f"workflow/docs/{page.name}" for page in DOCS.glob("*.md")}
+    for page in documentation_pages():
+        text = page.read_text()
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://")):
+                continue
+            path, _, anchor = target.partition("#")
+            linked_page = (page.parent / path).resolve() if path else page
+            assert linked_page.exists(), (page.name, target)
+            if anchor:
+                anchors = heading_anchors(linked_page.read_text())
+                assert anchor in anchors, (page.name, target)
+
+
+def test_the_documentation_speaks_to_users_not_of_its_history():
+    for page in documentation_pages():
+        text = page.read_text()
+        found = re.findall(
+            r"\b(?:this|last|earlier) (?:round|stop|session)\b|\bissue \d+\b", text
+        )
+        assert not found, (page.name, found)

@@ -11,7 +11,7 @@ import json
 import os
 from pathlib import Path
 
-# config sections that shape no output (README, "What gets rerun when")
+# config sections that shape no output (workflow/docs/configuration.md, "What gets rerun when")
 NOT_RESULTS = ("execution",)
 
 

@@ -6,7 +6,7 @@ The features themselves live in :mod:`eegflow.time_domain`,
 
 To add a feature: write a function decorated with ``@register("name")`` in one
 of those modules (a numpydoc docstring with the formula and a reference; the
-README's "Extending" section has the checklist) and add one line under
+workflow/docs/extending.md has the checklist) and add one line under
 ``features.compute`` in ``config.yaml`` with its name and parameters.
 """
 

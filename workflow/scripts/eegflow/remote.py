@@ -246,7 +246,7 @@ class RemoteStorage:
         self.registry.register_storage("s3", signature_version=botocore.UNSIGNED)
         self.log(
             "No S3 credentials found: reading s3:// anonymously (public buckets "
-            "only; give credentials for private ones, README 'Data on S3')"
+            "only; give credentials for private ones, workflow/docs/inputs.md, 'Data on S3')"
         )
 
     def listing(self, folder):
@@ -336,7 +336,7 @@ class RemoteStorage:
         except Exception as error:  # boto3's errors: no bucket, denied, unreachable
             raise UserError(
                 f"{folder}: cannot list this S3 folder ({error}); check the URL, the "
-                "credentials and --storage-s3-endpoint-url (README 'Data on S3')"
+                "credentials and --storage-s3-endpoint-url (workflow/docs/inputs.md, 'Data on S3')"
             ) from None
         return objects
 
@@ -391,7 +391,7 @@ class RemoteStorage:
         except Exception as error:
             raise UserError(
                 f"{url}: cannot fetch it ({error}); check the URL and, for a private "
-                "bucket, the credentials (README 'Data on S3')"
+                "bucket, the credentials (workflow/docs/inputs.md, 'Data on S3')"
             ) from None
         return str(path)
 
