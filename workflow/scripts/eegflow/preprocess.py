@@ -409,9 +409,9 @@ def preprocess_recording(
     target_sfreq = settings["resample_sfreq"] or raw.info["sfreq"]
     check_filter_below_nyquist(settings["filter"], target_sfreq, raw_path)
 
-    if tmax is None:
+    if tmax is None and tmin > 0:
         raw.crop(tmin=tmin)  # to the last sample
-    else:
+    elif tmax is not None:
         raw.crop(tmin=tmin, tmax=tmax, include_tmax=False)
     picked = _pick(raw, settings["picks"], settings["reference"], raw_path)
     with noted_warnings(raw_path, "reading its samples", notes):
