@@ -27,6 +27,7 @@ from .fileio import (
     save_fif,
     write_record,
 )
+from .filtering import filter_raw, notch_raw
 from .provenance import file_fingerprints, with_stage
 from .recordings import recording_files
 
@@ -211,7 +212,7 @@ def _notch(raw, settings, n_jobs, path):
             f"Nyquist frequency {raw.info['sfreq'] / 2:g} Hz; remove them"
         )
     if freqs:
-        raw.notch_filter(freqs, n_jobs=n_jobs, verbose="warning")
+        notch_raw(raw, freqs, n_jobs)
         log.info("%s: notch filter at %s Hz", path, freqs)
     return freqs
 
@@ -444,13 +445,7 @@ def preprocess_recording(
     filt = settings["filter"]
     if filt["l_freq"] is not None or filt["h_freq"] is not None:
         with noted_warnings(raw_path, "config preprocess.filter", notes):
-            raw.filter(
-                filt["l_freq"],
-                filt["h_freq"],
-                method=filt["method"],
-                n_jobs=n_jobs,
-                verbose="warning",
-            )
+            filter_raw(raw, filt["l_freq"], filt["h_freq"], filt["method"], n_jobs)
     with noted_warnings(raw_path, "config preprocess.steps", notes):
         _run_steps(raw, settings["steps"], raw_path)
     action = settings["bad_channels"]["action"]
