@@ -1,4 +1,4 @@
-"""eegflow's FIR filtering against MNE's raw.filter and raw.notch_filter themselves."""
+"""eegflow's FIR filtering against MNE's raw.filter itself."""
 
 import warnings
 
@@ -6,7 +6,8 @@ import mne
 import numpy as np
 import pytest
 
-from eegflow.filtering import filter_raw, notch_raw
+from eegflow import filtering
+from eegflow.filtering import filter_raw
 
 
 def recording(sfreq, seconds=20, seed=0):
@@ -36,66 +37,64 @@ def assert_same(ours, theirs):
     assert ours.info["lowpass"] == theirs.info["lowpass"]
 
 
+@pytest.fixture
+def mne_calls(monkeypatch):
+    """The calls of raw.filter (MNE's own filtering), counted."""
+    calls = []
+    real = mne.io.BaseRaw.filter
+    monkeypatch.setattr(
+        mne.io.BaseRaw, "filter", lambda *a, **k: calls.append(1) or real(*a, **k)
+    )
+    return calls
+
+
 @pytest.mark.parametrize(
-    ("sfreq", "l_freq", "h_freq"),
+    ("sfreq", "l_freq", "h_freq", "taps"),
     [
-        (100.0, None, 30.0),  # braindecode's sleep example: a 45-tap low-pass
-        (256.0, 0.5, 40.0),  # a 1,691-tap band-pass
-        (250.0, 1.0, None),  # high-pass
-        (500.0, 48.0, 52.0),  # a narrow band-pass
-        (512.0, 100.0, 10.0),  # band-stop (l_freq above h_freq)
-        (1000.0, 0.1, 100.0),  # 33,001 taps, longer than nothing but the recording
+        (100.0, None, 30.0, 45),  # braindecode's sleep example
+        (128.0, None, 30.0, 57),  # the default config's data
+        (500.0, 48.0, 52.0, 139),  # a narrow band-pass
+        (250.0, 40.0, None, 83),  # a high-pass
+        (512.0, 100.0, 10.0, 677),  # band-stop (l_freq above h_freq): MNE's
+        (256.0, 0.5, 40.0, 1691),  # MNE's
     ],
 )
-def test_fir_filter_equals_raw_filter(sfreq, l_freq, h_freq):
+def test_fir_filter_equals_raw_filter(sfreq, l_freq, h_freq, taps, mne_calls):
     raw = recording(sfreq, seconds=40)
-    ours, theirs = raw.copy(), raw.copy()
+    h = mne.filter.create_filter(raw.get_data(), sfreq, l_freq, h_freq, verbose="error")
+    assert len(h) == taps
+    ours = raw.copy()
     filter_raw(ours, l_freq, h_freq)
+    assert len(mne_calls) == (taps > filtering.SHORT_FILTER_TAPS)
+    theirs = raw.copy()
     theirs.filter(l_freq, h_freq, verbose="error")
     assert_same(ours, theirs)
     np.testing.assert_array_equal(ours.get_data([3, 4]), raw.get_data([3, 4]))
 
 
-@pytest.mark.parametrize(
-    ("sfreq", "freqs"), [(256.0, [50.0, 100.0]), (250.0, [60.0]), (1000.0, [50.0])]
-)
-def test_notch_equals_raw_notch_filter(sfreq, freqs):
-    raw = recording(sfreq)
-    ours, theirs = raw.copy(), raw.copy()
-    notch_raw(ours, freqs)
-    theirs.notch_filter(freqs, verbose="error")
-    assert_same(ours, theirs)
-
-
-@pytest.mark.parametrize(
-    ("sfreq", "seconds", "l_freq", "h_freq"),
-    [(100.0, 0.3, None, 30.0), (256.0, 2.0, 0.5, None)],  # 45 taps (here), 1,691 (MNE)
-)
-def test_a_filter_longer_than_the_recording_warns_once_as_mne_does(
-    sfreq, seconds, l_freq, h_freq
-):
-    raw = recording(sfreq, seconds=seconds)
+def test_a_filter_longer_than_the_recording_warns_once_as_mne_does():
+    raw = recording(100.0, seconds=0.3)  # 30 samples, 45 taps
     ours, theirs = raw.copy(), raw.copy()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        filter_raw(ours, l_freq, h_freq)
+        filter_raw(ours, None, 30.0)
     with pytest.warns(RuntimeWarning, match="longer than the signal"):
-        theirs.filter(l_freq, h_freq, verbose="warning")
+        theirs.filter(None, 30.0, verbose="warning")
     assert sum("longer than the signal" in str(w.message) for w in caught) == 1
     assert_same(ours, theirs)
 
 
-def test_iir_and_stretches_between_edge_annotations_are_filtered_by_mne():
+def test_iir_and_stretches_between_edge_annotations_are_filtered_by_mne(mne_calls):
     raw = recording(200.0)
     ours, theirs = raw.copy(), raw.copy()
     filter_raw(ours, 1.0, 30.0, method="iir")
     theirs.filter(1.0, 30.0, method="iir", verbose="error")
     assert_same(ours, theirs)
 
-    joined = mne.concatenate_raws([recording(200.0, seed=1), recording(200.0, seed=2)])
+    joined = mne.concatenate_raws([recording(100.0, seed=1), recording(100.0, seed=2)])
     assert "EDGE boundary" in joined.annotations.description  # MNE: pieces apart
     ours, theirs = joined.copy(), joined.copy()
-    filter_raw(ours, 1.0, 30.0)
-    notch_raw(ours, [50.0])
-    theirs.filter(1.0, 30.0, verbose="error").notch_filter([50.0], verbose="error")
+    filter_raw(ours, None, 30.0)
+    theirs.filter(None, 30.0, verbose="error")
     assert_same(ours, theirs)
+    assert len(mne_calls) == 4  # both IIR calls, both calls on the joined recording

@@ -1,29 +1,29 @@
-"""MNE's short zero-phase FIR filters, convolved with many channels at once.
+"""MNE's short zero-phase FIR filters, applied by direct convolution.
 
-``raw.filter`` and ``raw.notch_filter`` design a filter (:func:`mne.filter.create_filter`)
+``raw.filter`` designs a filter (:func:`mne.filter.create_filter`)
 and convolve each channel with it in a Python loop over FFT blocks; for short filters the
-loop is most of the cost (a 30 Hz low-pass at 100 Hz, 45 taps: 1.28 CPU s for 3 channels x
-9 h against 0.36 s here). Here the same coefficients, for the same channels, are convolved
-with blocks of channels by SciPy's overlap-add convolution, the signal extended at both
-ends as MNE extends it (``pad="reflect_limited"``: odd reflection of ``len(h) - 1``
-samples); the result equals MNE's within rounding (tests/test_filtering.py), and the
-measurement info's ``highpass``/``lowpass`` are updated as MNE updates them. Longer filters
+loop is most of the cost. Here the same coefficients, for the same channels, are convolved
+with each channel by :func:`numpy.convolve`, the signal extended at both ends as MNE
+extends it (``pad="reflect_limited"``: odd reflection of ``len(h) - 1`` samples); the
+result equals MNE's within rounding (tests/test_filtering.py), and the measurement info's
+``highpass``/``lowpass`` are updated as MNE updates them. Longer filters
 (:data:`SHORT_FILTER_TAPS`), IIR filters, and recordings MNE filters in separate stretches
-(annotations ``edge``, ``bad_acq_skip``) are MNE's own calls.
+(annotations ``edge``, ``bad_acq_skip``) are MNE's own calls, and so are notch filters
+(their 1 Hz transition bands make them 3.3 s long: 330 taps at 100 Hz).
 """
 
 import warnings
 
 import numpy as np
 
-# annotations between whose stretches raw.filter and raw.notch_filter filter separately
+# annotations between whose stretches raw.filter filters separately
 SKIPPED_BY_MNE = ("EDGE", "BAD_ACQ_SKIP")
-# bytes of padded float64 samples convolved at once (one channel at least)
-FILTER_BLOCK_BYTES = 32e6
-# Filters up to this many taps are convolved here: measured (19 channels x 20 min at 256
-# Hz, CPU s) MNE 0.84 against 0.33 at 45 taps, 0.24 against 0.12 at 113; from about 400
-# taps MNE's FFT blocks are as fast (0.16 against 0.12-0.18) and MNE's own call is kept.
-SHORT_FILTER_TAPS = 256
+# Filters up to this many taps are convolved here. Measured (CPU s, one core): a 30 Hz
+# low-pass at 100 Hz (45 taps) on 3 channels x 9 h, MNE 1.31 against 0.21 here (and 75 MB
+# of extra peak memory against 184); low-passes on 19 channels x 20 min at 256 Hz, MNE
+# against here: 57 taps 0.31 / 0.09, 113 taps 0.20 / 0.12, 169 taps 0.16 / 0.15, 283 taps
+# 0.16 / 0.22: beyond about 150 taps MNE's FFT blocks are faster.
+SHORT_FILTER_TAPS = 150
 
 
 def _filtered_in_stretches(raw):
@@ -34,23 +34,17 @@ def _filtered_in_stretches(raw):
     )
 
 
-def convolve_zero_phase(data, h):
-    """Convolve each row of ``data`` (channels, samples) in place with the odd-length,
-    zero-phase FIR filter ``h``, as MNE's overlap-add filter does (same padding, same
-    alignment), a block of :data:`FILTER_BLOCK_BYTES` at a time."""
-    import scipy.signal
-
+def convolve_zero_phase(data, h, picks):
+    """Convolve the rows ``picks`` of ``data`` (channels, samples) in place with the
+    odd-length, zero-phase FIR filter ``h``, as MNE's overlap-add filter does (same
+    padding, same alignment), by direct convolution (:func:`numpy.convolve`), one
+    channel at a time: the memory of two channels beside the data."""
     n_times = data.shape[1]
     n_edge = max(min(len(h), n_times) - 1, 0)
     shift = (len(h) - 1) // 2 + n_edge  # the filter's delay and the padding
-    per_block = max(1, int(FILTER_BLOCK_BYTES // ((n_times + 2 * n_edge) * 8)))
-    for first in range(0, len(data), per_block):
-        block = data[first : first + per_block]
-        padded = np.pad(
-            block, ((0, 0), (n_edge, n_edge)), "reflect", reflect_type="odd"
-        )
-        full = scipy.signal.oaconvolve(padded, h[np.newaxis], mode="full", axes=-1)
-        block[:] = full[:, shift : shift + n_times]
+    for pick in picks:
+        padded = np.pad(data[pick], n_edge, "reflect", reflect_type="odd")
+        data[pick] = np.convolve(padded, h)[shift : shift + n_times]
 
 
 def _apply_if_short(raw, picks, **design):
@@ -69,9 +63,7 @@ def _apply_if_short(raw, picks, **design):
         return False
     for warning in caught:
         warnings.warn(warning.message, stacklevel=2)
-    data = raw._data[picks]  # a copy, written back filtered
-    convolve_zero_phase(data, h)
-    raw._data[picks] = data
+    convolve_zero_phase(raw._data, h, picks)
     return True
 
 
@@ -79,8 +71,9 @@ def filter_raw(raw, l_freq, h_freq, method="fir", n_jobs=1):
     """``raw.filter(l_freq, h_freq, method=method, n_jobs=n_jobs)`` with MNE's defaults
     (zero-phase, firwin, Hamming, automatic length and transition bands), in place.
 
-    FIR filters over the whole recording are convolved by :func:`convolve_zero_phase`;
-    anything else (IIR, stretches between ``edge`` annotations) is MNE's own call.
+    FIR filters of at most :data:`SHORT_FILTER_TAPS` taps over the whole recording are
+    convolved by :func:`convolve_zero_phase`; anything else (longer filters, IIR,
+    stretches between ``edge`` annotations) is MNE's own call.
     MNE's warnings (e.g. a filter longer than the signal) are raised alike.
     """
     from mne.filter import _filt_check_picks, _filt_update_info
@@ -94,23 +87,3 @@ def filter_raw(raw, l_freq, h_freq, method="fir", n_jobs=1):
         _filt_update_info(raw.info, update_info, l_freq, h_freq)
     else:
         raw.filter(l_freq, h_freq, method=method, n_jobs=n_jobs, verbose="warning")
-
-
-def notch_raw(raw, freqs, n_jobs=1):
-    """``raw.notch_filter(freqs, n_jobs=n_jobs)`` with MNE's defaults (FIR band-stops
-    ``freqs / 200`` Hz wide with 1 Hz transition bands), in place; stretches between
-    ``edge`` annotations are left to MNE's own call."""
-    from mne.filter import _filt_check_picks
-
-    half_transition = 1.0 / 2.0  # MNE's trans_bandwidth, on either side
-    widths = [freq / 200.0 for freq in freqs]  # MNE's notch_widths
-    _, picks = _filt_check_picks(raw.info, None, None, None)
-    if _filtered_in_stretches(raw) or not _apply_if_short(
-        raw,  # band-stops (l_freq above h_freq), as MNE computes them
-        picks,
-        l_freq=[f + w / 2.0 + half_transition for f, w in zip(freqs, widths)],
-        h_freq=[f - w / 2.0 - half_transition for f, w in zip(freqs, widths)],
-        l_trans_bandwidth=half_transition,
-        h_trans_bandwidth=half_transition,
-    ):
-        raw.notch_filter(freqs, n_jobs=n_jobs, verbose="warning")

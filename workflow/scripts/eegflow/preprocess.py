@@ -27,7 +27,7 @@ from .fileio import (
     save_fif,
     write_record,
 )
-from .filtering import filter_raw, notch_raw
+from .filtering import filter_raw
 from .provenance import file_fingerprints, with_stage
 from .recordings import recording_files
 
@@ -212,7 +212,7 @@ def _notch(raw, settings, n_jobs, path):
             f"Nyquist frequency {raw.info['sfreq'] / 2:g} Hz; remove them"
         )
     if freqs:
-        notch_raw(raw, freqs, n_jobs)
+        raw.notch_filter(freqs, n_jobs=n_jobs, verbose="warning")
         log.info("%s: notch filter at %s Hz", path, freqs)
     return freqs
 
