@@ -427,6 +427,42 @@ def test_whole_recording_statistics_sample_a_fixed_amount_spread_over_it():
     assert sample_segments(short, "A").shape == (5, 500)  # all of a short one
 
 
+@pytest.mark.parametrize("preload", [True, False])
+def test_whole_recording_statistics_equal_their_per_channel_definition(
+    tmp_path, monkeypatch, preload
+):
+    """Amplitude statistics and spectra, taken for blocks of channels at once, equal
+    SciPy's median absolute deviation and periodogram of each channel's own segments
+    (2 s, up to 300 spread evenly), read one segment at a time."""
+    import scipy.stats
+
+    from eegflow import cleaning
+
+    raw = realistic_eeg(seconds=700, seed=3)  # 350 segments: 300 of them taken
+    raw._data[2, 1000:3000] = 0  # a flat stretch in one channel
+    if not preload:
+        raw.save(tmp_path / "x_raw.fif", fmt="double", verbose="error")
+        raw = mne.io.read_raw_fif(tmp_path / "x_raw.fif", verbose="error")
+    monkeypatch.setattr(cleaning, "SAMPLED_BLOCK_BYTES", 3 * 300 * 500 * 8)  # 3 a block
+    statistics = cleaning.amplitude_statistics_uv(raw)
+    freqs, spectra = cleaning.mean_spectra(raw)
+    starts = np.unique(np.linspace(0, 349 * 500, 300).astype(int))
+    for name in CHANNELS:
+        segments = np.stack(
+            [raw.get_data(picks=[name], start=s, stop=s + 500)[0] for s in starts]
+        )
+        values = segments.ravel() * 1e6
+        assert statistics[name]["median"] == pytest.approx(np.median(values), rel=1e-12)
+        mad = scipy.stats.median_abs_deviation(values, scale="normal")
+        assert statistics[name]["spread"] == pytest.approx(mad, rel=1e-5)  # 1.4826
+        expected_freqs, power = scipy.signal.periodogram(
+            segments, fs=SFREQ, window="hann", axis=-1
+        )
+        np.testing.assert_allclose(freqs, expected_freqs)
+        np.testing.assert_allclose(spectra[name], power.mean(axis=0), rtol=1e-10)
+    assert list(cleaning.amplitude_statistics_uv(raw, ["Pz", "Fz"])) == ["Pz", "Fz"]
+
+
 def test_prep_criteria_that_cannot_run_are_recorded_not_silent(tmp_path, caplog):
     raw = realistic_eeg(seconds=20, seed=12).pick(["Fz", "Cz"])  # 2 channels: too few
     detect = ["nan", "flat", "deviation", "correlation"]

@@ -68,15 +68,40 @@ def test_band_power_of_a_sine_is_half_its_squared_amplitude():
 
 
 def test_psd_is_computed_once_per_batch(windows, monkeypatch):
+    import eegflow.registry
+
     calls = []
-    real_welch = scipy.signal.welch
+    real_welch = eegflow.registry.welch_psd
     monkeypatch.setattr(
-        scipy.signal, "welch", lambda *a, **k: calls.append(1) or real_welch(*a, **k)
+        eegflow.registry,
+        "welch_psd",
+        lambda *a, **k: calls.append(1) or real_welch(*a, **k),
     )
     batch = WindowBatch(windows, SFREQ, WELCH)
     FEATURES["band_power"].function(batch, {"alpha": [8, 12]})
     FEATURES["band_power"].function(batch, {"beta": [12, 30]})
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize(
+    ("shape", "sfreq", "nperseg", "noverlap"),
+    [
+        ((6, 3, 512), 256.0, 256, 128),  # windows x channels x samples, the default
+        ((4, 500), 250.0, 125, 62),  # odd segment length
+        ((2, 255), 100.0, 50, 0),  # segments not reaching the end
+        ((3, 100), 100.0, 100, 10),  # one segment
+    ],
+)
+def test_numpy_welch_equals_scipys(shape, sfreq, nperseg, noverlap):
+    from eegflow.numerics import welch_psd
+
+    data = np.random.default_rng(1).normal(size=shape)
+    freqs, psd = welch_psd(data, sfreq, nperseg, noverlap)
+    expected_freqs, expected = scipy.signal.welch(
+        data, fs=sfreq, window="hann", nperseg=nperseg, noverlap=noverlap, axis=-1
+    )
+    np.testing.assert_allclose(freqs, expected_freqs, rtol=1e-15)
+    np.testing.assert_allclose(psd, expected, rtol=1e-12, atol=0)
 
 
 @pytest.mark.parametrize("m", [1, 2, 3])

@@ -26,6 +26,8 @@ PREP_CRITERIA = {
 FLAT_SEGMENT_S = 1.0
 # 2 s segments sampled evenly for whole-recording statistics (10 minutes)
 SAMPLED_SEGMENTS = 300
+# bytes of sampled segments (float64) held at once: channels are taken in blocks this size
+SAMPLED_BLOCK_BYTES = 64e6
 
 
 def line_noise_frequencies(settings, sfreq):
@@ -47,27 +49,54 @@ def robust_spread(data):
     return 1.4826 * np.median(np.abs(data - median), axis=-1)
 
 
+def _segment_starts(raw, segment_s, max_segments):
+    """(first samples, length) of the segments :func:`sample_segments` takes."""
+    length = max(1, min(int(round(segment_s * raw.info["sfreq"])), raw.n_times))
+    available = raw.n_times // length
+    starts = np.linspace(0, (available - 1) * length, min(available, max_segments))
+    return np.unique(starts.astype(int)), length
+
+
+def sampled_channels(raw, channels, segment_s=2.0, max_segments=SAMPLED_SEGMENTS):
+    """Yield ``(names, segments)`` for blocks of ``channels``: the segments of
+    :func:`sample_segments` of each, shape (block channels, segments, samples).
+
+    A block holds at most :data:`SAMPLED_BLOCK_BYTES` (one channel at least), so
+    memory stays small however many channels. A loaded recording's samples are
+    indexed in one step per block; a lazy one is read one segment of the
+    block's channels at a time.
+    """
+    starts, length = _segment_starts(raw, segment_s, max_segments)
+    channels = list(channels)
+    per_block = max(1, int(SAMPLED_BLOCK_BYTES // (len(starts) * length * 8)))
+    offsets = starts[:, None] + np.arange(length)
+    for first in range(0, len(channels), per_block):
+        names = channels[first : first + per_block]
+        picks = np.array([raw.ch_names.index(name) for name in names])
+        if raw.preload:  # no copy beyond the segments themselves
+            segments = raw._data[picks[:, None, None], offsets[None]]
+        else:
+            segments = np.stack(
+                [raw.get_data(picks=picks, start=s, stop=s + length) for s in starts],
+                axis=1,
+            )
+        yield names, segments
+
+
 def sample_segments(raw, channel, segment_s=2.0, max_segments=SAMPLED_SEGMENTS):
     """Segments of ``segment_s`` seconds of one channel, spread evenly over the recording.
 
     Statistics that describe a whole recording (spectra, amplitudes) do not
     need every sample: up to ``max_segments`` segments (10 minutes of 2 s
-    segments by default) keep their cost fixed however long the recording is,
-    and one channel at a time keeps memory small however many channels.
+    segments by default) keep their cost fixed however long the recording is.
+    :func:`sampled_channels` gives the same segments of many channels at once.
 
     Returns
     -------
     ndarray, shape (segments, samples)
     """
-    length = max(1, min(int(round(segment_s * raw.info["sfreq"])), raw.n_times))
-    available = raw.n_times // length
-    starts = np.linspace(0, (available - 1) * length, min(available, max_segments))
-    return np.stack(  # one segment copied at a time, never the whole channel
-        [
-            raw.get_data(picks=[channel], start=start, stop=start + length)[0]
-            for start in np.unique(starts.astype(int))
-        ]
-    )
+    ((_, segments),) = sampled_channels(raw, [channel], segment_s, max_segments)
+    return segments[0]
 
 
 def mean_spectra(raw):
@@ -76,11 +105,11 @@ def mean_spectra(raw):
     import scipy.signal
 
     spectra = {}
-    for name in raw.ch_names:
+    for names, segments in sampled_channels(raw, raw.ch_names):
         freqs, power = scipy.signal.periodogram(
-            sample_segments(raw, name), fs=raw.info["sfreq"], window="hann", axis=-1
+            segments, fs=raw.info["sfreq"], window="hann", axis=-1
         )
-        spectra[name] = power.mean(axis=0)
+        spectra.update(zip(names, power.mean(axis=1)))
     return freqs, spectra
 
 
@@ -124,12 +153,12 @@ def amplitude_statistics_uv(raw, channels=None):
     """Per channel (all, or ``channels``): the median and the robust spread
     (1.4826 x MAD) in µV, of the segments of :func:`sample_segments`."""
     statistics = {}
-    for name in raw.ch_names if channels is None else channels:
-        values = sample_segments(raw, name).ravel() * 1e6
-        statistics[name] = {
-            "median": float(np.median(values)),
-            "spread": float(robust_spread(values)),
-        }
+    names = raw.ch_names if channels is None else channels
+    for block, segments in sampled_channels(raw, names):
+        values = segments.reshape(len(block), -1) * 1e6
+        medians, spreads = np.median(values, axis=-1), robust_spread(values)
+        for name, median, spread in zip(block, medians, spreads):
+            statistics[name] = {"median": float(median), "spread": float(spread)}
     return statistics
 
 

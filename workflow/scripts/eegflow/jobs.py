@@ -66,6 +66,7 @@ def job_logging(log_path):
     # their compiled cache: 0.4 s of a preprocess job's 2.3 s (measured, 5 runs each),
     # more than they save on one recording. Jobs take MNE's NumPy paths unless the user
     # set MNE_USE_NUMBA; eegflow's entropy kernels call numba themselves, unaffected.
+    # (MNE 1.13 imports numba for raw.times all the same: eegflow.fileio stops that.)
     os.environ.setdefault("MNE_USE_NUMBA", "false")
     startup_s = seconds_since_process_start()
     if startup_s is not None:

@@ -35,6 +35,7 @@ from .fileio import (
     save_fif,
     write_record,
 )
+from .filtering import filter_raw
 from .provenance import file_fingerprints, with_stage
 from .recordings import recording_files
 from .remote import named_by_url
@@ -560,9 +561,9 @@ def preprocess_recording(
     target_sfreq = settings["resample_sfreq"] or raw.info["sfreq"]
     check_filter_below_nyquist(settings["filter"], target_sfreq, raw_path)
 
-    if tmax is None:
+    if tmax is None and tmin > 0:
         raw.crop(tmin=tmin)  # to the last sample
-    else:
+    elif tmax is not None:
         raw.crop(tmin=tmin, tmax=tmax, include_tmax=False)
     picked = _pick(raw, settings["picks"], settings["reference"], raw_path)
     _check_channel_names_ascii(picked, raw_path)
@@ -607,13 +608,7 @@ def preprocess_recording(
     filt = settings["filter"]
     if filt["l_freq"] is not None or filt["h_freq"] is not None:
         with noted_warnings(raw_path, "config preprocess.filter", notes):
-            raw.filter(
-                filt["l_freq"],
-                filt["h_freq"],
-                method=filt["method"],
-                n_jobs=n_jobs,
-                verbose="warning",
-            )
+            filter_raw(raw, filt["l_freq"], filt["h_freq"], filt["method"], n_jobs)
     with noted_warnings(raw_path, "config preprocess.steps", notes):
         _run_steps(raw, settings["steps"], raw_path)
     if action == "interpolate":

@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 
+from .numerics import welch_psd
+
 # scipy.signal (~1.3 s to import) is imported where used: the Snakefile imports the
 # registry at every start, and a no-op run should stay quick.
 
@@ -88,10 +90,12 @@ class WindowBatch:
 
     @cached_property
     def psd(self):
-        """(freqs, psd): one Welch PSD per window and channel, Hann, density, V²/Hz."""
-        import scipy.signal
-
-        return scipy.signal.welch(self.data, **self._welch_arguments)
+        """(freqs, psd): one Welch PSD per window and channel, Hann, density, V²/Hz
+        (SciPy's, computed by :func:`eegflow.numerics.welch_psd` without importing it)."""
+        arguments = self._welch_arguments
+        return welch_psd(
+            self.data, self.sfreq, arguments["nperseg"], arguments["noverlap"]
+        )
 
     @cached_property
     def pairs(self):

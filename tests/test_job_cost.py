@@ -1,0 +1,69 @@
+"""What a recording's jobs import: only what they use (benchmarks/overhead.py measures
+the cost beyond the work)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import mne
+import numpy as np
+
+from conftest import ROOT
+
+HEAVY = ("numba", "scipy.signal", "scipy.stats")
+
+
+def imported_by(code, workdir):
+    """The modules of :data:`HEAVY` that ``code`` leaves imported, run as a job runs: in
+    a fresh interpreter, with MNE_USE_NUMBA=false (:func:`eegflow.jobs.job_logging`)."""
+    preamble = (
+        f"import sys; sys.path[:0] = [{str(ROOT / 'workflow' / 'scripts')!r}, "
+        f"{str(Path(__file__).parent)!r}]\n"
+        "from conftest import config_section, window_settings\n"
+    )
+    report = (
+        f"\nimport json; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", preamble + code + report],
+        cwd=workdir,
+        env={**os.environ, "MNE_USE_NUMBA": "false"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def test_jobs_import_neither_numba_nor_scipy_signal_they_do_not_use(tmp_path):
+    rng = np.random.default_rng(0)
+    raw = mne.io.RawArray(
+        rng.normal(0, 20e-6, (3, 128 * 60)),
+        mne.create_info(["O1", "Oz", "O2"], 128.0, "eeg"),
+        verbose="error",
+    )
+    mne.export.export_raw(tmp_path / "rec.edf", raw, verbose="error")
+    # preprocess needs scipy.signal (MNE designs its filters with it), not numba
+    assert "numba" not in imported_by(
+        "from eegflow.preprocess import preprocess_recording\n"
+        "preprocess_recording('rec.edf', 'rec_raw.fif', config_section("
+        "'preprocess', filter={'l_freq': 1.0}), record_path='rec.json')\n"
+        "import mne, numpy as np\n"
+        "raw = mne.io.read_raw_fif('rec_raw.fif', verbose='error')\n"
+        "assert (raw.times == np.arange(raw.n_times) / raw.info['sfreq']).all()",
+        tmp_path,
+    )
+    assert not imported_by(
+        "from eegflow.windows import make_windows\n"
+        "make_windows('rec_raw.fif', 'windows.parquet', window_settings(), 'rec', {},"
+        " record_path='rec.json')",
+        tmp_path,
+    )
+    assert not imported_by(  # its Welch PSD without SciPy
+        "from eegflow.features import compute_features\n"
+        "compute_features('rec_raw.fif', 'windows.parquet', 'features.parquet',"
+        " config_section('features'))",
+        tmp_path,
+    )
