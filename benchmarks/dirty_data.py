@@ -21,36 +21,15 @@ from pathlib import Path
 import mne
 import numpy as np
 
-from measure import ROOT, print_table
+from measure import ROOT, TEN_TWENTY, print_table
 
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import config_section  # noqa: E402
 from eegflow.preprocess import preprocess_recording  # noqa: E402
 from eegflow.windows import make_windows  # noqa: E402
 
-NAMES = [
-    "Fp1",
-    "Fp2",
-    "F7",
-    "F3",
-    "Fz",
-    "F4",
-    "F8",
-    "T7",
-    "C3",
-    "Cz",
-    "C4",
-    "T8",
-    "P7",
-    "P3",
-    "Pz",
-    "P4",
-    "P8",
-    "O1",
-    "O2",
-]
+NAMES = TEN_TWENTY
 
 
 def dirty_recording(path, hours, n_channels, sfreq):

@@ -19,15 +19,13 @@ the speed-up and whether the values are identical.
 
 import argparse
 import math
-import sys
 import time
 
 import numpy as np
 from joblib import Parallel, delayed
 
-from measure import ROOT, print_table
+from measure import print_table
 
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 from eegflow import complexity  # noqa: E402
 from eegflow.features import FEATURES  # noqa: E402

@@ -29,30 +29,10 @@ from pathlib import Path
 
 import yaml
 
-from measure import job_startups, print_table, run_measured, snakemake
+from measure import TEN_TWENTY, job_startups, print_table, run_measured, snakemake
 from scaling import job_benchmarks
 
-CHANNELS = [
-    "Fp1",
-    "Fp2",
-    "F7",
-    "F3",
-    "Fz",
-    "F4",
-    "F8",
-    "T7",
-    "C3",
-    "Cz",
-    "C4",
-    "T8",
-    "P7",
-    "P3",
-    "Pz",
-    "P4",
-    "P8",
-    "O1",
-    "O2",
-]
+CHANNELS = TEN_TWENTY
 SFREQ = 256.0
 LINE_FREQ = 50.0
 L_FREQ, H_FREQ = 0.5, 40.0

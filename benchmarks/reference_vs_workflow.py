@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from measure import ROOT, print_table, run_measured, snakemake
+from measure import print_table, run_measured, snakemake
 
 CHANNELS = ["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal"]
 SFREQ = 100.0
@@ -64,7 +64,6 @@ def seed_pipeline_workdir(workdir, n_recordings, hours):
 def read_every_window(tables):
     """Read every window of the workflow's window ``tables`` once, as a training
     loader's first epoch does; returns the window count."""
-    sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
     from eegflow.windows import read_windows
 
     count = 0

@@ -17,7 +17,6 @@ open in < 10 s.
 import argparse
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,7 +25,6 @@ import pandas as pd
 import yaml
 from measure import ROOT, print_table, run_measured, snakemake
 
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 from eegflow.qc import write_qc_html  # noqa: E402
 

@@ -18,7 +18,6 @@ import argparse
 import inspect
 import re
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +28,6 @@ import yaml
 
 from measure import ROOT, print_table, snakemake
 
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 from eegflow.resources import (  # noqa: E402
     JOB_START_S,

@@ -23,7 +23,6 @@ import pandas as pd
 
 from measure import ROOT, print_table, run_measured, snakemake
 
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 from eegflow.synthetic import synthetic_raw  # noqa: E402
 

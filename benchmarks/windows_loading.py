@@ -41,7 +41,6 @@ import numpy as np
 
 from measure import ROOT, print_table
 
-sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
 
 N_CHANNELS, SFREQ, WINDOW_S, BATCH = 19, 250.0, 4.0, 64
 SLOW_SHARE = 8  # readers through MNE's get_data read this share of the windows
