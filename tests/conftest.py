@@ -34,6 +34,19 @@ def documented_block(language, heading):
     return text[start : text.index("```", start)]
 
 
+def documented_classifier_scores(workdir):
+    """Run the README's scikit-learn block in ``workdir`` (a finished run): the
+    balanced accuracy of each fold it prints."""
+    result = subprocess.run(
+        [sys.executable, "-c", documented_block("python", "### Training a classifier")],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [float(x) for x in re.findall(r"[\d.]+", result.stdout.split(":")[1])]
+
+
 # A tiny synthetic data set: 4 recordings x 6 channels x 30 s at 128 Hz.
 N_RECORDINGS, DURATION_S, WINDOW_S = 4, 30, 2
 TINY_CONFIG = {

@@ -1,10 +1,8 @@
 """The real snakemake on a tiny copy of the default config: outputs and reruns."""
 
 import json
-import re
 import shutil
 import subprocess
-import sys
 
 import mne
 import numpy as np
@@ -18,6 +16,7 @@ from conftest import (
     ROOT,
     WINDOW_S,
     documented_block,
+    documented_classifier_scores,
     edit,
     planned_jobs,
     run_snakemake,
@@ -345,12 +344,5 @@ def test_the_documented_command_clears_outputs_of_earlier_recordings(tmp_path):
 def test_readme_classifier_finds_the_alpha_recordings(finished_run):
     """The README's scikit-learn block on the default data set's kind of recordings
     (alpha in every second one): it finds them, fold by fold."""
-    result = subprocess.run(
-        [sys.executable, "-c", documented_block("python", "### Training a classifier")],
-        cwd=finished_run,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    scores = [float(x) for x in re.findall(r"[\d.]+", result.stdout.split(":")[1])]
-    assert len(scores) == N_RECORDINGS and min(scores) > 0.9, result.stdout
+    scores = documented_classifier_scores(finished_run)
+    assert len(scores) == N_RECORDINGS and min(scores) > 0.9, scores
