@@ -268,11 +268,31 @@ def test_a_label_some_recordings_lack_can_be_allowed(tmp_path, caplog):
     assert any(message in warning for warning in info["warnings"])
 
 
+def preprocessed_2_s_windows(raw, tmp_path, **preprocess):
+    """Save ``raw`` as a FIF, preprocess it with ``preprocess`` settings and cut 2 s
+    windows (``tmp_path / "w.parquet"``); the preprocessed FIF's path."""
+    from conftest import config_section
+    from eegflow.preprocess import preprocess_recording
+
+    source = tmp_path / "late_raw.fif"
+    raw.save(source, verbose="error")
+    preprocessed, record = tmp_path / "p_raw.fif", tmp_path / "p.json"
+    settings = config_section("preprocess", **preprocess)
+    preprocess_recording(source, preprocessed, settings, record_path=record)
+    make_windows(
+        preprocessed,
+        tmp_path / "w.parquet",
+        window_settings(window_s=2.0),
+        "rec",
+        {},
+        record_path=record,
+    )
+    return preprocessed
+
+
 def test_positions_count_from_the_files_first_sample(tmp_path):
     """A FIF whose first sample is not sample 0 (MNE's first_samp, as acquisition
     systems write): crop.tmin and start_s both count from the file's first sample."""
-    from conftest import config_section
-    from eegflow.preprocess import preprocess_recording
 
     sfreq = 100.0
     data = np.tile(np.arange(3000, dtype=float), (2, 1)) * 1e-6
@@ -282,18 +302,8 @@ def test_positions_count_from_the_files_first_sample(tmp_path):
         first_samp=4296,
         verbose="error",
     )
-    source = tmp_path / "late_raw.fif"
-    raw.save(source, verbose="error")
-    preprocessed, record = tmp_path / "p_raw.fif", tmp_path / "p.json"
-    settings = config_section("preprocess", crop={"tmin": 5.0}, filter={"h_freq": None})
-    preprocess_recording(source, preprocessed, settings, record_path=record)
-    make_windows(
-        preprocessed,
-        tmp_path / "w.parquet",
-        window_settings(window_s=2.0),
-        "rec",
-        {},
-        record_path=record,
+    preprocessed = preprocessed_2_s_windows(
+        raw, tmp_path, crop={"tmin": 5.0}, filter={"h_freq": None}
     )
     windows, table, _, _ = read_windows(preprocessed, tmp_path / "w.parquet")
     rows = table.to_pandas()
@@ -306,27 +316,13 @@ def test_positions_count_from_the_files_first_sample(tmp_path):
 def test_a_resampled_late_starting_file_keeps_its_positions(tmp_path, tmin):
     """Resampling rounds MNE's first_samp to the new rate (37 samples at 1000 Hz are
     9 at 256 Hz, 1.85 ms earlier): the windows still start where the data do."""
-    from conftest import config_section
-    from eegflow.preprocess import preprocess_recording
 
     data = np.random.default_rng(0).normal(0, 1e-5, (2, 1000 * 20))
     raw = mne.io.RawArray(
         data, mne.create_info(["A", "B"], 1000.0, "eeg"), first_samp=37, verbose="error"
     )
-    source = tmp_path / "late_raw.fif"
-    raw.save(source, verbose="error")
-    preprocessed, record = tmp_path / "p_raw.fif", tmp_path / "p.json"
-    settings = config_section(
-        "preprocess", crop={"tmin": tmin}, resample_sfreq=256, filter={"h_freq": None}
-    )
-    preprocess_recording(source, preprocessed, settings, record_path=record)
-    make_windows(
-        preprocessed,
-        tmp_path / "w.parquet",
-        window_settings(window_s=2.0),
-        "rec",
-        {},
-        record_path=record,
+    preprocessed_2_s_windows(
+        raw, tmp_path, crop={"tmin": tmin}, resample_sfreq=256, filter={"h_freq": None}
     )
     rows = pd.read_parquet(tmp_path / "w.parquet")
     assert rows["start_s"].tolist()[:2] == [tmin, tmin + 2.0]

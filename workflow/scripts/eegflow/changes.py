@@ -8,8 +8,9 @@ Snakefile calls it at every start.
 """
 
 import json
-import os
 from pathlib import Path
+
+from .fileio import atomic_output
 
 # config sections that shape no output (workflow/docs/configuration.md, "What gets rerun when")
 NOT_RESULTS = ("execution",)
@@ -84,8 +85,5 @@ def describe_changes(config, last_run_path, limit=120):
 
 def write_last_run_config(config, path):
     """Write the results-shaping part of ``config`` to ``path`` (atomically)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    partial.write_text(json.dumps(results_config(config), indent=1, default=str))
-    os.replace(partial, path)
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(results_config(config), indent=1, default=str))
