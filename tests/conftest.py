@@ -1,5 +1,6 @@
 """Shared test helpers: import the workflow's package, run the real snakemake."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -11,6 +12,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "workflow" / "scripts"))
+
+
+@pytest.fixture(autouse=True, scope="session")
+def filter_design_cache_of_the_tests(tmp_path_factory):
+    """Filter designs (eegflow.filtering.cached_filter_designs) cached in a folder of
+    the test session, for it and the workflows it runs, not in the user's cache."""
+    os.environ["EEGFLOW_CACHE_DIR"] = str(tmp_path_factory.mktemp("eegflow-cache"))
+
 
 # The documentation a user reads: README.md and the pages it links to.
 DOCS = ROOT / "workflow" / "docs"

@@ -6,7 +6,7 @@ import mne
 import numpy as np
 import pytest
 from eegflow import UserError
-from eegflow.fifread import FifWindowReader, fif_reader
+from eegflow.fifread import FifWindowReader, fif_reader, layout_path, write_layout
 
 
 def written_fif(
@@ -81,6 +81,22 @@ def test_windows_equal_mne_get_data(
     )
     with pytest.raises(IndexError, match="outside"):
         reader.read(raw.n_times - 10, raw.n_times + 1)
+    # the layout the writing job leaves beside the file: the same reader, no MNE
+    assert write_layout(fif) == tmp_path / "rec_raw.layout.json"
+    from_layout = FifWindowReader(fif)
+    assert from_layout.buffers == reader.buffers and from_layout.raw is None
+    assert (from_layout.ch_names, from_layout.sfreq, from_layout.n_times) == (
+        raw.ch_names,
+        raw.info["sfreq"],
+        raw.n_times,
+    )
+    assert from_layout.first_samp == raw.first_samp == first_samp
+    assert from_layout.ch_types == raw.get_channel_types()
+    for start in starts:
+        np.testing.assert_array_equal(
+            from_layout.read(start, start + window),
+            raw.get_data(start=start, stop=start + window),
+        )
 
 
 def test_a_compressed_fif_is_read_through_mne_saying_why(tmp_path, caplog):
@@ -162,3 +178,40 @@ def test_files_mapped_at_once_are_bounded(tmp_path, monkeypatch):
                 reader.read(150, 450), raw.get_data(start=150, stop=450)
             )
             assert sum(r.maps is not None for r in readers) <= 2
+
+
+def test_the_layout_keeps_the_annotations_and_a_replaced_file_is_read_by_mne(
+    tmp_path, caplog
+):
+    fif = tmp_path / "rec_raw.fif"
+    raw = mne.io.RawArray(
+        np.random.default_rng(0).normal(size=(2, 3000)) * 1e-5,
+        mne.create_info(["Cz", "EOG"], 100.0, ["eeg", "eog"]),
+        first_samp=40,
+        verbose="error",
+    )
+    raw.set_annotations(
+        mne.Annotations([1.0, 12.5], [2.0, 0.0], ["Schlaf ü", "BAD_x"], orig_time=None)
+    )
+    raw.save(fif, verbose="error")
+    write_layout(fif)
+    through_mne = mne.io.read_raw_fif(fif, verbose="error")
+    signal = FifWindowReader(fif)
+    np.testing.assert_array_equal(
+        signal.annotations.onset, through_mne.annotations.onset
+    )
+    np.testing.assert_array_equal(
+        signal.annotations.duration, through_mne.annotations.duration
+    )
+    assert list(signal.annotations.description) == ["Schlaf ü", "BAD_x"]
+    assert signal.ch_types == ["eeg", "eog"]
+    # the file replaced by a longer one: its layout no longer matches and is ignored
+    raw.crop(tmax=25.0).save(fif, overwrite=True, verbose="error")
+    with caplog.at_level(logging.INFO, logger="eegflow.fifread"):
+        replaced = FifWindowReader(fif)
+    assert "does not match rec_raw.fif (ignored)" in caplog.text
+    assert layout_path(fif).exists() and replaced.n_times == 2501
+    np.testing.assert_array_equal(
+        replaced.read(0, 2501),
+        mne.io.read_raw_fif(fif, verbose="error").get_data(),
+    )

@@ -84,6 +84,40 @@ def test_a_filter_longer_than_the_recording_warns_once_as_mne_does():
     assert_same(ours, theirs)
 
 
+def test_cached_filter_designs_are_mnes_bit_for_bit(tmp_path, monkeypatch):
+    """Notch and band-pass (long and short filters) with the designs cached, cold and
+    warm, equal the same calls designing anew exactly; a design longer than the signal is MNE's call
+    (it warns); a cache that cannot be written changes nothing but the speed."""
+    monkeypatch.setenv("EEGFLOW_CACHE_DIR", str(tmp_path / "cache"))
+    raw = recording(256.0, seconds=30)
+    theirs = raw.copy().notch_filter([50.0, 100.0], verbose="error")
+    filter_raw(theirs, 0.5, 40.0)  # (filter_raw equals raw.filter: tested above)
+    filter_raw(theirs, None, 30.0)
+    designs = []
+    for _ in range(2):  # designs made, then read back
+        ours = raw.copy()
+        with filtering.cached_filter_designs():
+            ours.notch_filter([50.0, 100.0], verbose="error")
+            filter_raw(ours, 0.5, 40.0)  # 1,691 taps: MNE's raw.filter
+            filter_raw(ours, None, 30.0)  # 113 taps: convolved here
+        np.testing.assert_array_equal(ours.get_data(), theirs.get_data())
+        designs.append(sorted((tmp_path / "cache" / "filters").iterdir()))
+    assert len(designs[0]) == 3 and designs[0] == designs[1]
+    assert mne.filter.create_filter.__module__ == "mne.filter"  # restored
+    short = recording(100.0, seconds=0.3)
+    with filtering.cached_filter_designs():
+        for _ in range(2):  # designed, then cached: MNE designs and warns each time
+            with pytest.warns(RuntimeWarning, match="longer than the signal"):
+                filter_raw(short.copy(), None, 30.0)
+    monkeypatch.setenv("EEGFLOW_CACHE_DIR", "/proc/no-cache-here")
+    with filtering.cached_filter_designs():
+        ours = raw.copy().notch_filter([50.0, 100.0], verbose="error")
+    np.testing.assert_array_equal(
+        ours.get_data(),
+        raw.copy().notch_filter([50.0, 100.0], verbose="error").get_data(),
+    )
+
+
 def test_iir_and_stretches_between_edge_annotations_are_filtered_by_mne(mne_calls):
     raw = recording(200.0)
     ours, theirs = raw.copy(), raw.copy()

@@ -12,7 +12,9 @@ import numpy as np
 
 from conftest import ROOT
 
-HEAVY = ("numba", "scipy.signal", "scipy.stats")
+HEAVY = ("numba", "scipy.signal", "scipy.stats", "mne", "pandas")
+# what the windows and features job scripts do first (eegflow.jobs)
+JOB_SCRIPT = "from eegflow.jobs import arrow_without_pandas; arrow_without_pandas()\n"
 
 
 def imported_by(code, workdir):
@@ -37,7 +39,7 @@ def imported_by(code, workdir):
     return json.loads(result.stdout.splitlines()[-1])
 
 
-def test_jobs_import_neither_numba_nor_scipy_signal_they_do_not_use(tmp_path):
+def test_jobs_import_neither_numba_nor_scipy_signal_nor_mne_they_do_not_use(tmp_path):
     rng = np.random.default_rng(0)
     raw = mne.io.RawArray(
         rng.normal(0, 20e-6, (3, 128 * 60)),
@@ -45,24 +47,31 @@ def test_jobs_import_neither_numba_nor_scipy_signal_they_do_not_use(tmp_path):
         verbose="error",
     )
     mne.export.export_raw(tmp_path / "rec.edf", raw, verbose="error")
-    # preprocess needs scipy.signal (MNE designs its filters with it), not numba
-    assert "numba" not in imported_by(
+    # preprocess needs MNE, not numba; scipy.signal (MNE designs its filters with it)
+    # only for designs not cached yet: a second recording filtered alike needs none
+    preprocess = (
         "from eegflow.preprocess import preprocess_recording\n"
         "preprocess_recording('rec.edf', 'rec_raw.fif', config_section("
-        "'preprocess', filter={'l_freq': 1.0}), record_path='rec.json')\n"
+        "'preprocess', filter={'l_freq': 1.0}, notch={'line_freq': 50}), "
+        "record_path='rec.json')\n"
+    )
+    times_right = (
         "import mne, numpy as np\n"
         "raw = mne.io.read_raw_fif('rec_raw.fif', verbose='error')\n"
-        "assert (raw.times == np.arange(raw.n_times) / raw.info['sfreq']).all()",
-        tmp_path,
+        "assert (raw.times == np.arange(raw.n_times) / raw.info['sfreq']).all()"
     )
+    assert "numba" not in imported_by(preprocess + times_right, tmp_path)
+    assert set(imported_by(preprocess, tmp_path)) == {"mne"}
+    # the windows and features jobs read the FIF through the layout preprocess wrote
+    assert Path(tmp_path / "rec_raw.layout.json").exists()
     assert not imported_by(
-        "from eegflow.windows import make_windows\n"
+        JOB_SCRIPT + "from eegflow.windows import make_windows\n"
         "make_windows('rec_raw.fif', 'windows.parquet', window_settings(), 'rec', {},"
         " record_path='rec.json')",
         tmp_path,
     )
     assert not imported_by(  # its Welch PSD without SciPy
-        "from eegflow.features import compute_features\n"
+        JOB_SCRIPT + "from eegflow.features import compute_features\n"
         "compute_features('rec_raw.fif', 'windows.parquet', 'features.parquet',"
         " config_section('features'))",
         tmp_path,

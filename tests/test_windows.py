@@ -10,6 +10,7 @@ import pytest
 
 from conftest import window_settings
 from eegflow import UserError
+from eegflow.fifread import FifWindowReader
 from eegflow.windows import (
     make_windows,
     read_windows,
@@ -344,13 +345,13 @@ def test_window_rejection_reads_a_block_at_a_time_not_the_recording(
     mne.io.RawArray(data, mne.create_info(8, 250.0, "eeg"), verbose="error").save(
         fif, verbose="error"
     )  # 28.8 MB as float64
-    raw = mne.io.read_raw_fif(fif, verbose="error")
-    starts = np.arange(0, raw.n_times - 500 + 1, 250)
+    signal = FifWindowReader(fif)
+    starts = np.arange(0, signal.n_times - 500 + 1, 250)
     settings = window_settings(reject={"ptp_uv": "auto"})["reject"]
     block = 8 * 100 * 500 * 8  # 3.2 MB: 100 windows; all 1,799 windows: 57.6 MB
     monkeypatch.setattr(windowing, "WINDOW_BLOCK_BYTES", block)
     tracemalloc.start()
-    reasons = windowing.rejected_windows(raw, starts, 500, settings, list(range(8)))
+    reasons = windowing.rejected_windows(signal, starts, 500, settings, list(range(8)))
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert len(reasons) == len(starts) == 1799
@@ -359,7 +360,7 @@ def test_window_rejection_reads_a_block_at_a_time_not_the_recording(
         np.lib.stride_tricks.sliding_window_view(data, 500, axis=1)[:, starts], axis=-1
     ).T
     np.testing.assert_allclose(  # the same peak-to-peak as from the whole array
-        windowing.peak_to_peak(raw, starts, 500, list(range(8))), ptp, rtol=1e-6
+        windowing.peak_to_peak(signal, starts, 500, list(range(8))), ptp, rtol=1e-6
     )
 
 
@@ -429,14 +430,14 @@ def test_a_batch_reads_no_more_of_the_fif_than_its_windows_hold(tmp_path):
     )
     fif = tmp_path / "rec_raw.fif"
     raw.save(fif, verbose="error")
-    raw = mne.io.read_raw_fif(fif, verbose="error")
+    signal = FifWindowReader(fif)
     from eegflow.windows import read_runs
 
     starts = np.array([0, 100, 200, 50_000, 99_000])
-    with mock.patch.object(raw, "get_data", wraps=raw.get_data) as get_data:
-        read_runs(raw, starts, 100)
+    with mock.patch.object(signal, "read", wraps=signal.read) as read:
+        read_runs(signal, starts, 100)
     stretches = [
-        call.kwargs["stop"] - call.kwargs["start"] for call in get_data.mock_calls
+        stop - start for start, stop in (call.args for call in read.mock_calls)
     ]
     assert stretches == [300, 100, 100]
 

@@ -5,6 +5,7 @@ rule features:
     input:
         code=package_code("features"),
         fif=WINDOWED_SIGNAL,  # the windows' samples, read from it
+        layout=WINDOWED_LAYOUT,
         windows=rules.windows.output.table,
     output:
         table="results/features/{recording}.parquet",

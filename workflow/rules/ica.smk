@@ -42,6 +42,7 @@ rule ica_apply:
         labels=rules.ica_fit.output.labels,
     output:
         fif="results/ica/{recording}_raw.fif",
+        layout="results/ica/{recording}_raw.layout.json",
         ica="results/ica/{recording}_applied_ica.fif",  # exclude: the removed components
         components="results/ica/{recording}_components.tsv",
         figure=report(

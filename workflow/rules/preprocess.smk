@@ -12,6 +12,9 @@ rule preprocess:
         sidecars=bids_sidecars,
     output:
         fif="results/preprocessed/{recording}_raw.fif",
+        # where the FIF's buffers lie (eegflow.fifread.write_layout): later jobs read
+        # windows without importing MNE
+        layout="results/preprocessed/{recording}_raw.layout.json",
         record="results/preprocessed/{recording}.json",
     log:
         "results/logs/preprocess/{recording}.log",

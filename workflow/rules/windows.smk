@@ -1,19 +1,18 @@
 # Cut each preprocessed recording into fixed-length or annotation windows (config
 # windows): a table of where each window lies in the FIF; the samples stay in the FIF.
 
-# The recording the windows are cut from and their samples read from: with config
-# ica.enabled, the one with ICA's artefact components removed.
-WINDOWED_SIGNAL = (
-    rules.ica_apply.output.fif
-    if config["ica"]["enabled"]
-    else rules.preprocess.output.fif
-)
+# The recording the windows are cut from and their samples read from (and the layout
+# of its FIF): with config ica.enabled, the one with ICA's artefact components removed.
+WINDOWED_STAGE = rules.ica_apply if config["ica"]["enabled"] else rules.preprocess
+WINDOWED_SIGNAL = WINDOWED_STAGE.output.fif
+WINDOWED_LAYOUT = WINDOWED_STAGE.output.layout
 
 
 rule windows:
     input:
         code=package_code("windows"),
         fif=WINDOWED_SIGNAL,
+        layout=WINDOWED_LAYOUT,
         record=rules.preprocess.output.record,
     output:
         table="results/windows/{recording}.parquet",

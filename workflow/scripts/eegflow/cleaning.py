@@ -10,6 +10,7 @@ import logging
 import numpy as np
 
 from . import UserError
+from .numerics import welch_psd
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +103,11 @@ def sample_segments(raw, channel, segment_s=2.0, max_segments=SAMPLED_SEGMENTS):
 def mean_spectra(raw):
     """Per channel, the power spectrum (V²/Hz) of 2 s Hann segments averaged over the
     segments of :func:`sample_segments`: (freqs, {channel: power})."""
-    import scipy.signal
-
     spectra = {}
     for names, segments in sampled_channels(raw, raw.ch_names):
-        freqs, power = scipy.signal.periodogram(
-            segments, fs=raw.info["sfreq"], window="hann", axis=-1
+        # one Hann segment each: scipy.signal.periodogram's, without importing it
+        freqs, power = welch_psd(
+            segments, raw.info["sfreq"], segments.shape[-1], noverlap=0
         )
         spectra.update(zip(names, power.mean(axis=1)))
     return freqs, spectra

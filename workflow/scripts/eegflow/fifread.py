@@ -10,12 +10,20 @@ each buffer lies (:func:`mne.io.read_raw_fif` without preloading, whose
 into memory and cuts each window out of the buffer(s) it spans, times the
 calibration: the numbers ``raw.get_data`` returns, without MNE per window.
 
+The job that writes a FIF also writes its layout (:func:`write_layout`): where each
+buffer lies, the channels, their types and calibrations, the annotations, as a small
+JSON file beside it (``<name>.layout.json``). A reader opened from it needs no MNE at
+all (importing MNE's readers costs 0.3-0.4 s of a process: more than a windows or
+features job's work); without a layout, or with one that no longer matches the file's
+size, MNE opens the file as before.
+
 Readers are cached per process (:func:`fif_reader`) and never pickled: a
 dataset handed to worker processes carries paths, and each worker maps the
 files it reads itself.
 """
 
 import bisect
+import json
 import logging
 import mmap
 import os
@@ -26,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from . import UserError
+from .fileio import atomic_output
 
 log = logging.getLogger(__name__)
 
@@ -47,37 +56,46 @@ class FifWindowReader:
     path : path-like
         The recording's FIF (its first part if split: MNE follows the parts).
     raw : mne.io.Raw or None
-        ``path`` already opened by :func:`mne.io.read_raw_fif` without preloading
-        (by default it is opened here).
+        ``path`` already opened by :func:`mne.io.read_raw_fif` without preloading.
+        By default the layout beside the file (:func:`write_layout`) is read when it
+        matches the file, else the file is opened with MNE.
 
     Attributes
     ----------
     ch_names : list of str
+    ch_types : list of str
+        MNE's channel types (``raw.get_channel_types()``).
     sfreq : float
     n_times : int
         Samples of the recording; window positions count from its first sample
         (``raw.first_samp``), as ``raw.get_data(start, stop)``.
+    first_samp : int
+    annotations : Annotations
+        Onsets (s, as ``raw.annotations.onset``), durations and descriptions.
     fallback : str or None
         Why windows are read through MNE's ``get_data`` instead (pending
         projections or compensation, a compressed or complex-valued file), or None.
     """
 
     def __init__(self, path, raw=None):
-        import mne
-
         self.path = str(path)
-        if raw is None:
-            raw = mne.io.read_raw_fif(self.path, preload=False, verbose="error")
-        self.ch_names = list(raw.ch_names)
-        self.sfreq = float(raw.info["sfreq"])
-        self.n_times = int(raw.n_times)
-        self.cals = np.asarray(raw._cals, dtype=np.float64).ravel()
+        layout = read_layout(self.path) if raw is None else None
+        if layout is None:
+            raw = raw if raw is not None else _open_with_mne(self.path)
+            layout = file_layout(raw)
+        self.ch_names = layout["ch_names"]
+        self.ch_types = layout["ch_types"]
+        self.sfreq = float(layout["sfreq"])
+        self.n_times = int(layout["n_times"])
+        self.first_samp = int(layout["first_samp"])
+        self.annotations = Annotations(**layout["annotations"])
+        self.cals = np.asarray(layout["cals"], dtype=np.float64)
         self.calibrated = bool((self.cals != 1).any())  # else a product changes nothing
         self.cal_columns = {
             np.dtype(dtype): self.cals[:, None].astype(dtype)
             for dtype in (np.float32, np.float64)
         }
-        self.fallback = fallback_reason(raw)
+        self.fallback = layout["fallback"]
         self.raw = raw if self.fallback else None
         if self.fallback:
             log.warning(
@@ -86,22 +104,15 @@ class FifWindowReader:
                 self.fallback,
             )
             return
+        folder = Path(self.path).parent
+        self.files = [str(folder / entry["name"]) for entry in layout["files"]]
         # per buffer: first sample (from the recording's first), samples, file, byte
         # offset of its data, dtype (None: a skip, read as zeros as MNE does)
-        self.files = [str(name) for name in raw._filenames]
-        self.buffer_starts, self.buffer_stops, self.buffers = [], [], []
-        offset = 0
-        for index, extras in enumerate(raw._raw_extras):
-            bounds = extras["bounds"] - raw._first_samps[index] + offset
-            for ent, first, stop in zip(extras["ent"], bounds[:-1], bounds[1:]):
-                self.buffer_starts.append(int(first))
-                self.buffer_stops.append(int(stop))
-                self.buffers.append(
-                    (index, None, None)
-                    if ent is None
-                    else (index, ent.pos + TAG_HEADER_BYTES, BUFFER_DTYPES[ent.type])
-                )
-            offset += int(raw._raw_lengths[index])
+        self.buffer_starts = [first for _, _, _, first, _ in layout["buffers"]]
+        self.buffer_stops = [stop for *_, stop in layout["buffers"]]
+        self.buffers = [
+            (part, pos, dtype) for part, pos, dtype, *_ in layout["buffers"]
+        ]
         self.maps = None  # the files mapped (map_files), when first read
         self.views = [None] * len(self.buffers)  # lazily: arrays over the maps
 
@@ -154,6 +165,8 @@ class FifWindowReader:
         if out is None:
             out = np.empty((len(self.ch_names), stop - start), dtype)
         if self.fallback:
+            if self.raw is None:
+                self.raw = _open_with_mne(self.path)
             out[:] = self.raw.get_data(start=start, stop=stop)
             return out
         index = bisect.bisect_right(self.buffer_starts, start) - 1
@@ -176,6 +189,115 @@ class FifWindowReader:
         for row, start in enumerate(starts):
             self.read(int(start), int(start) + window, out=out[row])
         return out
+
+
+class Annotations:
+    """A recording's annotations as MNE reads them from its FIF: ``onset`` (s,
+    counting the file's ``first_samp``), ``duration`` (s) and ``description``
+    (arrays of equal length)."""
+
+    def __init__(self, onset, duration, description):
+        self.onset = np.asarray(onset, dtype=np.float64)
+        self.duration = np.asarray(duration, dtype=np.float64)
+        # Python strings, as MNE's own (decoded) descriptions print in messages
+        self.description = np.array([str(text) for text in description], dtype=object)
+
+    def __len__(self):
+        return len(self.onset)
+
+
+def _open_with_mne(path):
+    """``path`` opened lazily by MNE (:func:`eegflow.fileio.read_raw_lazily`:
+    annotations decoded as read everywhere in the workflow)."""
+    from .fileio import read_raw_lazily
+
+    return read_raw_lazily(path)
+
+
+def layout_path(fif_path):
+    """Where the layout of ``fif_path`` lies: ``x_raw.fif`` -> ``x_raw.layout.json``."""
+    fif_path = Path(fif_path)
+    return fif_path.with_name(fif_path.name.removesuffix(".fif") + ".layout.json")
+
+
+def file_layout(raw):
+    """What a reader needs of ``raw`` (a FIF opened lazily by MNE), as JSON values:
+    its files (names relative to the first one's folder, sizes), channels, types,
+    calibrations, sampling rate, samples, first sample, annotations, why it must be
+    read through MNE (``fallback``) and where each data buffer lies."""
+    fallback = fallback_reason(raw)
+    buffers = []
+    offset = 0
+    for index, extras in enumerate(raw._raw_extras):
+        bounds = extras["bounds"] - raw._first_samps[index] + offset
+        for ent, first, stop in zip(extras["ent"], bounds[:-1], bounds[1:]):
+            stored = ent is not None and not fallback
+            buffers.append(
+                [
+                    index,
+                    ent.pos + TAG_HEADER_BYTES if stored else None,
+                    BUFFER_DTYPES[ent.type] if stored else None,
+                    int(first),
+                    int(stop),
+                ]
+            )
+        offset += int(raw._raw_lengths[index])
+    folder = Path(raw._filenames[0]).parent
+    return {
+        "files": [
+            {"name": os.path.relpath(name, folder), "size": os.path.getsize(name)}
+            for name in raw._filenames
+        ],
+        "ch_names": list(raw.ch_names),
+        "ch_types": raw.get_channel_types(),
+        "cals": np.asarray(raw._cals, dtype=np.float64).ravel().tolist(),
+        "sfreq": float(raw.info["sfreq"]),
+        "n_times": int(raw.n_times),
+        "first_samp": int(raw.first_samp),
+        "annotations": {
+            "onset": raw.annotations.onset.tolist(),
+            "duration": raw.annotations.duration.tolist(),
+            "description": list(raw.annotations.description),
+        },
+        "fallback": fallback,
+        "buffers": buffers,
+    }
+
+
+def write_layout(fif_path):
+    """Write the layout of the FIF ``fif_path`` beside it (:func:`layout_path`),
+    from MNE's own reading of the file, atomically; returns the layout's path.
+
+    The job that writes a FIF calls this, already having MNE loaded; readers in
+    later jobs (windows, features) and in training processes then open the file
+    without importing MNE.
+    """
+    path = layout_path(fif_path)
+    layout = file_layout(_open_with_mne(fif_path))
+    with atomic_output(path) as tmp:
+        tmp.write_text(json.dumps(layout))
+    return path
+
+
+def read_layout(fif_path):
+    """The layout written beside ``fif_path`` (:func:`write_layout`), or None when
+    there is none or its files' sizes are no longer those of the files (a file
+    replaced since: MNE reads it instead)."""
+    path = layout_path(fif_path)
+    try:
+        layout = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    folder = Path(fif_path).parent
+    for entry in layout["files"]:
+        try:
+            size = os.path.getsize(folder / entry["name"])
+        except FileNotFoundError:
+            size = None
+        if size != entry["size"]:
+            log.info("%s: does not match %s (ignored)", path, entry["name"])
+            return None
+    return layout
 
 
 def fallback_reason(raw):

@@ -10,11 +10,25 @@ result equals MNE's within rounding (tests/test_filtering.py), and the measureme
 (:data:`SHORT_FILTER_TAPS`), IIR filters, and recordings MNE filters in separate stretches
 (annotations ``edge``, ``bad_acq_skip``) are MNE's own calls, and so are notch filters
 (their 1 Hz transition bands make them 3.3 s long: 330 taps at 100 Hz).
+
+MNE designs every FIR filter with ``scipy.signal``, whose import (with ``scipy.stats``
+through it) costs a preprocess job 0.4-0.6 s, more than filtering a 20-minute recording.
+:func:`cached_filter_designs` keeps MNE's designs on disk, so that the jobs after the
+first that filter alike skip the import; the coefficients are MNE's own, bit for bit.
 """
 
+import contextlib
+import hashlib
+import inspect
+import json
+import logging
+import os
 import warnings
+from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 # annotations between whose stretches raw.filter filters separately
 SKIPPED_BY_MNE = ("EDGE", "BAD_ACQ_SKIP")
@@ -87,3 +101,72 @@ def filter_raw(raw, l_freq, h_freq, method="fir", n_jobs=1):
         _filt_update_info(raw.info, update_info, l_freq, h_freq)
     else:
         raw.filter(l_freq, h_freq, method=method, n_jobs=n_jobs, verbose="warning")
+
+
+def filter_design_cache():
+    """The folder of cached filter designs: ``$EEGFLOW_CACHE_DIR/filters``, else
+    ``$XDG_CACHE_HOME/eegflow/filters`` (``~/.cache/eegflow/filters``)."""
+    root = os.environ.get("EEGFLOW_CACHE_DIR") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "eegflow"
+    )
+    return Path(root, "filters")
+
+
+def _design_key(arguments):
+    """A file name for one design: a hash of MNE's and SciPy's versions and every
+    argument of :func:`mne.filter.create_filter` but the data."""
+    import mne
+    import scipy
+
+    text = json.dumps(
+        [mne.__version__, scipy.__version__, arguments], sort_keys=True, default=str
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:32] + ".npy"
+
+
+@contextlib.contextmanager
+def cached_filter_designs():
+    """Inside, MNE's FIR filter designs (:func:`mne.filter.create_filter`, which
+    ``raw.filter``, ``raw.notch_filter`` and :func:`filter_raw` call) are read from
+    :func:`filter_design_cache` when designed before with the same arguments, by the
+    same MNE and SciPy, else designed by MNE and stored there.
+
+    A design depends on the signal only through MNE's warning about a filter longer
+    than the signal: such calls, IIR designs and any cache file that does not read
+    are MNE's own call. A cache that cannot be written costs only the speed.
+    """
+    import mne.filter
+
+    design = mne.filter.create_filter
+    signature = inspect.signature(design)
+
+    def cached_design(*args, **kwargs):
+        arguments = signature.bind(*args, **kwargs)
+        arguments.apply_defaults()
+        arguments = dict(arguments.arguments)
+        data = arguments.pop("data")
+        arguments.pop("verbose", None)
+        if arguments["method"] != "fir":
+            return design(*args, **kwargs)
+        path = filter_design_cache() / _design_key(arguments)
+        try:
+            h = np.load(path)
+        except (OSError, ValueError):
+            h = None
+        if h is not None and (data is None or len(h) <= np.shape(data)[-1]):
+            return h
+        h = design(*args, **kwargs)
+        try:
+            from .fileio import atomic_output
+
+            with atomic_output(path) as tmp, open(tmp, "wb") as handle:
+                np.save(handle, h)
+        except OSError as error:
+            log.info("filter design not cached (%s): %s", path, error)
+        return h
+
+    mne.filter.create_filter = cached_design
+    try:
+        yield
+    finally:
+        mne.filter.create_filter = design

@@ -23,6 +23,7 @@ import pandas as pd
 
 from . import UserError
 from .cleaning import require_positions
+from .fifread import write_layout
 from .fileio import atomic_output, note, noted_warnings, save_fif
 
 log = logging.getLogger(__name__)
@@ -238,6 +239,7 @@ def apply_ica(preprocessed_path, ica_path, labels_path, exclude, outputs, source
     labels["removed"] = labels["component"].isin(removed)
     labels["reason"] = labels["component"].map(removed).fillna("")
     save_fif(raw, outputs["fif"])
+    write_layout(outputs["fif"])  # for the windows and features jobs: no MNE there
     with atomic_output(outputs["ica"]) as tmp:
         ica.save(tmp, verbose="error")
     with atomic_output(outputs["components"]) as tmp:

@@ -35,7 +35,8 @@ from .fileio import (
     save_fif,
     write_record,
 )
-from .filtering import filter_raw
+from .fifread import write_layout
+from .filtering import cached_filter_designs, filter_raw
 from .provenance import file_fingerprints, with_stage
 from .recordings import recording_files
 from .remote import named_by_url
@@ -603,12 +604,13 @@ def preprocess_recording(
         with noted_warnings(raw_path, "config preprocess.resample_sfreq", notes):
             raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="warning")
     resampled_start_s = raw.first_samp / raw.info["sfreq"]
-    with noted_warnings(raw_path, "config preprocess.notch", notes):
-        notch = _notch(raw, settings["notch"], n_jobs, raw_path, notes)
     filt = settings["filter"]
-    if filt["l_freq"] is not None or filt["h_freq"] is not None:
-        with noted_warnings(raw_path, "config preprocess.filter", notes):
-            filter_raw(raw, filt["l_freq"], filt["h_freq"], filt["method"], n_jobs)
+    with cached_filter_designs():
+        with noted_warnings(raw_path, "config preprocess.notch", notes):
+            notch = _notch(raw, settings["notch"], n_jobs, raw_path, notes)
+        if filt["l_freq"] is not None or filt["h_freq"] is not None:
+            with noted_warnings(raw_path, "config preprocess.filter", notes):
+                filter_raw(raw, filt["l_freq"], filt["h_freq"], filt["method"], n_jobs)
     with noted_warnings(raw_path, "config preprocess.steps", notes):
         _run_steps(raw, settings["steps"], raw_path)
     if action == "interpolate":
@@ -668,5 +670,6 @@ def preprocess_recording(
         ),
     }
     save_fif(raw, out_path)
+    write_layout(out_path)  # for the windows and features jobs: no MNE there
     if record_path is not None:
         write_record(record_path, record)

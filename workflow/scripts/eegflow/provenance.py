@@ -44,18 +44,18 @@ def git_commit():
 
 
 def software_versions():
-    """Versions of eegflow (and its git commit), Python, MNE, NumPy and SciPy."""
-    import mne
-    import numpy
-    import scipy
+    """Versions of eegflow (and its git commit), Python, MNE, NumPy and SciPy.
+
+    Read from the installed packages' metadata: a job that reads windows without MNE
+    does not import it to name its version.
+    """
+    from importlib.metadata import version
 
     return {
         "eegflow": __version__,
         "eegflow_git": git_commit(),
         "python": platform.python_version(),
-        "mne": mne.__version__,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
+        **{name: version(name) for name in ("mne", "numpy", "scipy")},
     }
 
 

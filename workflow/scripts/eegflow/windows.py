@@ -25,8 +25,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import UserError
-from .fifread import FifWindowReader
-from .fileio import atomic_output, note, read_raw_lazily, read_record
+from .fifread import fif_reader
+from .fileio import atomic_output, note, read_record
 from .provenance import with_stage
 
 log = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def window_starts(n_times, window, stride, drop_last):
     return starts
 
 
-def annotation_windows(raw, settings, window, stride):
+def annotation_windows(signal, settings, window, stride):
     """Windows inside the annotations named in ``settings["annotations"]["mapping"]``.
 
     Each mapped annotation spans from ``onset + start_offset_s`` to ``onset +
@@ -84,9 +84,9 @@ def annotation_windows(raw, settings, window, stride):
         shortest and longest annotation (``min_s``, ``max_s``).
     """
     labels = settings["annotations"]
-    sfreq = raw.info["sfreq"]
-    annotations = raw.annotations
-    onsets = np.round(annotations.onset * sfreq).astype(np.int64) - raw.first_samp
+    sfreq = signal.sfreq
+    annotations = signal.annotations
+    onsets = np.round(annotations.onset * sfreq).astype(np.int64) - signal.first_samp
     durations = np.round(annotations.duration * sfreq).astype(np.int64)
     start_offset = int(round(labels["start_offset_s"] * sfreq))
     stop_offset = int(round(labels["stop_offset_s"] * sfreq))
@@ -128,7 +128,7 @@ def annotation_windows(raw, settings, window, stride):
         np.array(starts, dtype=np.int64),
         np.array(descriptions, dtype=object),
     )
-    fits = (starts >= 0) & (starts + window <= raw.n_times)
+    fits = (starts >= 0) & (starts + window <= signal.n_times)
     for description in descriptions[~fits]:
         counts[description]["outside_data"] += 1
     starts, descriptions = starts[fits], descriptions[fits]
@@ -235,14 +235,15 @@ def check_label_counts(counts, settings, source, recording, descriptions, notes)
         )
 
 
-def peak_to_peak(raw, starts, window, channels):
+def peak_to_peak(signal, starts, window, channels):
     """(windows, channels) peak-to-peak amplitude of the windows of ``window``
-    samples at ``starts``, on ``channels`` (indices), read from ``raw`` (not
-    preloaded) a block of at most :data:`WINDOW_BLOCK_BYTES` at a time."""
-    per_block = max(1, int(WINDOW_BLOCK_BYTES // (len(raw.ch_names) * window * 8)))
+    samples at ``starts``, on ``channels`` (indices), read from ``signal`` (a
+    :class:`eegflow.fifread.FifWindowReader`) a block of at most
+    :data:`WINDOW_BLOCK_BYTES` at a time."""
+    per_block = max(1, int(WINDOW_BLOCK_BYTES // (len(signal.ch_names) * window * 8)))
     ptp = np.empty((len(starts), len(channels)))
     for block in range(0, len(starts), per_block):
-        chunk = read_runs(raw, starts[block : block + per_block], window)
+        chunk = read_runs(signal, starts[block : block + per_block], window)
         ptp[block : block + len(chunk)] = np.ptp(chunk[:, channels], axis=-1)
     return ptp
 
@@ -262,7 +263,7 @@ def auto_ptp_threshold(ptp):
     return median + np.maximum(spread, median)
 
 
-def rejected_windows(raw, starts, window, settings, good):
+def rejected_windows(signal, starts, window, settings, good):
     """Flag windows: peak-to-peak above a threshold or flat on a good channel, or
     overlapping an annotation whose description starts with "BAD" (MNE's rule).
 
@@ -281,10 +282,10 @@ def rejected_windows(raw, starts, window, settings, good):
         Per window, "" when kept, else its reasons joined by "; ", e.g.
         "amplitude above 100 µV: O1, Oz; annotation BAD_movement".
     """
-    names = [raw.ch_names[index] for index in good]
+    names = [signal.ch_names[index] for index in good]
     reasons = [[] for _ in starts]
     if (settings["ptp_uv"] is not None or settings["flat_uv"] is not None) and good:
-        ptp = peak_to_peak(raw, starts, window, good) * 1e6  # µV
+        ptp = peak_to_peak(signal, starts, window, good) * 1e6  # µV
         if settings["ptp_uv"] == "auto":
             threshold = auto_ptp_threshold(ptp)
             label = "amplitude above the recording's robust threshold"
@@ -303,20 +304,22 @@ def rejected_windows(raw, starts, window, settings, good):
                     f"flat below {settings['flat_uv']:g} µV: {channels}"
                 )
     if settings["bad_annotations"]:
-        sfreq = raw.info["sfreq"]
+        sfreq = signal.sfreq
         for onset, duration, description in zip(
-            raw.annotations.onset, raw.annotations.duration, raw.annotations.description
+            signal.annotations.onset,
+            signal.annotations.duration,
+            signal.annotations.description,
         ):
             if not description.lower().startswith("bad"):
                 continue
-            first = int(np.round(onset * sfreq)) - raw.first_samp
+            first = int(np.round(onset * sfreq)) - signal.first_samp
             last = first + max(int(np.round(duration * sfreq)), 1)
             for index in np.flatnonzero((starts < last) & (starts + window > first)):
                 reasons[index].append(f"annotation {description}")
     return ["; ".join(dict.fromkeys(why)) for why in reasons]
 
 
-def judged_channels(raw, marked_bad, settings, source, notes):
+def judged_channels(signal, marked_bad, settings, source, notes):
     """Indices of the channels whose amplitudes judge windows: the good ones (not
     in ``marked_bad``) of config ``windows.reject.channel_types``.
 
@@ -325,10 +328,10 @@ def judged_channels(raw, marked_bad, settings, source, notes):
     amplitude criteria are set and no channel is left to judge, that is noted in
     ``notes`` (:func:`eegflow.fileio.note`), naming ``source``.
     """
-    types = raw.get_channel_types()
+    types = signal.ch_types
     judged = [
         index
-        for index, name in enumerate(raw.ch_names)
+        for index, name in enumerate(signal.ch_names)
         if name not in marked_bad and types[index] in settings["channel_types"]
     ]
     if not judged and (
@@ -399,16 +402,16 @@ def make_windows(
         the table's provenance.
     """
     source = source or str(preprocessed_path)
-    raw = read_raw_lazily(preprocessed_path)
-    sfreq = raw.info["sfreq"]
+    signal = fif_reader(preprocessed_path)
+    sfreq = signal.sfreq
     record = {} if record_path is None else read_record(record_path)
-    start_offset_s = record.get("start_offset_s", raw.first_samp / sfreq)
+    start_offset_s = record.get("start_offset_s", signal.first_samp / sfreq)
     marked_bad = marked_bad_channels(record)
     window, stride = window_length_samples(settings, sfreq)
-    if window > raw.n_times:
+    if window > signal.n_times:
         raise UserError(
             f"{source}: recording '{recording}' is "
-            f"{raw.n_times / sfreq:.3f} s long after preprocessing, shorter than one "
+            f"{signal.n_times / sfreq:.3f} s long after preprocessing, shorter than one "
             f"window (config windows.window_s={settings['window_s']}); lower "
             "windows.window_s or preprocess.crop.tmin, or remove this recording"
         )
@@ -417,18 +420,18 @@ def make_windows(
     notes = []  # the table's warnings: labels that lost annotations
     if mapping:
         starts, descriptions, label_counts = annotation_windows(
-            raw, settings, window, stride
+            signal, settings, window, stride
         )
         check_label_counts(
             label_counts,
             settings,
             source,
             recording,
-            raw.annotations.description,
+            signal.annotations.description,
             notes,
         )
         if not len(starts):
-            found = sorted(set(raw.annotations.description))
+            found = sorted(set(signal.annotations.description))
             raise UserError(
                 f"{source}: recording '{recording}' has no window inside an "
                 f"annotation named in config windows.annotations.mapping "
@@ -437,10 +440,10 @@ def make_windows(
                 "mapping, or exclude the recording)"
             )
     else:
-        starts = window_starts(raw.n_times, window, stride, settings["drop_last"])
+        starts = window_starts(signal.n_times, window, stride, settings["drop_last"])
         descriptions = None
-    judged = judged_channels(raw, marked_bad, settings["reject"], source, notes)
-    reasons = rejected_windows(raw, starts, window, settings["reject"], judged)
+    judged = judged_channels(signal, marked_bad, settings["reject"], source, notes)
+    reasons = rejected_windows(signal, starts, window, settings["reject"], judged)
     rejected = np.array([bool(reason) for reason in reasons], dtype=bool)
     log.info(
         "%s: %d of %d windows rejected (%s; amplitudes judged on %s)",
@@ -448,7 +451,7 @@ def make_windows(
         rejected.sum(),
         len(starts),
         settings["reject"],
-        [raw.ch_names[index] for index in judged],
+        [signal.ch_names[index] for index in judged],
     )
     if settings["reject"]["action"] == "drop" and rejected.any():
         kept = ~rejected
@@ -477,12 +480,12 @@ def make_windows(
         # the FIF the windows are read from, relative to the table's folder
         "signal": os.path.relpath(preprocessed_path, Path(table_path).parent),
         "sfreq": sfreq,
-        "ch_names": raw.ch_names,
+        "ch_names": signal.ch_names,
         "window_samples": window,
         "scaling": settings["scaling"],
         "bad_channels": record.get("bad_channels", {}),  # {name: reasons}
         "bad_channel_action": record.get("bad_channel_action"),
-        "reject_channels": [raw.ch_names[index] for index in judged],
+        "reject_channels": [signal.ch_names[index] for index in judged],
         "label_counts": label_counts,
         "warnings": notes,
         "provenance": with_stage(
@@ -537,14 +540,13 @@ class Windows:
 
     def __init__(self, signal_path, table):
         self.info = info = window_table_info(table)
-        self.raw = read_raw_lazily(signal_path)
-        self.reader = FifWindowReader(signal_path, self.raw)
+        self.reader = reader = fif_reader(signal_path)
         self.starts = table.column("fif_sample").to_numpy()
         self.window = info["window_samples"]
         if (
-            self.raw.ch_names != info["ch_names"]
-            or self.raw.info["sfreq"] != info["sfreq"]
-            or self.starts.max(initial=0) + self.window > self.raw.n_times
+            reader.ch_names != info["ch_names"]
+            or reader.sfreq != info["sfreq"]
+            or self.starts.max(initial=0) + self.window > reader.n_times
         ):
             raise UserError(
                 f"{signal_path}: its channels, sampling rate or length differ from "
@@ -568,16 +570,16 @@ class Windows:
         return data[(slice(None), *within)] if np.ndim(starts) else data[0][within]
 
 
-def read_runs(raw, starts, window):
-    """The windows of ``window`` samples at ``starts`` (FIF samples) from ``raw``
-    (not preloaded): (windows, channels, samples), float64.
+def read_runs(signal, starts, window):
+    """The windows of ``window`` samples at ``starts`` (FIF samples) from ``signal``
+    (a :class:`eegflow.fifread.FifWindowReader`): (windows, channels, samples), float64.
 
     Windows are read in runs of consecutive ones, one stretch of the file per
     run; a run ends where its stretch would grow beyond the length of all the
     windows asked for laid end to end, so no more is read at once than the
     windows hold (sparse windows are read one stretch each).
     """
-    out = np.empty((len(starts), len(raw.ch_names), window))
+    out = np.empty((len(starts), len(signal.ch_names), window))
     limit = window * len(starts)
     first = 0
     while first < len(starts):
@@ -589,7 +591,7 @@ def read_runs(raw, starts, window):
         ):
             high = max(high, starts[last] + window)
             last += 1
-        stretch = raw.get_data(start=int(low), stop=int(high))
+        stretch = signal.read(int(low), int(high))
         offsets = starts[first:last, None] - low + np.arange(window)
         out[first:last] = stretch[:, offsets].transpose(1, 0, 2)
         first = last
@@ -603,6 +605,6 @@ def read_windows(signal_path, table_path):
     or the ICA-cleaned one with config ``ica.enabled``), ``table_path`` its
     window table. ``windows[i:j]`` reads windows i to j as a NumPy array.
     """
-    table = pq.read_table(table_path)
+    table = pq.ParquetFile(table_path).read()  # not read_table: no pyarrow.dataset
     windows = Windows(signal_path, table)
     return windows, table, windows.info["sfreq"], windows.info["ch_names"]
