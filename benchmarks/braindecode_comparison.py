@@ -7,7 +7,7 @@ braindecode is not a dependency (it brings torch). Install it beside the project
 the project's packages, and point the benchmark at that Python:
 
     python3 -m venv --system-site-packages .venv-braindecode
-    .venv-braindecode/bin/pip install braindecode==1.8.1
+    .venv-braindecode/bin/pip install "braindecode[hub]==1.8.1"
     python3 benchmarks/braindecode_comparison.py --braindecode-python .venv-braindecode/bin/python
 
 Data: Sleep-EDF-shaped EDF recordings (2 EEG + 1 EOG channel at 100 Hz, ``--hours`` each).
