@@ -18,9 +18,10 @@ windows (``--reads`` of them) and batches of 64. Readers:
   reader of files on disk (and 1x more disk);
 - with ``--braindecode-python`` (braindecode 1.8.1 and torch in that Python, e.g.
   ``python3 -m venv .venv-braindecode && .venv-braindecode/bin/pip install
-  "braindecode[hub]==1.8.1"``: ``[hub]`` brings its zarr format), in a process of its own: ``braindecode_lazy`` (its windows
-  of the same FIFs opened with ``preload=False``) and ``braindecode_zarr_memmap`` (the
-  windows saved in its zarr format, then read through its float64 memmap cache).
+  "braindecode[hub]==1.8.1"``: ``[hub]`` brings its zarr format), in a process of its
+  own: ``braindecode_lazy`` (its windows of the same FIFs opened with ``preload=False``)
+  and ``braindecode_zarr_memmap`` (the windows saved in its zarr format, then read
+  through its float64 memmap cache).
 
 Printed: windows/s per reader and mode, the ratios of eegflow's to the others, the
 growth of eegflow's anonymous memory (``RssAnon``: not counting the mapped files' pages,

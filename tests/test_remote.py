@@ -414,3 +414,30 @@ def test_a_recording_s_objects_are_its_own_and_its_data_set_s_shared_ones():
     folders = by_folder(files)
     assert companion_urls(f"{folder}/a.set", folders) == [f"{folder}/a.fdt"]
     assert companion_urls(f"{folder}/r_raw.fif", folders) == [f"{folder}/r_raw-1.fif"]
+
+
+def test_a_job_s_snakemake_reads_the_main_process_s_listing_not_the_network(tmp_path):
+    """The Snakemake a SLURM job starts parses the Snakefile again: its RemoteStorage
+    reads the listing and the planning files the run's main process kept, and asks no
+    storage (none is given to it here)."""
+    from eegflow.remote import RemoteStorage
+
+    listed = {
+        f"s3://{BUCKET}/{PREFIX}/sub-01/eeg/sub-01_eeg.edf": (1234, 1.5e9),
+        f"s3://{BUCKET}/{PREFIX}/participants.tsv": (20, 1.5e9),
+    }
+    main = RemoteStorage(registry=None, snapshot_dir=tmp_path, main_process=True)
+    main._list_s3 = lambda folder: dict(listed)  # what the main process listed
+    assert main.listing(f"s3://{BUCKET}/{PREFIX}") == listed
+    job = RemoteStorage(registry=None, snapshot_dir=tmp_path, main_process=False)
+    assert job.listing(f"s3://{BUCKET}/{PREFIX}") == listed
+    assert job.folders(f"s3://{BUCKET}/{PREFIX}/sub-01/eeg") == main.folders(
+        f"s3://{BUCKET}/{PREFIX}"
+    )
+    elsewhere = RemoteStorage(
+        registry=None, snapshot_dir=tmp_path / "x", main_process=False
+    )
+    with pytest.raises(
+        AttributeError
+    ):  # no snapshot: it would have to list (no storage)
+        elsewhere.listing(f"s3://{BUCKET}/{PREFIX}")

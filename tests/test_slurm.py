@@ -20,6 +20,7 @@ from conftest import (
     write_config,
 )
 from eegflow.synthetic import synthetic_raw
+from test_remote import local_run, servers  # noqa: F401 (fixtures: an S3 server)
 
 SLURM_DIR = ROOT / "tests" / "slurm"
 # What a one-node test cluster without an accounting database needs (not for real
@@ -147,3 +148,43 @@ def test_a_failing_slurm_job_is_reported_with_its_log(slurm_cluster, tmp_path):
     assert "ERROR eegflow: data/broken.edf: MNE could not read this recording" in output
     features = sorted(p.name for p in (tmp_path / "results" / "features").iterdir())
     assert features == ["good0.parquet", "good1.parquet"]
+
+
+def test_recordings_on_s3_run_on_slurm_as_locally(
+    slurm_cluster,
+    servers,  # noqa: F811 (the S3 server fixture, imported)
+    local_run,  # noqa: F811
+    tmp_path,
+    monkeypatch,
+):
+    """A BIDS data set in a bucket of the tests' S3 server, run with the SLURM profile,
+    the endpoint and keys given as environment variables (the SLURM plugin passes the
+    environment to its jobs, not the --storage-s3-* options): Snakemake fetches each
+    recording's objects, the jobs run on the cluster, the table is the local copy's
+    run's, and a rerun has nothing to do. The jobs' Snakemake reads the listing the
+    main process made instead of listing the bucket again."""
+    from test_remote import BUCKET, PREFIX, SETTINGS
+
+    monkeypatch.setenv("SNAKEMAKE_STORAGE_S3_ENDPOINT_URL", servers["s3"])
+    monkeypatch.setenv("SNAKEMAKE_STORAGE_S3_ACCESS_KEY", "test")
+    monkeypatch.setenv("SNAKEMAKE_STORAGE_S3_SECRET_KEY", "test")
+    write_config(
+        tmp_path,
+        {
+            "input": {"source": "bids", "bids": {"root": f"s3://{BUCKET}/{PREFIX}"}},
+            **SETTINGS,
+        },
+    )
+    result = run_snakemake(tmp_path, *SLURM_ARGS, "--group-components", "recording=3")
+    output = result.stdout + result.stderr
+    # 3 recordings in one bundle, then combine
+    assert output.count("has been submitted with SLURM jobid") == 2
+    listings = list((tmp_path / ".snakemake" / "eegflow" / "remote").glob("*.json"))
+    assert len(listings) == 1  # one listing of the data set's prefix, kept for the jobs
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "results" / "features.parquet"),
+        pd.read_parquet(local_run / "results" / "features.parquet"),
+        check_exact=True,
+    )
+    again = run_snakemake(tmp_path, *SLURM_ARGS)
+    assert "Nothing to be done" in again.stdout + again.stderr

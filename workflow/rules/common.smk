@@ -63,7 +63,13 @@ LAST_RUN_CONFIG = "results/code/last_run_config.json"
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 # recordings on S3/HTTP(S): listed here, fetched per job by Snakemake's storage plugins
-REMOTE = RemoteStorage(storage, log=logger.warning)
+# (a SLURM job's Snakemake parses this again: it reads the main process's listings)
+REMOTE = RemoteStorage(
+    registry=storage,
+    log=logger.warning,
+    snapshot_dir=".snakemake/eegflow/remote",
+    main_process=workflow.is_main_process,
+)
 try:
     for warning in check_config(config):
         logger.warning(f"Warning: {warning}")

@@ -20,9 +20,12 @@ asked for by name.
 """
 
 import fnmatch
+import hashlib
+import json
 import posixpath
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from . import UserError
@@ -177,11 +180,23 @@ class RemoteStorage:
         The workflow's ``storage``.
     log : callable
         Told (one line) when S3 is read without credentials.
+    snapshot_dir : path-like or None
+        Where the run's main Snakemake process keeps what it listed and fetched at
+        planning, for the job processes of the same run to read instead of the
+        network (see ``main_process``).
+    main_process : bool
+        False in a Snakemake started for jobs elsewhere (a SLURM job's, which parses
+        the Snakefile again): there listings and planning files come from the
+        snapshot the main process made, so a run lists a data set once, not once
+        per SLURM job (a large bucket's listing takes many requests). That Snakemake
+        still checks its own jobs' inputs in the storage.
     """
 
-    def __init__(self, registry, log=print):
+    def __init__(self, registry, log=print, snapshot_dir=None, main_process=True):
         self.registry = registry
         self.log = log
+        self.snapshot_dir = None if snapshot_dir is None else Path(snapshot_dir)
+        self.main_process = main_process
         self._listings = {}  # folder URL -> {object URL: (size, mtime)}
         self._folders = {}  # folder URL -> set of the object URLs in it (all listings)
         self._s3_ready = False
@@ -270,8 +285,14 @@ class RemoteStorage:
         if objects is not None:
             return objects
         folder = folder.rstrip("/")
-        lister = self._list_s3 if folder.startswith("s3://") else self._list_http
-        objects = self._listings[folder] = lister(folder)
+        objects = self._from_snapshot(folder, ".json")
+        if objects is not None:
+            objects = {url: info and tuple(info) for url, info in json.loads(objects)}
+        else:
+            lister = self._list_s3 if folder.startswith("s3://") else self._list_http
+            objects = lister(folder)
+            self._to_snapshot(folder, ".json", json.dumps(list(objects.items())))
+        self._listings[folder] = objects
         for where, urls in by_folder(objects).items():
             self._folders.setdefault(where, set()).update(urls)
         return objects
@@ -382,7 +403,11 @@ class RemoteStorage:
 
     def local_copy(self, url):
         """Fetch a small object needed at planning (participants.tsv) to its local
-        copy's path, through its storage plugin; return that path."""
+        copy's path, through its storage plugin; return that path (in a job
+        process: the main process's copy in the snapshot)."""
+        snapshot = self._snapshot_path(url, f"-{posixpath.basename(url)}")
+        if not self.main_process and snapshot is not None and snapshot.exists():
+            return str(snapshot)
         storage_object = self._storage_object(url)
         path = storage_object.local_path()
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -393,7 +418,34 @@ class RemoteStorage:
                 f"{url}: cannot fetch it ({error}); check the URL and, for a private "
                 "bucket, the credentials (workflow/docs/inputs.md, 'Data on S3')"
             ) from None
+        self._to_snapshot(url, f"-{posixpath.basename(url)}", Path(path).read_bytes())
         return str(path)
+
+    def _snapshot_path(self, url, suffix):
+        """The snapshot file of ``url`` (a folder's listing, a fetched file), or None
+        without a snapshot folder."""
+        if self.snapshot_dir is None:
+            return None
+        return self.snapshot_dir / (
+            hashlib.sha256(url.encode()).hexdigest()[:24] + suffix
+        )
+
+    def _from_snapshot(self, url, suffix):
+        """The snapshot's text for ``url`` in a job process, else None."""
+        path = self._snapshot_path(url, suffix)
+        if self.main_process or path is None or not path.exists():
+            return None
+        return path.read_text()
+
+    def _to_snapshot(self, url, suffix, content):
+        """Keep ``content`` (str or bytes) for ``url`` in the main process's snapshot."""
+        path = self._snapshot_path(url, suffix)
+        if not self.main_process or path is None:
+            return
+        from .fileio import atomic_output
+
+        with atomic_output(path) as tmp:
+            tmp.write_bytes(content if isinstance(content, bytes) else content.encode())
 
 
 class _IndexLinks(HTMLParser):
