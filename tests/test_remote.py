@@ -441,3 +441,27 @@ def test_a_job_s_snakemake_reads_the_main_process_s_listing_not_the_network(tmp_
         AttributeError
     ):  # no snapshot: it would have to list (no storage)
         elsewhere.listing(f"s3://{BUCKET}/{PREFIX}")
+
+
+def test_s3_options_a_cluster_s_jobs_would_not_receive_are_refused(servers, tmp_path):
+    """On SLURM, --storage-s3-* options stay with the submitting Snakemake; the run
+    refuses them before submitting anything, naming the environment variable to set
+    instead (no cluster needed: it stops while planning)."""
+    write_config(
+        tmp_path, {"input": {"source": "bids", "bids": {"root": f"s3://{BUCKET}/ds"}}}
+    )
+    result = run_snakemake(
+        tmp_path,
+        "--executor",
+        "slurm",
+        "--jobs",
+        "1",
+        *s3_options(servers),
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert (
+        "--storage-s3-endpoint-url: a cluster executor's jobs do not receive" in output
+    )
+    assert "export SNAKEMAKE_STORAGE_S3_ENDPOINT_URL=" in output

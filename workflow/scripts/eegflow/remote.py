@@ -22,6 +22,7 @@ asked for by name.
 import fnmatch
 import hashlib
 import json
+import os
 import posixpath
 import re
 from html.parser import HTMLParser
@@ -200,6 +201,7 @@ class RemoteStorage:
         self._listings = {}  # folder URL -> {object URL: (size, mtime)}
         self._folders = {}  # folder URL -> set of the object URLs in it (all listings)
         self._s3_ready = False
+        self._jobs_checked = False  # see _check_settings_reach_jobs
 
     def as_input(self, paths):
         """``paths`` as job inputs: a URL as Snakemake storage object, a local path as
@@ -210,7 +212,11 @@ class RemoteStorage:
             return paths
         self._prepare(paths)
         flagged = self.registry(paths)
-        self._tell_planning(paths, flagged.flags["storage_object"])
+        storage_object = flagged.flags["storage_object"]
+        if not self._jobs_checked and paths.startswith("s3://"):
+            self._jobs_checked = True  # the executor is known once jobs are planned
+            self._check_settings_reach_jobs(storage_object.provider.settings)
+        self._tell_planning(paths, storage_object)
         return flagged
 
     def listed_size(self, path):
@@ -263,6 +269,28 @@ class RemoteStorage:
             "No S3 credentials found: reading s3:// anonymously (public buckets "
             "only; give credentials for private ones, workflow/docs/inputs.md, 'Data on S3')"
         )
+
+    def _check_settings_reach_jobs(self, settings):
+        """On a cluster executor (SLURM), refuse S3 settings given as command-line
+        options: its jobs get the environment, not those options, and would fail
+        each asking the default endpoint without keys."""
+        workflow = getattr(self.registry, "workflow", None)
+        if (
+            not self.main_process
+            or getattr(workflow, "executor_plugin", None) is None  # not chosen yet
+            or workflow.local_exec
+        ):
+            return
+        for name in ("endpoint_url", "access_key", "secret_key"):
+            variable = f"SNAKEMAKE_STORAGE_S3_{name.upper()}"
+            if getattr(settings, name) and variable not in os.environ:
+                option = f"--storage-s3-{name.replace('_', '-')}"
+                raise UserError(
+                    f"{option}: a cluster executor's jobs do not receive it, only the "
+                    f"environment; set it as an environment variable instead "
+                    f"(export {variable}=...) and leave the option out "
+                    "(workflow/docs/inputs.md, 'Data on S3')"
+                )
 
     def listing(self, folder):
         """{URL: (size in bytes, modification time)} of every object below ``folder``
