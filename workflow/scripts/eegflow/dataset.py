@@ -404,12 +404,13 @@ class WindowsDataset:
         return reader
 
     def __getitem__(self, index):
-        if not -len(self) <= index < len(self):
-            raise IndexError(f"window {index} of a data set of {len(self)}")
+        n_windows = len(self._codes)  # (not len(self): a call less per window)
+        if not -n_windows <= index < n_windows:
+            raise IndexError(f"window {index} of a data set of {n_windows}")
         start = int(self._starts[index])
-        x = self.reader(int(self._codes[index])).read(
-            start, start + self.window_samples, dtype=np.float32
-        )
+        code = int(self._codes[index])
+        reader = self._readers.get(code) or self.reader(code)
+        x = reader.read(start, start + self.window_samples, dtype=np.float32)
         if self.scaling == "zscore":
             x = scale(x)
         return x, self._targets[index]
