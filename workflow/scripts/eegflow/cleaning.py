@@ -44,10 +44,13 @@ def line_noise_frequencies(settings, sfreq):
     return [float(f) for f in settings["freqs"]]
 
 
-def robust_spread(data):
-    """Per row: 1.4826 x the median absolute deviation (the std of Gaussian data)."""
-    median = np.median(data, axis=-1, keepdims=True)
-    return 1.4826 * np.median(np.abs(data - median), axis=-1)
+def robust_spread(data, median=None):
+    """Per row: 1.4826 x the median absolute deviation (the std of Gaussian data).
+
+    ``median``: the rows' medians when the caller has them already (else computed).
+    """
+    median = np.median(data, axis=-1) if median is None else median
+    return 1.4826 * np.median(np.abs(data - median[..., None]), axis=-1)
 
 
 def _segment_starts(raw, segment_s, max_segments):
@@ -156,7 +159,8 @@ def amplitude_statistics_uv(raw, channels=None):
     names = raw.ch_names if channels is None else channels
     for block, segments in sampled_channels(raw, names):
         values = segments.reshape(len(block), -1) * 1e6
-        medians, spreads = np.median(values, axis=-1), robust_spread(values)
+        medians = np.median(values, axis=-1)
+        spreads = robust_spread(values, medians)
         for name, median, spread in zip(block, medians, spreads):
             statistics[name] = {"median": float(median), "spread": float(spread)}
     return statistics
