@@ -2,12 +2,16 @@
 mode) and a real HTTP server (python's http.server), both on localhost, serving a
 BIDS data set written by mne-bids. No test reaches the internet."""
 
+import functools
+import http.server
 import io
 import json
 import socket
 import subprocess
 import sys
+import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -285,11 +289,30 @@ def test_a_public_bucket_is_read_without_credentials(servers, tmp_path, monkeypa
     assert "credentials" in output
 
 
-def test_an_unreadable_object_stops_the_run_naming_it_and_a_rerun_completes(
+def preprocessed(workdir):
+    """The recordings whose preprocess job finished."""
+    folder = workdir / "results" / "preprocessed"
+    return sorted(path.name.removesuffix("_raw.fif") for path in folder.glob("*.fif"))
+
+
+def assert_failed_alone(result, workdir, url):
+    """The run failed on ``url`` alone: one line names it, the job that needed it
+    failed, the other recordings' jobs finished."""
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"{url}: could not be fetched (" in output
+    log = workdir / "results" / "logs" / "preprocess" / "sub-02_task-rest.log"
+    assert f"{url}: could not be fetched" in log.read_text()
+    assert "run the same command again" in log.read_text()
+    assert preprocessed(workdir) == ["sub-01_ses-1_task-rest", "sub-01_ses-2_task-rest"]
+
+
+def test_an_unreadable_object_fails_its_recording_alone_and_a_rerun_completes(
     servers, local_run, tmp_path, monkeypatch
 ):
-    """Snakemake fetches storage inputs outside the jobs, and a failed fetch stops the
-    run (not only that recording's jobs): the run's last lines name the object."""
+    """Denied access to one object (Snakemake fetches storage inputs outside the
+    jobs, where one failure would stop the run): its recording fails naming it, the
+    others finish, a rerun completes."""
     without_credentials(monkeypatch, tmp_path)
     endpoint = ["--storage-s3-endpoint-url", servers["s3"]]
     write_config(
@@ -299,12 +322,52 @@ def test_an_unreadable_object_stops_the_run_naming_it_and_a_rerun_completes(
     key = f"{PREFIX}/sub-02/eeg/sub-02_task-rest_eeg.eeg"
     servers["client"].put_object_acl(Bucket="open", Key=key, ACL="private")
     try:
-        result = run_snakemake(tmp_path, *endpoint, check=False)
+        result = run_snakemake(tmp_path, *endpoint, "--keep-going", check=False)
     finally:
         servers["client"].put_object_acl(Bucket="open", Key=key, ACL="public-read")
-    assert result.returncode != 0
-    assert f"s3://open/{key}" in (result.stdout + result.stderr)[-2000:]
+    assert_failed_alone(result, tmp_path, f"s3://open/{key}")
     run_snakemake(tmp_path, *endpoint)
+    pd.testing.assert_frame_equal(features(tmp_path), features(local_run))
+
+
+class DroppingHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves files, but drops the connection halfway through the body of each path
+    in the server's ``dropped`` set (a network failure mid-download)."""
+
+    def send_head(self):
+        if self.command != "GET" or self.path not in self.server.dropped:
+            return super().send_head()
+        body = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body[: len(body) // 2])
+        self.wfile.flush()
+        self.close_connection = True
+        return None
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_dropped_connection_fails_its_recording_alone_and_a_rerun_completes(
+    servers, local_run, tmp_path
+):
+    handler = functools.partial(DroppingHandler, directory=str(servers["root"]))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        server.dropped = {"/sub-02/eeg/sub-02_task-rest_eeg.eeg"}
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        root = f"http://127.0.0.1:{server.server_address[1]}"
+        write_config(
+            tmp_path, {"input": {"source": "bids", "bids": {"root": root}}, **SETTINGS}
+        )
+        result = run_snakemake(tmp_path, "--keep-going", check=False)
+        assert_failed_alone(
+            result, tmp_path, f"{root}/sub-02/eeg/sub-02_task-rest_eeg.eeg"
+        )
+        server.dropped = set()
+        run_snakemake(tmp_path)
+        server.shutdown()
     pd.testing.assert_frame_equal(features(tmp_path), features(local_run))
 
 

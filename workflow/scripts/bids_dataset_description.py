@@ -2,8 +2,10 @@
 
 from eegflow.derivatives import write_dataset_files
 from eegflow.jobs import job_logging
+from eegflow.remote import require_fetched
 
 with job_logging(snakemake.log[0]):
+    require_fetched(snakemake.input.sources)
     write_dataset_files(
         snakemake.input,
         snakemake.output,

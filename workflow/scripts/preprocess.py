@@ -2,9 +2,10 @@
 
 from eegflow.jobs import job_logging
 from eegflow.preprocess import preprocess_recording
-from eegflow.remote import local_root
+from eegflow.remote import local_root, require_fetched
 
 with job_logging(snakemake.log[0]):
+    require_fetched(snakemake.input)
     preprocess_recording(
         snakemake.input.raw,
         snakemake.output.fif,

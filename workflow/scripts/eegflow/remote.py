@@ -9,7 +9,9 @@ objects as ``storage(url)`` inputs: Snakemake fetches them together before the
 job, under ``.snakemake/storage/<provider>/<bucket or host>/<key>`` (the
 remote key layout, so a BIDS root stays a BIDS root), removes them after use
 unless ``--keep-storage-local-copies``, and reruns a recording whose objects
-changed (their modification time in the storage).
+changed (their modification time in the storage): an object it cannot fetch fails
+that recording's jobs alone, naming its URL (Snakemake itself would stop the
+run).
 
 HTTP has no listing API: a folder is listed from the server's index pages
 (Apache's, nginx's and python's http.server folder listings), one request per
@@ -32,6 +34,9 @@ from urllib.parse import unquote, urlparse
 from . import UserError
 
 REMOTE_SCHEMES = ("s3://", "http://", "https://")
+# why an object could not be fetched before a job, one file per local copy
+# (see RemoteStorage.as_input and require_fetched)
+FETCH_ERRORS = Path(".snakemake/eegflow/fetch-errors")
 _GLOB_CHARACTERS = re.compile(r"[*?[]")
 # companions of a main file over HTTP, where nothing can be listed: asked for by name
 _HTTP_COMPANION_EXTENSIONS = {
@@ -99,6 +104,36 @@ def local_root(root, local_file):
             "Snakemake storage input?"
         )
     return local_file[: position + len(suffix) - 1]
+
+
+def fetch_error_path(local_path):
+    """Where the reason an object's fetch to ``local_path`` failed is kept."""
+    key = os.path.normpath(str(local_path)).encode()
+    return FETCH_ERRORS / f"{hashlib.sha256(key).hexdigest()[:24]}.txt"
+
+
+def require_fetched(paths):
+    """Refuse to run a job whose remote input could not be fetched.
+
+    Parameters
+    ----------
+    paths : iterable of str
+        The job's inputs (storage inputs are their local copies' paths).
+
+    Raises
+    ------
+    UserError
+        Naming the object's URL, why its fetch failed and what to do, for the
+        first input that is not there and whose fetch failed.
+    """
+    for path in paths:
+        record = fetch_error_path(path)
+        if not os.path.exists(path) and record.exists():
+            raise UserError(
+                f"{record.read_text().strip()}; the other recordings go on (with "
+                "--keep-going): check the URL, the connection and, for a private "
+                "bucket, the credentials, then run the same command again"
+            )
 
 
 def by_folder(urls):
@@ -217,7 +252,66 @@ class RemoteStorage:
             self._jobs_checked = True  # the executor is known once jobs are planned
             self._check_settings_reach_jobs(storage_object.provider.settings)
         self._tell_planning(paths, storage_object)
+        self._fetch_for_its_job_alone(storage_object)
         return flagged
+
+    def _fetch_for_its_job_alone(self, storage_object):
+        """Make a failed fetch of ``storage_object`` fail the jobs that need it, not
+        the run.
+
+        Snakemake fetches the storage inputs of all jobs it starts together, and one
+        failure (a missing object, denied access, a dropped connection) stops the
+        whole run. Here the failure is logged in one line naming the URL and kept
+        (:func:`fetch_error_path`); the object's jobs then fail on it
+        (:func:`require_fetched`) while the other recordings go on. A failed check
+        of the object's existence or size before the fetch is left to the fetch to
+        report.
+
+        Snakemake makes new storage objects of the same class from those given
+        (applying wildcards), so the plugin's class is wrapped, once, for the URLs
+        of recordings' objects alone (results written to a bucket are not).
+        """
+        plugin_class = type(storage_object)
+        if "_eegflow_job_inputs" not in vars(plugin_class):
+            plugin_class._eegflow_job_inputs = set()
+            plugin_class.managed_retrieve = self._fetch_or_keep_the_error(
+                plugin_class.managed_retrieve
+            )
+            # asked before fetching: the existence, the size (for scheduling)
+            plugin_class.managed_exists = _answer_or_leave_it_to_the_fetch(
+                plugin_class.managed_exists, True
+            )
+            plugin_class.managed_size = _answer_or_leave_it_to_the_fetch(
+                plugin_class.managed_size, 0
+            )
+        plugin_class._eegflow_job_inputs.add(storage_object.query)
+
+    def _fetch_or_keep_the_error(self, fetch):
+        """A storage object's ``managed_retrieve`` that keeps, and logs in one line,
+        why a recording's object could not be fetched instead of raising."""
+        log = self.log
+
+        async def managed_retrieve(storage_object):
+            if storage_object.query not in storage_object._eegflow_job_inputs:
+                return await fetch(storage_object)
+            record = fetch_error_path(storage_object.local_path())
+            try:
+                await fetch(storage_object)  # Snakemake's: removes a partial copy
+            except Exception as error:
+                reason = _innermost_cause(error)
+                record.parent.mkdir(parents=True, exist_ok=True)
+                record.write_text(
+                    f"{storage_object.query}: could not be fetched ({reason})"
+                )
+                log(
+                    f"{storage_object.query}: could not be fetched ({reason}); the "
+                    "jobs that need it fail, the other recordings go on (with "
+                    "--keep-going)"
+                )
+            else:
+                record.unlink(missing_ok=True)
+
+        return managed_retrieve
 
     def listed_size(self, path):
         """The size (bytes) the listing gave for job input ``path`` (a storage
@@ -474,6 +568,30 @@ class RemoteStorage:
 
         with atomic_output(path) as tmp:
             tmp.write_bytes(content if isinstance(content, bytes) else content.encode())
+
+
+def _innermost_cause(error):
+    """``error``'s innermost cause, one line: Snakemake's errors print each cause they
+    wrap on a line of its own (``Failed to retrieve ...`` then ``ClientError: ...``)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
+
+
+def _answer_or_leave_it_to_the_fetch(ask, answer):
+    """A storage object's ``managed_exists`` or ``managed_size`` (``ask``) that gives
+    ``answer`` for a recording's object the storage did not answer for (denied,
+    unreachable): its fetch asks again, and keeps why it failed (see
+    :meth:`RemoteStorage._fetch_for_its_job_alone`)."""
+
+    async def managed_ask(storage_object):
+        try:
+            return await ask(storage_object)
+        except Exception:
+            if storage_object.query not in storage_object._eegflow_job_inputs:
+                raise
+            return answer
+
+    return managed_ask
 
 
 class _IndexLinks(HTMLParser):
