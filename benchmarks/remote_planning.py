@@ -12,8 +12,8 @@ of requests the S3 server answered during the bucket's dry run.
 
 Then ``--materialised`` real recordings (4 channels, 60 s at 128 Hz, BrainVision) are
 run to the end from the folder and from the bucket, and the no-op rerun of each is
-timed; the bucket's run counts the downloads of each object (moto's request log):
-every byte of a recording fetched once.
+timed; the bucket's run counts its requests and the downloads of each object (moto's
+request log): every byte of a recording fetched once.
 """
 
 import argparse
@@ -141,12 +141,12 @@ def materialised_runs(client, endpoint, requests_log, n_recordings):
                 snakemake("--cores", "2", "--quiet", "all", *options), run_dir
             )[0]
             if where == "s3":
+                # moto colours some lines (206 partial content) with ANSI codes
+                lines = ANSI.sub("", requests_log.read_text()).splitlines()[before:]
+                requests = len(lines)
                 gets = collections.Counter(
                     match.group(1)
-                    # moto colours some lines (206 partial content) with ANSI codes
-                    for line in ANSI.sub("", requests_log.read_text()).splitlines()[
-                        before:
-                    ]
+                    for line in lines
                     for match in [re.search(rf'"GET /{bucket}/(ds/[^ ?]+)[ ?]', line)]
                     if match
                 )
@@ -157,6 +157,7 @@ def materialised_runs(client, endpoint, requests_log, n_recordings):
     return {
         **{key: round(value, 1) for key, value in times.items()},
         "objects": objects,
+        "s3_run_requests": requests,
         "fetched": len(gets),
         "refetched": sum(count > 1 for count in gets.values()),
     }

@@ -2,6 +2,7 @@
 mode) and a real HTTP server (python's http.server), both on localhost, serving a
 BIDS data set written by mne-bids. No test reaches the internet."""
 
+import asyncio
 import functools
 import http.server
 import io
@@ -504,6 +505,86 @@ def test_a_job_s_snakemake_reads_the_main_process_s_listing_not_the_network(tmp_
         AttributeError
     ):  # no snapshot: it would have to list (no storage)
         elsewhere.listing(f"s3://{BUCKET}/{PREFIX}")
+
+
+class StorageObjectStandIn:
+    """A storage plugin's object as Snakemake calls it (its ``managed_*`` methods),
+    over a storage that denies everything and counts what it is asked."""
+
+    asked = []
+
+    def __init__(self, query):
+        self.query = query
+
+    def local_path(self):
+        return Path(".snakemake/storage/s3") / self.query.removeprefix("s3://")
+
+    async def managed_exists(self):
+        self.asked.append(("exists", self.query))
+        raise RuntimeError(f"Failed to check existence\nClientError: 403 {self.query}")
+
+    async def managed_size(self):
+        self.asked.append(("size", self.query))
+        raise RuntimeError(f"Failed to get size\nClientError: 403 {self.query}")
+
+    async def managed_mtime(self):
+        self.asked.append(("mtime", self.query))
+        raise RuntimeError(f"Failed to get mtime\nClientError: 403 {self.query}")
+
+    async def managed_retrieve(self):
+        self.asked.append(("retrieve", self.query))
+        raise RuntimeError(f"Failed to retrieve\nClientError: 403 {self.query}")
+
+
+def test_a_recording_s_objects_are_answered_from_the_listing_and_a_failed_fetch_is_kept(
+    tmp_path, monkeypatch
+):
+    """While running, Snakemake asks each waiting job's inputs whether they exist and
+    their size at every job's end, and kept copies' modification times (requests
+    growing with recordings squared): the listing answers. A failed fetch of a recording's object is kept for its job,
+    which fails naming the URL; objects that are not recordings' (results in a
+    bucket) are left to Snakemake."""
+    from eegflow.remote import RemoteStorage, require_fetched
+
+    monkeypatch.chdir(tmp_path)
+    lines = []
+    remote = RemoteStorage(registry=None, log=lines.append)
+    listed_url = f"s3://{BUCKET}/{PREFIX}/sub-01/eeg/sub-01_eeg.edf"
+    remote._listings[f"s3://{BUCKET}/{PREFIX}"] = {listed_url: (1234, 1.5e9)}
+    listed, unlisted, result = (
+        StorageObjectStandIn(url)
+        for url in (listed_url, f"{listed_url}.json", f"s3://{BUCKET}/results/x")
+    )
+    for storage_object in (listed, unlisted):
+        remote._serve_jobs(storage_object)
+    assert asyncio.run(listed.managed_exists()) is True
+    assert asyncio.run(listed.managed_size()) == 1234
+    assert asyncio.run(listed.managed_mtime()) == 1.5e9
+    assert StorageObjectStandIn.asked == []
+    # not in a listing: asked, and a denial left to the fetch to report (a
+    # modification time is not made up)
+    assert asyncio.run(unlisted.managed_exists()) is True
+    assert asyncio.run(unlisted.managed_size()) == 0
+    with pytest.raises(RuntimeError, match="403"):
+        asyncio.run(unlisted.managed_mtime())
+    asyncio.run(listed.managed_retrieve())  # kept, not raised
+    assert lines == [
+        f"{listed_url}: could not be fetched (ClientError: 403 {listed_url}); the jobs "
+        "that need it fail, the other recordings go on (with --keep-going)"
+    ]
+    require_fetched([str(unlisted.local_path())])  # no failure kept for it
+    with pytest.raises(
+        UserError, match=f"^{listed_url}: could not be fetched .*again$"
+    ):
+        require_fetched(["results/code/preprocess.sha256", str(listed.local_path())])
+    for ask in (
+        result.managed_exists,
+        result.managed_size,
+        result.managed_mtime,
+        result.managed_retrieve,
+    ):
+        with pytest.raises(RuntimeError):
+            asyncio.run(ask())
 
 
 def test_s3_options_a_cluster_s_jobs_would_not_receive_are_refused(servers, tmp_path):

@@ -252,66 +252,49 @@ class RemoteStorage:
             self._jobs_checked = True  # the executor is known once jobs are planned
             self._check_settings_reach_jobs(storage_object.provider.settings)
         self._tell_planning(paths, storage_object)
-        self._fetch_for_its_job_alone(storage_object)
+        self._serve_jobs(storage_object)
         return flagged
 
-    def _fetch_for_its_job_alone(self, storage_object):
-        """Make a failed fetch of ``storage_object`` fail the jobs that need it, not
-        the run.
+    def _serve_jobs(self, storage_object):
+        """Hook ``storage_object``'s plugin class for a recording's object: Snakemake's
+        questions about it while running answered from the listing, and a failed
+        fetch failing the jobs that need it, not the run.
 
-        Snakemake fetches the storage inputs of all jobs it starts together, and one
-        failure (a missing object, denied access, a dropped connection) stops the
-        whole run. Here the failure is logged in one line naming the URL and kept
-        (:func:`fetch_error_path`); the object's jobs then fail on it
-        (:func:`require_fetched`) while the other recordings go on. A failed check
-        of the object's existence or size before the fetch is left to the fetch to
-        report.
+        - While scheduling, Snakemake asks every waiting job's storage inputs whether
+          they exist and their size, again at each job's end, and a kept local
+          copy's modification time before each job: a request each, so that a run's
+          requests grew with recordings squared (40 recordings: about 120 HEAD
+          requests an object). The listing the run was planned from answers (S3's;
+          HTTP's has no sizes or times, so there Snakemake asks the server).
+        - Snakemake fetches the storage inputs of all jobs it starts together, and
+          one failure (a missing object, denied access, a dropped connection) stops
+          the whole run. Here the failure is logged in one line naming the URL and
+          kept (:func:`fetch_error_path`); the object's jobs then fail on it
+          (:func:`require_fetched`) while the other recordings go on. A check the
+          storage fails to answer before the fetch is left to the fetch to report.
 
         Snakemake makes new storage objects of the same class from those given
-        (applying wildcards), so the plugin's class is wrapped, once, for the URLs
-        of recordings' objects alone (results written to a bucket are not).
+        (applying wildcards), so the plugin's class is hooked, once, for the URLs of
+        recordings' objects alone (results written to a bucket are not).
         """
         plugin_class = type(storage_object)
         if "_eegflow_job_inputs" not in vars(plugin_class):
-            plugin_class._eegflow_job_inputs = set()
-            plugin_class.managed_retrieve = self._fetch_or_keep_the_error(
+            plugin_class._eegflow_job_inputs = {}  # URL -> the RemoteStorage listing it
+            plugin_class.managed_retrieve = _fetch_or_keep_the_error(
                 plugin_class.managed_retrieve
             )
-            # asked before fetching: the existence, the size (for scheduling)
-            plugin_class.managed_exists = _answer_or_leave_it_to_the_fetch(
-                plugin_class.managed_exists, True
+            plugin_class.managed_exists = _listed_or_asked(
+                plugin_class.managed_exists, lambda listed: True, unanswered=True
             )
-            plugin_class.managed_size = _answer_or_leave_it_to_the_fetch(
-                plugin_class.managed_size, 0
+            plugin_class.managed_size = _listed_or_asked(
+                plugin_class.managed_size, lambda listed: listed[0], unanswered=0
             )
-        plugin_class._eegflow_job_inputs.add(storage_object.query)
-
-    def _fetch_or_keep_the_error(self, fetch):
-        """A storage object's ``managed_retrieve`` that keeps, and logs in one line,
-        why a recording's object could not be fetched instead of raising."""
-        log = self.log
-
-        async def managed_retrieve(storage_object):
-            if storage_object.query not in storage_object._eegflow_job_inputs:
-                return await fetch(storage_object)
-            record = fetch_error_path(storage_object.local_path())
-            try:
-                await fetch(storage_object)  # Snakemake's: removes a partial copy
-            except Exception as error:
-                reason = _innermost_cause(error)
-                record.parent.mkdir(parents=True, exist_ok=True)
-                record.write_text(
-                    f"{storage_object.query}: could not be fetched ({reason})"
-                )
-                log(
-                    f"{storage_object.query}: could not be fetched ({reason}); the "
-                    "jobs that need it fail, the other recordings go on (with "
-                    "--keep-going)"
-                )
-            else:
-                record.unlink(missing_ok=True)
-
-        return managed_retrieve
+            # (a modification time is never made up: one the storage does not give
+            # stops the run with Snakemake's line naming the URL)
+            plugin_class.managed_mtime = _listed_or_asked(
+                plugin_class.managed_mtime, lambda listed: listed[1]
+            )
+        plugin_class._eegflow_job_inputs[storage_object.query] = self
 
     def listed_size(self, path):
         """The size (bytes) the listing gave for job input ``path`` (a storage
@@ -577,19 +560,58 @@ def _innermost_cause(error):
     return lines[-1] if lines else type(error).__name__
 
 
-def _answer_or_leave_it_to_the_fetch(ask, answer):
-    """A storage object's ``managed_exists`` or ``managed_size`` (``ask``) that gives
-    ``answer`` for a recording's object the storage did not answer for (denied,
-    unreachable): its fetch asks again, and keeps why it failed (see
-    :meth:`RemoteStorage._fetch_for_its_job_alone`)."""
+_ASKED_ERROR = object()  # _listed_or_asked: re-raise what the storage raised
+
+
+def _fetch_or_keep_the_error(fetch):
+    """A storage object's ``managed_retrieve`` (``fetch``) that, for a recording's
+    object, keeps and logs in one line why it could not be fetched instead of
+    raising (see :meth:`RemoteStorage._serve_jobs`)."""
+
+    async def managed_retrieve(storage_object):
+        remote = storage_object._eegflow_job_inputs.get(storage_object.query)
+        if remote is None:
+            return await fetch(storage_object)
+        record = fetch_error_path(storage_object.local_path())
+        try:
+            await fetch(storage_object)  # Snakemake's: removes a partial copy
+        except Exception as error:
+            failure = (
+                f"{storage_object.query}: could not be fetched "
+                f"({_innermost_cause(error)})"
+            )
+            record.parent.mkdir(parents=True, exist_ok=True)
+            record.write_text(failure)
+            remote.log(
+                f"{failure}; the jobs that need it fail, the other recordings go on "
+                "(with --keep-going)"
+            )
+        else:
+            record.unlink(missing_ok=True)
+
+    return managed_retrieve
+
+
+def _listed_or_asked(ask, from_listing, unanswered=_ASKED_ERROR):
+    """A storage object's ``managed_exists``, ``managed_size`` or ``managed_mtime``
+    (``ask``) that, for a recording's object, answers ``from_listing(listed (size,
+    mtime))`` when a listing has it (S3's), else asks the storage, and says
+    ``unanswered`` when that fails (denied, unreachable: the fetch asks again and
+    keeps why, see :meth:`RemoteStorage._serve_jobs`), or raises by default."""
 
     async def managed_ask(storage_object):
+        remote = storage_object._eegflow_job_inputs.get(storage_object.query)
+        if remote is None:
+            return await ask(storage_object)
+        listed = remote._listed_info(storage_object.query)
+        if listed is not None:
+            return from_listing(listed)
         try:
             return await ask(storage_object)
         except Exception:
-            if storage_object.query not in storage_object._eegflow_job_inputs:
+            if unanswered is _ASKED_ERROR:
                 raise
-            return answer
+            return unanswered
 
     return managed_ask
 
