@@ -1,6 +1,9 @@
 """What a run says changed since the last successful one (eegflow.changes) and which
 code a stage's stamp saw change (eegflow.dependencies.write_code_stamp)."""
 
+import json
+from pathlib import Path
+
 from eegflow.changes import describe_changes, setting_changes, write_last_run_config
 from eegflow.dependencies import write_code_stamp
 
@@ -48,3 +51,47 @@ def test_code_stamp_names_the_edited_module(tmp_path):
     assert write_code_stamp(stamp, modules) == (str(stamp), [])  # unchanged
     modules[1].write_text("x = 2\n")
     assert write_code_stamp(stamp, modules) == (str(stamp), [f"{tmp_path.name}/b.py"])
+
+
+def test_a_stage_s_modules_are_followed_through_its_imports_and_kept_by_content(
+    tmp_path, monkeypatch
+):
+    """What parsing found is kept between starts under each module's content: a start
+    with the same modules parses nothing, an edited module is parsed again."""
+    from eegflow import dependencies
+
+    package = tmp_path / "eegflow"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "a.py").write_text("from . import b\n")
+    (package / "b.py").write_text("def f():\n    from .c import g\n")
+    (package / "c.py").write_text("g = 1\n")
+    (package / "d.py").write_text("h = 1\n")
+    script = tmp_path / "stage.py"
+    script.write_text("from eegflow.a import x\n")
+    cache = tmp_path / ".snakemake" / "imports.json"
+
+    def new_start():  # what a new Snakemake process starts from
+        dependencies._imported_package_modules.cache_clear()
+        dependencies._import_cache.cache_clear()
+        return [
+            Path(path).name
+            for path in dependencies.package_modules(script, package, cache)
+        ]
+
+    assert new_start() == ["__init__.py", "a.py", "b.py", "c.py"]
+    assert len(json.loads(cache.read_text())) == 4  # the script, a, b and c
+    parsed = []
+    parse = dependencies._imported_names
+    monkeypatch.setattr(
+        dependencies,
+        "_imported_names",
+        lambda source, path, in_package: (
+            parsed.append(path) or parse(source, path, in_package)
+        ),
+    )
+    assert new_start() == ["__init__.py", "a.py", "b.py", "c.py"]
+    assert parsed == []
+    (package / "c.py").write_text("from .d import h\ng = 1\n")
+    assert new_start() == ["__init__.py", "a.py", "b.py", "c.py", "d.py"]
+    assert [Path(path).name for path in parsed] == ["c.py", "d.py"]

@@ -100,7 +100,8 @@ def package_code(script):
     jobs, a new module included."""
     path = os.path.join(os.path.dirname(PACKAGE_DIR), f"{script}.py")
     stamp, changed = write_code_stamp(
-        f"results/code/{script}.sha256", package_modules(path, PACKAGE_DIR)
+        f"results/code/{script}.sha256",
+        package_modules(path, PACKAGE_DIR, ".snakemake/eegflow/imports.json"),
     )
     if changed:
         logger.info(f"Code of {script} changed: {', '.join(changed)}")

@@ -9,18 +9,43 @@ Snakefile calls it at every start.
 import ast
 import functools
 import hashlib
+import json
 import os
 from pathlib import Path
 
 PACKAGE = "eegflow"
 
 
-@functools.cache  # each module parsed once per start, not once per rule using it
-def _imported_package_modules(path, package_dir):
-    """Names of the package's modules that the file at ``path`` imports (anywhere
-    in it, function-level imports included)."""
-    tree = ast.parse(Path(path).read_text(), filename=str(path))
-    in_package = Path(path).parent == package_dir
+# parsed import lists kept between runs (see _imported_package_modules): at most this many
+IMPORT_CACHE_ENTRIES = 1000
+
+
+@functools.cache  # read once per start
+def _import_cache(cache_path):
+    """{content key: imported names} kept at ``cache_path`` ({} if none or unreadable)."""
+    try:
+        return json.loads(Path(cache_path).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def _keep_import_cache(cache_path, cache):
+    """Write ``cache`` (its newest entries) to ``cache_path``, whole or not at all."""
+    entries = list(cache.items())[-IMPORT_CACHE_ENTRIES:]
+    cache_path = Path(cache_path)
+    try:
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_path.with_name(f".tmp-{os.getpid()}-{cache_path.name}")
+        partial.write_text(json.dumps(dict(entries)))
+        os.replace(partial, cache_path)
+    except OSError:  # a read-only folder: parsed again next time
+        pass
+
+
+def _imported_names(source, path, in_package):
+    """The names a module's ``source`` imports from the package (anywhere in it,
+    function-level imports included): modules, or names ``from . import``-ed."""
+    tree = ast.parse(source, filename=str(path))
     modules = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -41,10 +66,30 @@ def _imported_package_modules(path, package_dir):
             else:  # "from . import a, b" / "from eegflow import a": modules or names
                 modules.add("__init__")
                 modules.update(alias.name for alias in node.names)
-    return {name for name in modules if (package_dir / f"{name}.py").is_file()}
+    return sorted(modules)
 
 
-def package_modules(script, package_dir):
+@functools.cache  # each module read once per start, not once per rule using it
+def _imported_package_modules(path, package_dir, cache_path=None):
+    """Names of the package's modules that the file at ``path`` imports.
+
+    Parsing every module takes about 0.1 s of each Snakemake start (and each SLURM
+    job's); with ``cache_path``, what a parse found is kept there under the file's
+    SHA-256 (its content, never its time: an edited module is always parsed again).
+    """
+    source = Path(path).read_bytes()
+    in_package = Path(path).parent == package_dir
+    key = f"{hashlib.sha256(source).hexdigest()}-{int(in_package)}"
+    cache = {} if cache_path is None else _import_cache(cache_path)
+    names = cache.get(key)
+    if names is None:
+        names = cache[key] = _imported_names(source, path, in_package)
+        if cache_path is not None:
+            _keep_import_cache(cache_path, cache)
+    return {name for name in names if (package_dir / f"{name}.py").is_file()}
+
+
+def package_modules(script, package_dir, cache_path=None):
     """The package modules ``script`` runs, transitively, as sorted file paths.
 
     Parameters
@@ -53,11 +98,16 @@ def package_modules(script, package_dir):
         A job script (``workflow/scripts/<rule>.py``).
     package_dir : path-like
         The package's folder (``workflow/scripts/eegflow``).
+    cache_path : path-like or None
+        A JSON file keeping what parsing each module's source found, between
+        runs; None parses every module.
     """
     package_dir = Path(package_dir)
+    cache_path = None if cache_path is None else str(cache_path)
     found, pending = {"__init__"}, [Path(script)]
     while pending:
-        for name in _imported_package_modules(pending.pop(), package_dir) - found:
+        imported = _imported_package_modules(pending.pop(), package_dir, cache_path)
+        for name in imported - found:
             found.add(name)
             pending.append(package_dir / f"{name}.py")
     return sorted(str(package_dir / f"{name}.py") for name in found)
