@@ -333,9 +333,24 @@ def test_an_unreadable_object_fails_its_recording_alone_and_a_rerun_completes(
 
 class DroppingHandler(http.server.SimpleHTTPRequestHandler):
     """Serves files, but drops the connection halfway through the body of each path
-    in the server's ``dropped`` set (a network failure mid-download)."""
+    in the server's ``dropped`` set (a network failure mid-download); with the
+    server's ``stop_at`` set to n, stops answering at all (closes each connection
+    unanswered) from the request for the n-th recording's data (``_eeg.eeg``) on."""
+
+    def handle(self):
+        if not getattr(self.server, "stopped", False):
+            super().handle()
 
     def send_head(self):
+        if (
+            getattr(self.server, "stop_at", None)
+            and self.command == "GET"
+            and self.path.endswith("_eeg.eeg")
+        ):
+            self.server.data_asked.add(self.path)
+            if len(self.server.data_asked) >= self.server.stop_at:
+                self.server.stopped = True
+                return None  # closed unanswered
         if self.command != "GET" or self.path not in self.server.dropped:
             return super().send_head()
         body = (Path(self.directory) / self.path.lstrip("/")).read_bytes()
@@ -367,6 +382,36 @@ def test_a_dropped_connection_fails_its_recording_alone_and_a_rerun_completes(
             result, tmp_path, f"{root}/sub-02/eeg/sub-02_task-rest_eeg.eeg"
         )
         server.dropped = set()
+        run_snakemake(tmp_path)
+        server.shutdown()
+    pd.testing.assert_frame_equal(features(tmp_path), features(local_run))
+
+
+def test_a_server_stopped_mid_run_fails_the_recordings_left_and_a_rerun_completes(
+    servers, local_run, tmp_path
+):
+    """The server stops answering when the second recording's data is asked for
+    (one job at a time): the first recording finishes, the two left fail naming
+    their objects (not the run: the data set's shared files it keeps, Snakemake's
+    checks of their times are answered from what the server said before), and a
+    rerun with the server back completes."""
+    handler = functools.partial(DroppingHandler, directory=str(servers["root"]))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        server.dropped, server.stop_at, server.data_asked = set(), 2, set()
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        root = f"http://127.0.0.1:{server.server_address[1]}"
+        write_config(
+            tmp_path, {"input": {"source": "bids", "bids": {"root": root}}, **SETTINGS}
+        )
+        result = run_snakemake(tmp_path, "--keep-going", "--cores", "1", check=False)
+        assert result.returncode != 0
+        assert len(preprocessed(tmp_path)) == 1, result.stdout + result.stderr
+        logs = sorted((tmp_path / "results" / "logs" / "preprocess").glob("*.log"))
+        failed = [log for log in logs if "could not be fetched" in log.read_text()]
+        assert len(failed) == 2
+        for log in failed:
+            assert f"{root}/sub-0" in log.read_text()
+        server.stop_at, server.stopped = None, False
         run_snakemake(tmp_path)
         server.shutdown()
     pd.testing.assert_frame_equal(features(tmp_path), features(local_run))
@@ -536,14 +581,35 @@ class StorageObjectStandIn:
         raise RuntimeError(f"Failed to retrieve\nClientError: 403 {self.query}")
 
 
+class StorageAnsweringStandIn(StorageObjectStandIn):
+    """A storage object over a storage that answers (and counts what it is asked)."""
+
+    def __init__(self, query):
+        super().__init__(query)
+        self.asked = []
+
+    async def managed_exists(self):
+        self.asked.append(("exists", self.query))
+        return True
+
+    async def managed_size(self):
+        self.asked.append(("size", self.query))
+        return 7
+
+    async def managed_mtime(self):
+        self.asked.append(("mtime", self.query))
+        return 1.6e9
+
+
 def test_a_recording_s_objects_are_answered_from_the_listing_and_a_failed_fetch_is_kept(
     tmp_path, monkeypatch
 ):
     """While running, Snakemake asks each waiting job's inputs whether they exist and
     their size at every job's end, and kept copies' modification times (requests
-    growing with recordings squared): the listing answers. A failed fetch of a recording's object is kept for its job,
-    which fails naming the URL; objects that are not recordings' (results in a
-    bucket) are left to Snakemake."""
+    growing with recordings squared): the listing answers, or for HTTP (no sizes or
+    times listed) the server's first answer. A failed fetch of a recording's object
+    is kept for its job, which fails naming the URL; objects that are not
+    recordings' (results in a bucket) are left to Snakemake."""
     from eegflow.remote import RemoteStorage, require_fetched
 
     monkeypatch.chdir(tmp_path)
@@ -567,6 +633,15 @@ def test_a_recording_s_objects_are_answered_from_the_listing_and_a_failed_fetch_
     assert asyncio.run(unlisted.managed_size()) == 0
     with pytest.raises(RuntimeError, match="403"):
         asyncio.run(unlisted.managed_mtime())
+    # an HTTP object (no sizes or times listed): the server's first answers kept
+    answering = StorageAnsweringStandIn(f"{listed_url}.vmrk")
+    remote._serve_jobs(answering)
+    for _ in range(2):
+        assert asyncio.run(answering.managed_exists()) is True
+        assert asyncio.run(answering.managed_size()) == 7
+        assert asyncio.run(answering.managed_mtime()) == 1.6e9
+    assert answering.asked.count(("mtime", answering.query)) == 1
+    assert len(answering.asked) == 3
     asyncio.run(listed.managed_retrieve())  # kept, not raised
     assert lines == [
         f"{listed_url}: could not be fetched (ClientError: 403 {listed_url}); the jobs "

@@ -237,6 +237,7 @@ class RemoteStorage:
         self._folders = {}  # folder URL -> set of the object URLs in it (all listings)
         self._s3_ready = False
         self._jobs_checked = False  # see _check_settings_reach_jobs
+        self._answers = {}  # (question, URL) -> the storage's answer (_listed_or_asked)
 
     def as_input(self, paths):
         """``paths`` as job inputs: a URL as Snakemake storage object, a local path as
@@ -264,8 +265,8 @@ class RemoteStorage:
           they exist and their size, again at each job's end, and a kept local
           copy's modification time before each job: a request each, so that a run's
           requests grew with recordings squared (40 recordings: about 120 HEAD
-          requests an object). The listing the run was planned from answers (S3's;
-          HTTP's has no sizes or times, so there Snakemake asks the server).
+          requests an object). The listing the run was planned from answers (S3's);
+          where it has no sizes or times (HTTP's), the server's first answer does.
         - Snakemake fetches the storage inputs of all jobs it starts together, and
           one failure (a missing object, denied access, a dropped connection) stops
           the whole run. Here the failure is logged in one line naming the URL and
@@ -595,23 +596,28 @@ def _fetch_or_keep_the_error(fetch):
 def _listed_or_asked(ask, from_listing, unanswered=_ASKED_ERROR):
     """A storage object's ``managed_exists``, ``managed_size`` or ``managed_mtime``
     (``ask``) that, for a recording's object, answers ``from_listing(listed (size,
-    mtime))`` when a listing has it (S3's), else asks the storage, and says
+    mtime))`` when a listing has it (S3's), else asks the storage once a run and
+    keeps its answer (HTTP's listing has no sizes or times), and says
     ``unanswered`` when that fails (denied, unreachable: the fetch asks again and
     keeps why, see :meth:`RemoteStorage._serve_jobs`), or raises by default."""
 
     async def managed_ask(storage_object):
-        remote = storage_object._eegflow_job_inputs.get(storage_object.query)
+        url = storage_object.query
+        remote = storage_object._eegflow_job_inputs.get(url)
         if remote is None:
             return await ask(storage_object)
-        listed = remote._listed_info(storage_object.query)
+        listed = remote._listed_info(url)
         if listed is not None:
             return from_listing(listed)
-        try:
-            return await ask(storage_object)
-        except Exception:
-            if unanswered is _ASKED_ERROR:
-                raise
-            return unanswered
+        key = (ask.__name__, url)
+        if key not in remote._answers:
+            try:
+                remote._answers[key] = await ask(storage_object)
+            except Exception:
+                if unanswered is _ASKED_ERROR:
+                    raise
+                return unanswered
+        return remote._answers[key]
 
     return managed_ask
 
