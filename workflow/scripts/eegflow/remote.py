@@ -35,7 +35,7 @@ from . import UserError
 
 REMOTE_SCHEMES = ("s3://", "http://", "https://")
 # why an object could not be fetched before a job, one file per local copy
-# (see RemoteStorage.as_input and require_fetched)
+# (see RemoteStorage._serve_jobs and require_fetched)
 FETCH_ERRORS = Path(".snakemake/eegflow/fetch-errors")
 _GLOB_CHARACTERS = re.compile(r"[*?[]")
 # companions of a main file over HTTP, where nothing can be listed: asked for by name
