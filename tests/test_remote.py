@@ -39,6 +39,8 @@ from eegflow.remote import (  # noqa: E402
 RECORDINGS = [("01", "1"), ("01", "2"), ("02", None)]
 BUCKET, PREFIX = "eeg", "ds"
 KEYS = ["--storage-s3-access-key", "test", "--storage-s3-secret-key", "test"]
+# a server on this machine: no need for the HTTP plugin's 10 requests a second
+HTTP_FAST = ["--storage-http-max-requests-per-second", "500"]
 SETTINGS = {
     "preprocess": {"filter": {"l_freq": 1, "h_freq": 40, "method": "fir"}},
     "windows": {"window_s": 2},
@@ -377,12 +379,12 @@ def test_a_dropped_connection_fails_its_recording_alone_and_a_rerun_completes(
         write_config(
             tmp_path, {"input": {"source": "bids", "bids": {"root": root}}, **SETTINGS}
         )
-        result = run_snakemake(tmp_path, "--keep-going", check=False)
+        result = run_snakemake(tmp_path, *HTTP_FAST, "--keep-going", check=False)
         assert_failed_alone(
             result, tmp_path, f"{root}/sub-02/eeg/sub-02_task-rest_eeg.eeg"
         )
         server.dropped = set()
-        run_snakemake(tmp_path)
+        run_snakemake(tmp_path, *HTTP_FAST)
         server.shutdown()
     pd.testing.assert_frame_equal(features(tmp_path), features(local_run))
 
@@ -403,7 +405,9 @@ def test_a_server_stopped_mid_run_fails_the_recordings_left_and_a_rerun_complete
         write_config(
             tmp_path, {"input": {"source": "bids", "bids": {"root": root}}, **SETTINGS}
         )
-        result = run_snakemake(tmp_path, "--keep-going", "--cores", "1", check=False)
+        result = run_snakemake(
+            tmp_path, *HTTP_FAST, "--keep-going", "--cores", "1", check=False
+        )
         assert result.returncode != 0
         assert len(preprocessed(tmp_path)) == 1, result.stdout + result.stderr
         logs = sorted((tmp_path / "results" / "logs" / "preprocess").glob("*.log"))
@@ -412,7 +416,7 @@ def test_a_server_stopped_mid_run_fails_the_recordings_left_and_a_rerun_complete
         for log in failed:
             assert f"{root}/sub-0" in log.read_text()
         server.stop_at, server.stopped = None, False
-        run_snakemake(tmp_path)
+        run_snakemake(tmp_path, *HTTP_FAST)
         server.shutdown()
     pd.testing.assert_frame_equal(features(tmp_path), features(local_run))
 
