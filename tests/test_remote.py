@@ -558,51 +558,34 @@ def test_a_job_s_snakemake_reads_the_main_process_s_listing_not_the_network(tmp_
 
 class StorageObjectStandIn:
     """A storage plugin's object as Snakemake calls it (its ``managed_*`` methods),
-    over a storage that denies everything and counts what it is asked."""
+    over a storage that gives ``answers`` ({"exists": ..., "size": ..., "mtime":
+    ...}) or, without, denies everything; it counts what it is asked."""
 
-    asked = []
-
-    def __init__(self, query):
+    def __init__(self, query, answers=None):
         self.query = query
+        self.answers = answers
+        self.asked = []
 
     def local_path(self):
         return Path(".snakemake/storage/s3") / self.query.removeprefix("s3://")
 
+    def answer(self, question):
+        self.asked.append((question, self.query))
+        if self.answers is None:
+            raise RuntimeError(f"Failed to {question}\nClientError: 403 {self.query}")
+        return self.answers[question]
+
     async def managed_exists(self):
-        self.asked.append(("exists", self.query))
-        raise RuntimeError(f"Failed to check existence\nClientError: 403 {self.query}")
+        return self.answer("exists")
 
     async def managed_size(self):
-        self.asked.append(("size", self.query))
-        raise RuntimeError(f"Failed to get size\nClientError: 403 {self.query}")
+        return self.answer("size")
 
     async def managed_mtime(self):
-        self.asked.append(("mtime", self.query))
-        raise RuntimeError(f"Failed to get mtime\nClientError: 403 {self.query}")
+        return self.answer("mtime")
 
     async def managed_retrieve(self):
-        self.asked.append(("retrieve", self.query))
-        raise RuntimeError(f"Failed to retrieve\nClientError: 403 {self.query}")
-
-
-class StorageAnsweringStandIn(StorageObjectStandIn):
-    """A storage object over a storage that answers (and counts what it is asked)."""
-
-    def __init__(self, query):
-        super().__init__(query)
-        self.asked = []
-
-    async def managed_exists(self):
-        self.asked.append(("exists", self.query))
-        return True
-
-    async def managed_size(self):
-        self.asked.append(("size", self.query))
-        return 7
-
-    async def managed_mtime(self):
-        self.asked.append(("mtime", self.query))
-        return 1.6e9
+        return self.answer("retrieve")
 
 
 def test_a_recording_s_objects_are_answered_from_the_listing_and_a_failed_fetch_is_kept(
@@ -630,7 +613,7 @@ def test_a_recording_s_objects_are_answered_from_the_listing_and_a_failed_fetch_
     assert asyncio.run(listed.managed_exists()) is True
     assert asyncio.run(listed.managed_size()) == 1234
     assert asyncio.run(listed.managed_mtime()) == 1.5e9
-    assert StorageObjectStandIn.asked == []
+    assert listed.asked == []
     # not in a listing: asked, and a denial left to the fetch to report (a
     # modification time is not made up)
     assert asyncio.run(unlisted.managed_exists()) is True
@@ -638,7 +621,9 @@ def test_a_recording_s_objects_are_answered_from_the_listing_and_a_failed_fetch_
     with pytest.raises(RuntimeError, match="403"):
         asyncio.run(unlisted.managed_mtime())
     # an HTTP object (no sizes or times listed): the server's first answers kept
-    answering = StorageAnsweringStandIn(f"{listed_url}.vmrk")
+    answering = StorageObjectStandIn(
+        f"{listed_url}.vmrk", {"exists": True, "size": 7, "mtime": 1.6e9}
+    )
     remote._serve_jobs(answering)
     for _ in range(2):
         assert asyncio.run(answering.managed_exists()) is True
