@@ -10,8 +10,9 @@ import ast
 import functools
 import hashlib
 import json
-import os
 from pathlib import Path
+
+from .fileio import atomic_output
 
 PACKAGE = "eegflow"
 
@@ -32,12 +33,9 @@ def _import_cache(cache_path):
 def _keep_import_cache(cache_path, cache):
     """Write ``cache`` (its newest entries) to ``cache_path``, whole or not at all."""
     entries = list(cache.items())[-IMPORT_CACHE_ENTRIES:]
-    cache_path = Path(cache_path)
     try:
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_path.with_name(f".tmp-{os.getpid()}-{cache_path.name}")
-        partial.write_text(json.dumps(dict(entries)))
-        os.replace(partial, cache_path)
+        with atomic_output(cache_path) as partial:
+            partial.write_text(json.dumps(dict(entries)))
     except OSError:  # a read-only folder: parsed again next time
         pass
 
@@ -84,8 +82,6 @@ def _imported_package_modules(path, package_dir, cache_path=None):
     names = cache.get(key)
     if names is None:
         names = cache[key] = _imported_names(source, path, in_package)
-        if cache_path is not None:
-            _keep_import_cache(cache_path, cache)
     return {name for name in names if (package_dir / f"{name}.py").is_file()}
 
 
@@ -104,12 +100,15 @@ def package_modules(script, package_dir, cache_path=None):
     """
     package_dir = Path(package_dir)
     cache_path = None if cache_path is None else str(cache_path)
+    cached = None if cache_path is None else len(_import_cache(cache_path))
     found, pending = {"__init__"}, [Path(script)]
     while pending:
         imported = _imported_package_modules(pending.pop(), package_dir, cache_path)
         for name in imported - found:
             found.add(name)
             pending.append(package_dir / f"{name}.py")
+    if cache_path is not None and len(_import_cache(cache_path)) != cached:
+        _keep_import_cache(cache_path, _import_cache(cache_path))  # once, if parsed
     return sorted(str(package_dir / f"{name}.py") for name in found)
 
 
@@ -141,9 +140,9 @@ def write_code_stamp(stamp, files):
     earlier = stamp.read_text().splitlines(keepends=True) if stamp.is_file() else None
     if earlier == lines:
         return str(stamp), []
-    stamp.parent.mkdir(parents=True, exist_ok=True)
-    partial = stamp.with_name(f".tmp-{os.getpid()}-{stamp.name}")
-    partial.write_text("".join(lines))
-    os.replace(partial, stamp)  # whole or not at all, also with jobs reading it
+    with atomic_output(
+        stamp
+    ) as partial:  # whole or not at all, also with jobs reading it
+        partial.write_text("".join(lines))
     changed = [] if earlier is None else sorted(set(lines) - set(earlier))
     return str(stamp), [line.split("  ", 1)[1].strip() for line in changed]
