@@ -102,8 +102,9 @@ def snakemake(*args):
 
 def job_startups(workdir):
     """(rule, seconds) of every job's start-up, as its log states it (``eegflow.jobs``):
-    from the job process's start to its work (Python, Snakemake's preamble, imports)."""
-    pattern = re.compile(r"start-up: ([0-9.]+) s from process start")
+    from the job's start to its work (a job process's: Python, Snakemake's preamble,
+    imports; a warm worker's: being handed the job)."""
+    pattern = re.compile(r"start-up: ([0-9.]+) s from the job's start")
     rows = []
     logs = Path(workdir, "results", "logs")
     for log in logs.rglob("*.log"):

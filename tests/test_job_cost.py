@@ -12,9 +12,7 @@ import numpy as np
 
 from conftest import ROOT
 
-HEAVY = ("numba", "scipy.signal", "scipy.stats", "mne", "pandas")
-# what the windows and features job scripts do first (eegflow.jobs)
-JOB_SCRIPT = "from eegflow.jobs import arrow_without_pandas; arrow_without_pandas()\n"
+HEAVY = ("numba", "scipy.signal", "scipy.stats", "mne")
 
 
 def imported_by(code, workdir):
@@ -65,13 +63,13 @@ def test_jobs_import_neither_numba_nor_scipy_signal_nor_mne_they_do_not_use(tmp_
     # the windows and features jobs read the FIF through the layout preprocess wrote
     assert Path(tmp_path / "rec_raw.layout.json").exists()
     assert not imported_by(
-        JOB_SCRIPT + "from eegflow.windows import make_windows\n"
+        "from eegflow.windows import make_windows\n"
         "make_windows('rec_raw.fif', 'windows.parquet', window_settings(), 'rec', {},"
         " record_path='rec.json')",
         tmp_path,
     )
     assert not imported_by(  # its Welch PSD without SciPy
-        JOB_SCRIPT + "from eegflow.features import compute_features\n"
+        "from eegflow.features import compute_features\n"
         "compute_features('rec_raw.fif', 'windows.parquet', 'features.parquet',"
         " config_section('features'))",
         tmp_path,

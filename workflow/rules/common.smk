@@ -6,7 +6,9 @@ import sys
 import time
 
 from snakemake.exceptions import WorkflowError
+from snakemake.iocontainers import Snakemake as ScriptJob
 from snakemake.logging import logger
+from snakemake.settings.types import ExecMode
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
@@ -30,6 +32,7 @@ from eegflow.resources import (
     runtime_request_min,
 )
 from eegflow.remote import RemoteStorage, is_remote
+from eegflow.workers import run_job_script
 
 _snakemake_expand = expand
 
@@ -90,6 +93,29 @@ wildcard_constraints:
 PACKAGE_DIR = os.path.relpath(
     os.path.join(workflow.basedir, "workflow", "scripts", "eegflow")
 )
+
+
+def run_script_warm(script, job):
+    """What ``script: "../scripts/<script>.py"`` does, in a warm worker process.
+
+    For the ``run:`` block of the per-recording stages, given its ``locals()``: the job
+    script runs unchanged with the same ``snakemake`` object, in one of ``--cores``
+    worker processes that imported MNE, SciPy and pyarrow once
+    (:mod:`eegflow.workers`), not in a new process per job. Where this Snakemake runs
+    a single job (a SLURM job's), in this process.
+    """
+    run_job_script(
+        os.path.join(os.path.dirname(PACKAGE_DIR), f"{script}.py"),
+        ScriptJob(
+            *(job[name] for name in ("input", "output", "params", "wildcards")),
+            *(job[name] for name in ("threads", "resources", "log")),
+            config,
+            job["rule"],
+            job["bench_iteration"],
+            os.path.dirname(PACKAGE_DIR),
+        ),
+        workers=workflow.cores if workflow.exec_mode == ExecMode.DEFAULT else None,
+    )
 
 
 @functools.cache

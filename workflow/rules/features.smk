@@ -13,8 +13,6 @@ rule features:
         "results/logs/features/{recording}.log",
     benchmark:
         "results/benchmarks/features/{recording}.tsv"
-    conda:
-        "../../envs/eegflow.yaml"
     threads: 1
     resources:
         # windows are read from the FIF in batches sized to fit this
@@ -22,5 +20,5 @@ rule features:
         runtime=features_runtime,
     params:
         features=lookup(dpath="features", within=config),
-    script:
-        "../scripts/features.py"
+    run:
+        run_script_warm("features", locals())

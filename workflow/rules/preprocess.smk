@@ -20,8 +20,6 @@ rule preprocess:
         "results/logs/preprocess/{recording}.log",
     benchmark:
         "results/benchmarks/preprocess/{recording}.tsv"
-    conda:
-        "../../envs/eegflow.yaml"
     threads: 1
     resources:
         # input size: every file of the recording (BrainVision .eeg, EEGLAB .fdt, ...);
@@ -33,5 +31,5 @@ rule preprocess:
         bids_root=recording_bids_root,
         recording=recording_overrides,
         source=recording_path,  # a remote one's URL, for the provenance
-    script:
-        "../scripts/preprocess.py"
+    run:
+        run_script_warm("preprocess", locals())

@@ -10,13 +10,11 @@ rule synthetic_recording:
         "results/logs/synthetic_recording/synthetic-{index}.log",
     benchmark:
         "results/benchmarks/synthetic_recording/synthetic-{index}.tsv"
-    conda:
-        "../../envs/eegflow.yaml"
     threads: 1
     resources:
         mem_mb=synthetic_mem_mb,
         runtime=FIXED_RUNTIME_MIN,
     params:
         synthetic=synthetic_signal_settings(),
-    script:
-        "../scripts/synthetic_recording.py"
+    run:
+        run_script_warm("synthetic_recording", locals())

@@ -20,8 +20,6 @@ rule windows:
         "results/logs/windows/{recording}.log",
     benchmark:
         "results/benchmarks/windows/{recording}.tsv"
-    conda:
-        "../../envs/eegflow.yaml"
     threads: 1
     resources:
         # windows are judged a block of eegflow.windows.WINDOW_BLOCK_BYTES at a time
@@ -33,5 +31,5 @@ rule windows:
         ica=config["ica"] if config["ica"]["enabled"] else None,  # for provenance
         metadata=recording_metadata,
         source=recording_path,  # named in messages; moving it reruns preprocess anyway
-    script:
-        "../scripts/windows.py"
+    run:
+        run_script_warm("windows", locals())

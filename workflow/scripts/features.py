@@ -1,9 +1,8 @@
 """Job script of rule features (runs inside Snakemake)."""
 
 from eegflow.features import compute_features
-from eegflow.jobs import arrow_without_pandas, job_logging
+from eegflow.jobs import job_logging
 
-arrow_without_pandas()
 with job_logging(snakemake.log[0]):
     compute_features(
         snakemake.input.fif,

@@ -1,9 +1,8 @@
 """Job script of rule windows (runs inside Snakemake)."""
 
-from eegflow.jobs import arrow_without_pandas, job_logging
+from eegflow.jobs import job_logging
 from eegflow.windows import make_windows
 
-arrow_without_pandas()
 with job_logging(snakemake.log[0]):
     make_windows(
         snakemake.input.fif,

@@ -21,14 +21,17 @@ COLUMNS = [
 ]
 
 # what eegflow.jobs logs at the end of every job: the kernel's exact high-water mark
+# and CPU account
 _PEAK_RSS = re.compile(r"peak RSS of this job: ([0-9.]+) MiB")
+_CPU_S = re.compile(r"CPU time of this job: ([0-9.]+) s")
 
 
-def logged_peak_rss(log_path):
-    """The exact peak RSS (MiB) a job logged, or None if its log does not say."""
+def logged_value(log_path, pattern):
+    """The last value a job logged in ``pattern`` (its peak RSS in MiB, its CPU
+    seconds), None if its log does not say."""
     try:
         with open(log_path, encoding="utf-8", errors="replace") as handle:
-            found = _PEAK_RSS.findall(handle.read())
+            found = pattern.findall(handle.read())
     except OSError:
         return None
     return float(found[-1]) if found else None
@@ -37,10 +40,12 @@ def logged_peak_rss(log_path):
 def read_benchmarks(jobs, job_inputs):
     """One row per job from Snakemake ``benchmark:`` TSV files and the jobs' logs.
 
-    ``max_rss_mib`` is the peak the job itself logged (``ru_maxrss``: exact);
-    Snakemake's benchmark samples memory now and then and can miss a short
-    peak by several times, so its value is kept as ``sampled_max_rss_mib`` and
-    used only where a log does not say.
+    ``max_rss_mib`` and ``cpu_s`` are what the job itself logged (the kernel's
+    peak and CPU account of its process: exact); Snakemake's benchmark samples memory
+    now and then and can miss a short peak by several times, and for a job run in a
+    warm worker (:mod:`eegflow.workers`) it measures Snakemake's process with all its
+    workers, so its values are used only where a log does not say (its memory kept as
+    ``sampled_max_rss_mib``).
 
     Parameters
     ----------
@@ -60,13 +65,16 @@ def read_benchmarks(jobs, job_inputs):
             os.path.getsize(p) for p in job_inputs.get(key, []) if os.path.exists(p)
         ]
         sampled = float(measured["max_rss"])
-        logged = logged_peak_rss(job["log"])
+        logged = logged_value(job["log"], _PEAK_RSS)
+        logged_cpu_s = logged_value(job["log"], _CPU_S)
         rows.append(
             {
                 "rule": job["rule"],
                 "recording": job["recording"] or None,
                 "wall_s": float(measured["s"]),
-                "cpu_s": float(measured["cpu_time"]),
+                "cpu_s": float(
+                    measured["cpu_time"] if logged_cpu_s is None else logged_cpu_s
+                ),
                 "max_rss_mib": sampled if logged is None else logged,
                 "sampled_max_rss_mib": sampled,
                 "input_mib": sum(sizes) / 2**20,

@@ -11,12 +11,20 @@ import time
 from . import UserError
 
 
-def seconds_since_process_start():
-    """Wall seconds since this process started, from Linux's /proc; None elsewhere.
+# time.time() when a warm worker (eegflow.workers) was handed the job it runs, and the
+# process's CPU seconds then; None and 0 in a job process of its own
+JOB_SUBMITTED_AT = None
+JOB_CPU_S_AT_START = 0.0
 
-    In a job script: Python's start, Snakemake's preamble and the script's imports,
-    everything before the job's own work.
+
+def seconds_since_job_start():
+    """Wall seconds from the job's start to now; None where that is unknown.
+
+    In a job process of its own (Linux's /proc): Python's start, Snakemake's preamble and
+    the script's imports. In a warm worker: from the job being handed over.
     """
+    if JOB_SUBMITTED_AT is not None:
+        return time.time() - JOB_SUBMITTED_AT
     try:
         with open("/proc/self/stat") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
@@ -68,10 +76,10 @@ def job_logging(log_path):
     # set MNE_USE_NUMBA; eegflow's entropy kernels call numba themselves, unaffected.
     # (MNE 1.13 imports numba for raw.times all the same: eegflow.fileio stops that.)
     os.environ.setdefault("MNE_USE_NUMBA", "false")
-    startup_s = seconds_since_process_start()
+    startup_s = seconds_since_job_start()
     if startup_s is not None:
         logging.getLogger("eegflow").info(
-            "start-up: %.2f s from process start to the job's work", startup_s
+            "start-up: %.2f s from the job's start to its work", startup_s
         )
     # Snakemake sets these to the job's threads; logged as evidence of the cap
     logging.getLogger("eegflow").info(
@@ -95,30 +103,28 @@ def job_logging(log_path):
     except Exception:
         logging.getLogger("eegflow").exception("job failed")
         raise
-    # the kernel's high-water mark: exact, unlike a sampled benchmark
+    # the kernel's high-water mark and CPU account: exact, unlike a sampled benchmark
+    logging.getLogger("eegflow").info("peak RSS of this job: %.1f MiB", peak_rss_mib())
     logging.getLogger("eegflow").info(
-        "peak RSS of this job: %.1f MiB",
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "CPU time of this job: %.2f s", process_cpu_s() - JOB_CPU_S_AT_START
     )
 
 
-class _PandasRefused:
-    """An import hook refusing pandas (see :func:`arrow_without_pandas`)."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "pandas" or name.startswith("pandas."):
-            raise ImportError(f"{name}: not imported in this job (it uses no pandas)")
-        return None
+def process_cpu_s():
+    """CPU seconds (user and system) of this process and its finished children."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def arrow_without_pandas():
-    """Keep pyarrow from importing pandas in this job process.
-
-    pyarrow imports pandas on its first ``pa.array`` (to check whether it was given
-    a DataFrame): 0.26 s of a windows or features job whose tables need no pandas,
-    as long as the work itself. Called at the top of those jobs' scripts only, never
-    in a library function (a user's process keeps its pandas); a job that did reach
-    for pandas would fail with an ImportError naming it, not silently.
-    """
-    if not any(isinstance(finder, _PandasRefused) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _PandasRefused())
+def peak_rss_mib():
+    """This process's peak resident memory in MiB: since the last reset of the mark
+    (:func:`eegflow.workers.run_in_this_process`, Linux), else since its start."""
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

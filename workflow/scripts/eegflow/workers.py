@@ -1,0 +1,227 @@
+"""Warm worker processes for the per-recording stages' job scripts.
+
+A job script started by Snakemake's ``script:`` is a new Python process that imports
+MNE, SciPy and pyarrow before its work: about 0.6 s of a job whose work is often less
+(a 20-minute recording's windows take 0.1 s). The per-recording stages run their
+unchanged job script in one of ``--cores`` long-lived worker processes instead, each
+importing those once: :func:`run_job_script`, called by the rules' ``run:`` blocks.
+
+Each job still runs in a process of its own at a time (never two in one process: MNE's
+logging, Python's warning filters and the job's log file are per process), fails on its
+own (a worker that dies, killed or out of memory, fails the job it ran and is
+replaced), and logs as before (:func:`eegflow.jobs.job_logging`). Where this Snakemake
+process runs one job only (a SLURM job, or a ``run:`` job Snakemake spawned because
+``--force-use-threads`` was off), the script runs in this process itself: there is
+nothing to keep warm.
+"""
+
+import atexit
+import os
+import pickle
+import queue
+import runpy
+import subprocess
+import sys
+import threading
+import time
+import traceback
+import warnings
+
+PARENT_CHECK_S = 0.5  # a worker whose Snakemake died stops within this
+# the CPU thread caps Snakemake gives a ``script:`` job of one thread: the pooled
+# stages' rules declare ``threads: 1``
+THREAD_CAP_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "GOTO_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+class JobScriptFailed(Exception):
+    """A pooled job script failed; its log says why (and Snakemake shows the log)."""
+
+
+def run_job_script(script, job, *, workers):
+    """Run job script ``script`` with ``snakemake`` bound to ``job``.
+
+    Parameters
+    ----------
+    script : str or path-like
+        The job script (``workflow/scripts/<rule>.py``), exactly what ``script:`` ran.
+    job : snakemake.iocontainers.Snakemake
+        The object a ``script:`` job gets as ``snakemake``.
+    workers : int or None
+        Run it in one of this many warm worker processes (this Snakemake's
+        ``--cores``); None: in this process.
+
+    Raises
+    ------
+    JobScriptFailed
+        When the script exits non-zero or raises, or its worker dies.
+    """
+    if workers is None:
+        outcome = run_in_this_process(str(script), job, time.time())
+    else:
+        outcome = _pool(workers).run(str(script), job)
+    if outcome != 0:
+        outcome = f"exit {outcome}" if isinstance(outcome, int) else outcome
+        raise JobScriptFailed(
+            f"{os.path.basename(script)} failed ({outcome}): see its log, "
+            f"{job.log[0] if job.log else 'none'}"
+        )
+
+
+def run_in_this_process(script, job, submitted):
+    """Run ``script`` as ``__main__`` with ``snakemake = job``; its exit code.
+
+    ``submitted`` (``time.time()`` when the job was handed over) is what the job logs
+    its start-up from. Python's warning filters are restored afterwards; the kernel's
+    peak-memory mark is reset first (Linux) and the CPU seconds so far noted, so the
+    job logs its own peak and CPU time.
+    """
+    from . import jobs
+
+    jobs.JOB_SUBMITTED_AT = submitted
+    jobs.JOB_CPU_S_AT_START = jobs.process_cpu_s()
+    _reset_peak_memory()
+    try:
+        with warnings.catch_warnings():
+            runpy.run_path(script, init_globals={"snakemake": job}, run_name="__main__")
+    except SystemExit as exit:
+        return exit.code if isinstance(exit.code, int) else 1
+    except BaseException:  # noqa: BLE001 - reported as the job's failure
+        # job_logging logged its own exceptions; this is one raised outside it
+        traceback.print_exc()
+        return 1
+    finally:
+        jobs.JOB_SUBMITTED_AT, jobs.JOB_CPU_S_AT_START = None, 0.0
+    return 0
+
+
+def _reset_peak_memory():
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")  # resets VmHWM, the peak resident set
+    except OSError:
+        pass
+
+
+class _Pool:
+    """Up to ``size`` worker processes, started as jobs need them, one job each at a time."""
+
+    def __init__(self, size):
+        self.size = size
+        self.idle = queue.LifoQueue()  # the warmest worker first
+        self.started = 0
+        self.lock = threading.Lock()
+        self.processes = []
+        atexit.register(self.close)
+
+    def close(self):
+        """End the workers (at Snakemake's exit): their CPU time is then counted as
+        this process's children's, as a job process's is."""
+        for worker in self.processes:
+            if worker.poll() is None:
+                worker.stdin.close()
+        for worker in self.processes:
+            try:
+                worker.wait(timeout=PARENT_CHECK_S * 4)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+
+    def run(self, script, job):
+        """Run ``script`` in a worker: its exit code, or why its worker died."""
+        worker = self._take()
+        try:
+            pickle.dump((script, job, time.time()), worker.stdin)
+            worker.stdin.flush()
+            code = pickle.load(worker.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError):
+            returncode = worker.wait()
+            with self.lock:
+                self.started -= 1
+            self.idle.put(None)  # a free place for a new worker
+            return f"its worker process died, {_signal_text(returncode)}"
+        self.idle.put(worker)
+        return code
+
+    def _take(self):
+        with self.lock:
+            if self.started < self.size and self.idle.empty():
+                return self._start()
+        worker = self.idle.get()
+        if worker is None:
+            with self.lock:
+                return self._start()
+        return worker
+
+    def _start(self):
+        self.started += 1
+        self.processes.append(_start_worker())
+        return self.processes[-1]
+
+
+def _signal_text(returncode):
+    if returncode is not None and returncode < 0:
+        import signal
+
+        name = signal.Signals(-returncode).name
+        hint = " (out of memory?)" if name == "SIGKILL" else ""
+        return f"killed by {name}{hint}"
+    return f"exit {returncode}"
+
+
+_POOLS = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(size):
+    with _POOLS_LOCK:
+        if size not in _POOLS:
+            _POOLS[size] = _Pool(size)
+        return _POOLS[size]
+
+
+def _start_worker():
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [package_parent, environment.get("PYTHONPATH")])
+    )
+    environment.update(dict.fromkeys(THREAD_CAP_VARIABLES, "1"))
+    return subprocess.Popen(
+        [sys.executable, "-c", "from eegflow.workers import serve; serve()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=environment,
+    )
+
+
+def serve():
+    """A worker's loop: read a job from stdin, run it, answer its exit code.
+
+    The answers go to the process's original standard output; the jobs' own output goes
+    to standard error. The worker ends when its Snakemake closes the pipe or dies.
+    """
+    requests = sys.stdin.buffer
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    parent = os.getppid()
+    threading.Thread(target=_stop_with_parent, args=(parent,), daemon=True).start()
+    while True:
+        try:
+            script, job, submitted = pickle.load(requests)
+        except EOFError:
+            return
+        code = run_in_this_process(script, job, submitted)
+        pickle.dump(code, answers)
+        answers.flush()
+
+
+def _stop_with_parent(parent):
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_S)
+    os._exit(1)
