@@ -152,11 +152,11 @@ def test_mixed_sampling_rates_are_refused_by_combine(tmp_path):
     assert not (tmp_path / "results" / "features.parquet").exists()
 
 
-def wait_for(condition, timeout_s=120):
+def wait_for(condition, poll_s=0.2, timeout_s=120):
     deadline = time.monotonic() + timeout_s
     while not condition():
         assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.2)
+        time.sleep(poll_s)
 
 
 def test_kill_9_then_rerun_gives_the_same_table(tmp_path, finished_run):
@@ -169,7 +169,10 @@ def test_kill_9_then_rerun_gives_the_same_table(tmp_path, finished_run):
         stderr=subprocess.DEVNULL,
     )
     windows = tmp_path / "results" / "windows"
-    wait_for(lambda: windows.exists() and any(windows.glob("*.parquet")))
+    wait_for(lambda: windows.exists() and any(windows.glob("*.parquet")), 0.01)
+    # frozen mid-run (Snakemake and its workers), to be killed there
+    os.killpg(first.pid, signal.SIGSTOP)
+    assert not (tmp_path / "results" / "features.parquet").exists()
 
     second = run_snakemake(tmp_path, check=False)  # while the first still runs
     assert second.returncode != 0
@@ -221,8 +224,11 @@ def test_code_edits_rerun_their_jobs_and_doc_edits_nothing(tmp_path):
     }
     run_snakemake(tmp_path, snakefile=snakefile)
     time.sleep(1)
-    # a job script's time is Snakemake's own trigger: a touch reruns its stage (README)
-    (tmp_path / "workflow" / "scripts" / "windows.py").touch()
+    # a job script is in its stage's stamp: a touch reruns nothing, an edit the stage
+    script = tmp_path / "workflow" / "scripts" / "windows.py"
+    script.touch()
+    assert planned_jobs(tmp_path, snakefile=snakefile) == {}
+    script.write_text(script.read_text() + "# edited\n")
     assert planned_jobs(tmp_path, snakefile=snakefile) == {
         "windows": 4,
         "features": 4,

@@ -121,13 +121,13 @@ def run_script_warm(script, job):
 @functools.cache
 def package_code(script):
     """The code input of job script ``script``'s rule: results/code/<script>.sha256,
-    the hashes of the package modules it runs (its imports, followed through the
-    package), rewritten at the start only when one changed: editing one reruns its
-    jobs, a new module included."""
+    the hashes of the script and of the package modules it runs (its imports,
+    followed through the package), rewritten at the start only when one changed:
+    editing one reruns its jobs, a new module included."""
     path = os.path.join(os.path.dirname(PACKAGE_DIR), f"{script}.py")
     stamp, changed = write_code_stamp(
         f"results/code/{script}.sha256",
-        package_modules(path, PACKAGE_DIR, ".snakemake/eegflow/imports.json"),
+        [path, *package_modules(path, PACKAGE_DIR, ".snakemake/eegflow/imports.json")],
     )
     if changed:
         logger.info(f"Code of {script} changed: {', '.join(changed)}")

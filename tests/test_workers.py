@@ -1,0 +1,142 @@
+"""Warm worker processes (eegflow.workers): a job script runs as ``script:`` ran it, in a
+process that stays for the next job; failures and dead workers fail their job only."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import types
+
+import pytest
+
+from eegflow.workers import JobScriptFailed, run_job_script
+
+SCRIPT = """
+import os, sys, time
+from eegflow.jobs import job_logging
+
+with job_logging(snakemake.log[0]):
+    what = snakemake.params["what"]
+    with open(snakemake.output[0], "w") as handle:
+        handle.write(str(os.getpid()))
+    if what == "exit":
+        sys.exit(3)
+    if what == "raise":
+        raise ValueError("a bug in the job")
+    if what == "die":
+        os.kill(os.getpid(), 9)
+    if what == "sleep":
+        time.sleep(0.5)
+"""
+
+
+def job(tmp_path, name, what="work"):
+    return types.SimpleNamespace(
+        output=[str(tmp_path / f"{name}.pid")],
+        log=[str(tmp_path / f"{name}.log")],
+        params={"what": what},
+        rule="test",
+        wildcards={},
+    )
+
+
+@pytest.fixture
+def script(tmp_path):
+    path = tmp_path / "job.py"
+    path.write_text(SCRIPT)
+    return path
+
+
+def pid_of(tmp_path, name):
+    return int((tmp_path / f"{name}.pid").read_text())
+
+
+def test_jobs_run_in_warm_workers_one_job_each_at_a_time(tmp_path, script):
+    # four jobs from two threads at once (Snakemake's --cores 2): two workers, each
+    # serving two jobs, none in this process
+    threads = [
+        threading.Thread(
+            target=run_job_script,
+            args=(script, job(tmp_path, f"job{i}", "sleep")),
+            kwargs={"workers": 2},
+        )
+        for i in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    pids = [pid_of(tmp_path, f"job{i}") for i in range(4)]
+    assert os.getpid() not in pids
+    assert len(set(pids)) == 2
+    log = (tmp_path / "job0.log").read_text()
+    assert "start-up: 0.0" in log and "peak RSS of this job" in log
+    assert "CPU time of this job" in log
+    # a later job reuses a warm worker
+    run_job_script(script, job(tmp_path, "later"), workers=2)
+    assert pid_of(tmp_path, "later") in pids
+
+
+def test_a_failing_job_fails_alone_naming_its_log(tmp_path, script):
+    for what, said in (("exit", "exit 3"), ("raise", "exit 1")):
+        with pytest.raises(JobScriptFailed, match=said) as failed:
+            run_job_script(script, job(tmp_path, what, what), workers=1)
+        assert str(tmp_path / f"{what}.log") in str(failed.value)
+    assert "ValueError: a bug in the job" in (tmp_path / "raise.log").read_text()
+    # the same worker goes on with the next job
+    run_job_script(script, job(tmp_path, "next"), workers=1)
+    assert pid_of(tmp_path, "next") == pid_of(tmp_path, "exit")
+
+
+def test_a_dead_worker_fails_its_job_and_is_replaced(tmp_path, script):
+    with pytest.raises(JobScriptFailed, match="killed by SIGKILL"):
+        run_job_script(script, job(tmp_path, "die", "die"), workers=1)
+    run_job_script(script, job(tmp_path, "after"), workers=1)
+    dead = pid_of(tmp_path, "die")
+    assert pid_of(tmp_path, "after") != dead
+    with pytest.raises(ProcessLookupError):
+        os.kill(dead, 0)
+
+
+def test_in_this_process_where_snakemake_runs_one_job(tmp_path, script):
+    run_job_script(script, job(tmp_path, "here"), workers=None)
+    assert pid_of(tmp_path, "here") == os.getpid()
+    with pytest.raises(JobScriptFailed, match="exit 3"):
+        run_job_script(script, job(tmp_path, "exit", "exit"), workers=None)
+
+
+def test_workers_stop_when_their_snakemake_is_killed(tmp_path, script):
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, types; from eegflow.workers import run_job_script\n"
+            f"job = types.SimpleNamespace(output=[{str(tmp_path / 'w.pid')!r}],"
+            f" log=[{str(tmp_path / 'w.log')!r}], params={{'what': 'work'}},"
+            " rule='test', wildcards={})\n"
+            f"run_job_script({str(script)!r}, job, workers=1)\n"
+            "print('ran', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert parent.stdout.readline() == "ran\n"
+    worker = pid_of(tmp_path, "w")
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and running(worker):
+        time.sleep(0.1)
+    assert not running(worker), f"worker {worker} outlived its killed parent"
+
+
+def running(pid):
+    """Whether process ``pid`` runs (a zombie nobody reaped yet does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
