@@ -13,7 +13,8 @@ the counts are identical. On 3,000-sample EEG windows about 1 pair in 10 is a ca
 This module imports numba (about 0.4 s, and 0.2-0.6 s to load the compiled code);
 :mod:`.complexity` imports it only for calls large enough to repay that
 (``COMPILED_FROM_COMPARISONS``) and counts smaller ones with NumPy, so planning, the
-jobs that compute no entropy and short recordings never load it. Compiled code is
+jobs that compute no entropy and short recordings never load it; once loaded in a
+process (a warm worker serving many jobs), it counts every call. Compiled code is
 cached beside the module (``cache=True``), so it is compiled once, not per job.
 """
 
