@@ -206,7 +206,6 @@ def serve():
     The answers go to the process's original standard output; the jobs' own output goes
     to standard error. The worker ends when its Snakemake closes the pipe or dies.
     """
-    _import_pyarrow_without_pandas()
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
@@ -220,39 +219,6 @@ def serve():
         code = run_in_this_process(script, job, submitted)
         pickle.dump(code, answers)
         answers.flush()
-
-
-class _HidePandas:
-    """An import finder that makes ``import pandas`` fail."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "pandas":
-            raise ImportError("pandas hidden while pyarrow is imported")
-
-
-def _import_pyarrow_without_pandas():
-    """Import pyarrow so that it never loads pandas in this worker by itself.
-
-    pyarrow imports pandas (about 40 MB of a worker's memory and 0.3 s) when
-    ``pyarrow.dataset`` is imported and the first time it converts anything, only to
-    check whether its input is a pandas object; the per-recording stages never give it
-    one. Imported with pandas hidden, pyarrow settles that check as "no pandas" for the
-    process. A job that needs pandas still imports it, and pyarrow's conversions to and
-    from pandas still work: pyarrow tries the import again where pandas is required.
-    """
-    if "pandas" in sys.modules:
-        return
-    hidden = _HidePandas()
-    sys.meta_path.insert(0, hidden)
-    try:
-        import pyarrow.dataset  # noqa: F401 - imported once, without pandas
-        import pyarrow.parquet  # noqa: F401
-
-        pyarrow.lib._pandas_api.have_pandas  # noqa: B018 - settles the check
-    except (ImportError, AttributeError):  # another pyarrow: pandas may load
-        pass
-    finally:
-        sys.meta_path.remove(hidden)
 
 
 def _stop_with_parent(parent):
