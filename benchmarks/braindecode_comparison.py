@@ -21,7 +21,11 @@ in the preprocessed FIF; the scaled windows braindecode holds exist here once re
 One run each, same machine, same files: wall time, peak summed memory of the process
 tree, and the ratios to braindecode's fastest setting and to its quickest ``save_dir``
 setting with at most as many cores (n_jobs), and the workflow's peak memory against
-braindecode's smallest among those settings.
+braindecode's smallest among those settings. Memory is measured two ways, both sampled
+every 50 ms: the summed resident sizes (RSS) of the process tree, which counts a shared
+library's pages once in each process (Snakemake and each worker all map NumPy, SciPy,
+...), and the summed proportional set sizes (PSS), which count a shared page once in all:
+what the machine holds.
 """
 
 import argparse
@@ -30,7 +34,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from measure import print_table, run_measured
+from measure import print_table, run_measured_memory
 from reference_vs_workflow import run_workflow_and_read, seed_pipeline_workdir
 
 SETTINGS = {  # name: (n_jobs, save_dir)
@@ -84,6 +88,11 @@ def braindecode_run(setting, save_dir, paths):
     return len(windows)
 
 
+def peaks_mib(peaks):
+    """``{"rss": .., "pss": ..}`` as table columns."""
+    return {f"{kind}_mib": value for kind, value in peaks.items()}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--braindecode-python", default=None)
@@ -110,25 +119,31 @@ def main():
         for setting in SETTINGS:
             command = [python, __file__, "--braindecode-run", setting]
             command += [str(workdir / "saved"), *paths]
-            measured[setting] = run_measured(command, workdir)
+            measured[setting] = run_measured_memory(command, workdir, proportional=True)
         rows = []
         for cores in args.cores:
-            wall, peak = run_workflow_and_read(workdir, cores, targets)
+            wall, peaks = run_workflow_and_read(
+                workdir, cores, targets, proportional=True
+            )
             same_cores = [s for s, (n_jobs, _) in SETTINGS.items() if n_jobs <= cores]
             fastest = min(same_cores, key=lambda s: measured[s][0])
             saved = min(
                 (s for s in same_cores if SETTINGS[s][1]), key=lambda s: measured[s][0]
             )
-            least_memory = min(measured[s][1] for s in same_cores)
+            least = {
+                kind: min(measured[s][1][kind] for s in same_cores) for kind in peaks
+            }
             rows.append(
                 {
                     "cores": cores,
                     "workflow_s": wall,
-                    "workflow_peak_mib": peak,
+                    "workflow_rss_mib": peaks["rss"],
+                    "workflow_pss_mib": peaks["pss"],
                     "braindecode_fastest": fastest,
                     "x_faster_than_fastest": measured[fastest][0] / wall,
                     "x_faster_than_save_dir": measured[saved][0] / wall,
-                    "memory_vs_least": peak / least_memory,
+                    "rss_vs_least": peaks["rss"] / least["rss"],
+                    "pss_vs_least": peaks["pss"] / least["pss"],
                 }
             )
     print(
@@ -137,10 +152,10 @@ def main():
     )
     print_table(
         [
-            {"setting": s, "n_jobs": SETTINGS[s][0], "wall_s": w, "peak_mib": p}
+            {"setting": s, "n_jobs": SETTINGS[s][0], "wall_s": w, **peaks_mib(p)}
             for s, (w, p) in measured.items()
         ],
-        ["setting", "n_jobs", "wall_s", "peak_mib"],
+        ["setting", "n_jobs", "wall_s", "rss_mib", "pss_mib"],
     )
     print(
         "\nthis workflow up to the window tables (snakemake --cores N, from scratch), "

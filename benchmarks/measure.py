@@ -34,8 +34,10 @@ TEN_TWENTY = [
 PAGE_MIB = os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _tree_rss_mib(root_pid):
-    """Summed resident memory (MiB) of a process and all its descendants."""
+def _tree_memory_mib(root_pid, proportional=False):
+    """Summed memory (MiB) of a process and all its descendants: resident (RSS), or
+    with ``proportional`` their proportional set sizes (PSS: a page shared by k
+    processes, such as a library's code, counts 1/k in each)."""
     children, rss = {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -51,9 +53,20 @@ def _tree_rss_mib(root_pid):
     total, stack = 0.0, [root_pid]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0.0)
+        total += _pss_mib(pid) if proportional else rss.get(pid, 0.0)
         stack.extend(children.get(pid, []))
     return total
+
+
+def _pss_mib(pid):
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def run_measured(command, cwd, env=None):
@@ -62,6 +75,14 @@ def run_measured(command, cwd, env=None):
     The tree's memory is sampled every 50 ms, so it counts jobs running side by
     side (what a machine must hold), not just the largest one.
     """
+    wall, peaks = run_measured_memory(command, cwd, env)
+    return wall, peaks["rss"]
+
+
+def run_measured_memory(command, cwd, env=None, proportional=False):
+    """:func:`run_measured`, the peaks in a dict: ``rss``, and with ``proportional``
+    also ``pss``, the peak of the tree's summed proportional set sizes (where the
+    tree's processes share a library's pages, RSS counts them once per process)."""
     start = time.perf_counter()
     process = subprocess.Popen(
         command,
@@ -71,11 +92,13 @@ def run_measured(command, cwd, env=None):
         stderr=subprocess.STDOUT,
         text=True,
     )
-    peak = [0.0]
+    peaks = {"rss": 0.0, **({"pss": 0.0} if proportional else {})}
 
     def sample():
         while process.poll() is None:
-            peak[0] = max(peak[0], _tree_rss_mib(process.pid))
+            for kind in peaks:
+                measured = _tree_memory_mib(process.pid, kind == "pss")
+                peaks[kind] = max(peaks[kind], measured)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample)
@@ -85,7 +108,7 @@ def run_measured(command, cwd, env=None):
     wall = time.perf_counter() - start
     if process.returncode != 0:
         raise RuntimeError(f"{' '.join(map(str, command))} failed:\n{output[-3000:]}")
-    return wall, peak[0]
+    return wall, peaks
 
 
 def snakemake(*args):

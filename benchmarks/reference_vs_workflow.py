@@ -22,7 +22,7 @@ from pathlib import Path
 
 import yaml
 
-from measure import print_table, run_measured, snakemake
+from measure import print_table, run_measured, run_measured_memory, snakemake
 
 CHANNELS = ["EEG Fpz-Cz", "EEG Pz-Oz", "EOG horizontal"]
 SFREQ = 100.0
@@ -73,17 +73,24 @@ def read_every_window(tables):
     return count
 
 
-def run_workflow_and_read(workdir, cores, tables):
+def run_workflow_and_read(workdir, cores, tables, proportional=False):
     """Run the workflow from scratch up to ``tables`` with ``cores``, then read every
     window once (:func:`read_every_window`, a process of its own); returns the seconds
-    of both together and the larger peak (MiB)."""
-    run_wall, run_peak = run_measured(
-        snakemake("--cores", str(cores), "-q", "--forceall", *tables), workdir
+    of both together and the larger peaks (MiB, as
+    :func:`measure.run_measured_memory`)."""
+    run_wall, run_peaks = run_measured_memory(
+        snakemake("--cores", str(cores), "-q", "--forceall", *tables),
+        workdir,
+        proportional=proportional,
     )
-    read_wall, read_peak = run_measured(
-        [sys.executable, __file__, "--read-windows", *tables], workdir
+    read_wall, read_peaks = run_measured_memory(
+        [sys.executable, __file__, "--read-windows", *tables],
+        workdir,
+        proportional=proportional,
     )
-    return run_wall + read_wall, max(run_peak, read_peak)
+    return run_wall + read_wall, {
+        kind: max(run_peaks[kind], read_peaks[kind]) for kind in run_peaks
+    }
 
 
 def reference(paths, n_jobs):
@@ -143,7 +150,8 @@ def main():
                 [sys.executable, __file__, "--reference-run", str(cores), *paths],
                 workdir,
             )
-            wf_wall, wf_peak = run_workflow_and_read(workdir, cores, targets)
+            wf_wall, wf_peaks = run_workflow_and_read(workdir, cores, targets)
+            wf_peak = wf_peaks["rss"]
             rows.append(
                 {
                     "cores": cores,

@@ -59,7 +59,12 @@ def mne_calls(monkeypatch):
         (256.0, 0.5, 40.0, 1691),  # MNE's
     ],
 )
-def test_fir_filter_equals_raw_filter(sfreq, l_freq, h_freq, taps, mne_calls):
+@pytest.mark.parametrize("block", [None, 1000], ids=["one_block", "blocks_of_1000"])
+def test_fir_filter_equals_raw_filter(
+    sfreq, l_freq, h_freq, taps, block, mne_calls, monkeypatch
+):
+    if block:  # a channel convolved a block at a time, as a long recording's are
+        monkeypatch.setattr(filtering, "CONVOLUTION_BLOCK_SAMPLES", block)
     raw = recording(sfreq, seconds=40)
     h = mne.filter.create_filter(raw.get_data(), sfreq, l_freq, h_freq, verbose="error")
     assert len(h) == taps

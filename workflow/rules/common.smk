@@ -14,6 +14,10 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 sys.path.insert(0, os.path.join(workflow.basedir, "workflow", "scripts"))
+# Jobs inherit it: MNE would load numba's compiler to compute a recording's times (crop,
+# 0.2 s and about 50 MB of a preprocess job's peak); its NumPy code gives the same
+# values. MNE_USE_NUMBA=true in the environment keeps MNE's numba.
+os.environ.setdefault("MNE_USE_NUMBA", "false")
 
 from eegflow import JOB_BASE_MB, OPTIONAL_RECORDING_STAGES, RECORDING_STAGES, UserError
 from eegflow.changes import describe_changes, write_last_run_config

@@ -48,17 +48,47 @@ def _filtered_in_stretches(raw):
     )
 
 
+# Channels are convolved a block of this many output samples at a time: the memory of a
+# block or two beside the data, not of two copies of a channel (52 MB for 9 h at 100 Hz).
+CONVOLUTION_BLOCK_SAMPLES = 1 << 18
+
+
 def convolve_zero_phase(data, h, picks):
     """Convolve the rows ``picks`` of ``data`` (channels, samples) in place with the
     odd-length, zero-phase FIR filter ``h``, as MNE's overlap-add filter does (same
     padding, same alignment), by direct convolution (:func:`numpy.convolve`), one
-    channel at a time: the memory of two channels beside the data."""
+    channel and :data:`CONVOLUTION_BLOCK_SAMPLES` output samples at a time."""
     n_times = data.shape[1]
     n_edge = max(min(len(h), n_times) - 1, 0)
-    shift = (len(h) - 1) // 2 + n_edge  # the filter's delay and the padding
     for pick in picks:
-        padded = np.pad(data[pick], n_edge, "reflect", reflect_type="odd")
-        data[pick] = np.convolve(padded, h)[shift : shift + n_times]
+        x = data[pick]
+        # MNE's padding (its _smart_pad): odd reflection of n_edge samples at each end
+        left = 2 * x[0] - x[n_edge:0:-1]
+        right = 2 * x[-1] - x[-2 : -n_edge - 2 : -1]
+        if n_times < len(h):  # a filter longer than the signal: one piece
+            padded = np.concatenate([left, x, right])
+            shift = (len(h) - 1) // 2 + n_edge  # the filter's delay and the padding
+            x[:] = np.convolve(padded, h)[shift : shift + n_times]
+        else:
+            _convolve_in_blocks(x, h, left, right, CONVOLUTION_BLOCK_SAMPLES)
+
+
+def _convolve_in_blocks(x, h, left, right, block):
+    """Output samples ``a:b`` of the zero-phase convolution of ``x`` (padded with
+    ``left`` and ``right``, at least ``len(h) // 2`` samples each) read the input from
+    ``a - len(h) // 2`` to ``b + len(h) // 2``: each block is convolved ("valid") and
+    written in place, the input samples the next block reads before its start kept."""
+    half = len(h) // 2
+    n_times = len(x)
+    before = left[len(left) - half :]  # the input just before the block, as it was
+    for start in range(0, n_times, block):
+        stop = min(start + block, n_times)
+        after = x[start : stop + half]
+        piece = np.concatenate(
+            [before, after, right[: stop + half - start - len(after)]]
+        )
+        before = x[stop - half : stop].copy()
+        x[start:stop] = np.convolve(piece, h, mode="valid")
 
 
 def _apply_if_short(raw, picks, **design):

@@ -81,12 +81,19 @@ def job_logging(log_path):
         logging.getLogger("eegflow").info(
             "start-up: %.2f s from the job's start to its work", startup_s
         )
-    # Snakemake sets these to the job's threads; logged as evidence of the cap
+    # Snakemake sets these to the job's threads; logged as evidence of the cap (and
+    # whether MNE may compile with numba, see workflow/rules/common.smk)
     logging.getLogger("eegflow").info(
-        "thread caps: OMP_NUM_THREADS=%s OPENBLAS_NUM_THREADS=%s MKL_NUM_THREADS=%s",
+        "thread caps: OMP_NUM_THREADS=%s OPENBLAS_NUM_THREADS=%s MKL_NUM_THREADS=%s; "
+        "MNE_USE_NUMBA=%s",
         *(
             os.environ.get(name)
-            for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+            for name in (
+                "OMP_NUM_THREADS",
+                "OPENBLAS_NUM_THREADS",
+                "MKL_NUM_THREADS",
+                "MNE_USE_NUMBA",
+            )
         ),
     )
     try:
