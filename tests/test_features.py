@@ -8,7 +8,7 @@ import pytest
 import scipy.signal
 
 from eegflow import UserError
-from eegflow import complexity
+from eegflow import complexity, numerics
 from eegflow.complexity import coarse_grain, multiscale_entropy, sample_entropy
 from eegflow.features import FEATURES, WindowBatch, validate_feature_settings
 
@@ -41,6 +41,15 @@ def windows():
 def test_variance_matches_numpy(windows):
     values = FEATURES["variance"].function(WindowBatch(windows, SFREQ, WELCH))
     np.testing.assert_allclose(values[""], np.var(windows, axis=-1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 10, 4001])
+def test_median_last_axis_is_numpys(n):
+    rng = np.random.default_rng(n)
+    x = rng.normal(size=(3, 4, n))
+    x[0, 1] = np.round(x[0, 1])  # ties
+    x[2, 3, n // 2] = np.nan  # a NaN row's median is NaN
+    np.testing.assert_array_equal(numerics.median_last_axis(x), np.median(x, axis=-1))
 
 
 def test_band_power_is_the_welch_psd_integrated_over_the_band(windows):

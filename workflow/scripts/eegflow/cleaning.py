@@ -10,7 +10,7 @@ import logging
 import numpy as np
 
 from . import UserError
-from .numerics import welch_psd
+from .numerics import median_last_axis, welch_psd
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,8 @@ def robust_spread(data, median=None):
 
     ``median``: the rows' medians when the caller has them already (else computed).
     """
-    median = np.median(data, axis=-1) if median is None else median
-    return 1.4826 * np.median(np.abs(data - median[..., None]), axis=-1)
+    median = median_last_axis(data) if median is None else median
+    return 1.4826 * median_last_axis(np.abs(data - median[..., None]))
 
 
 def _segment_starts(raw, segment_s, max_segments):
@@ -159,7 +159,7 @@ def amplitude_statistics_uv(raw, channels=None):
     names = raw.ch_names if channels is None else channels
     for block, segments in sampled_channels(raw, names):
         values = segments.reshape(len(block), -1) * 1e6
-        medians = np.median(values, axis=-1)
+        medians = median_last_axis(values)
         spreads = robust_spread(values, medians)
         for name, median, spread in zip(block, medians, spreads):
             statistics[name] = {"median": float(median), "spread": float(spread)}
