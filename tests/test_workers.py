@@ -29,6 +29,14 @@ with job_logging(snakemake.log[0]):
         os.kill(os.getpid(), 9)
     if what == "sleep":
         time.sleep(0.5)
+    if what == "open_reader":  # as a windows or features job's fif_reader does
+        from eegflow import fifread
+
+        fifread._readers["a recording"] = "its reader"
+    if what == "no_reader_left":
+        from eegflow import fifread
+
+        sys.exit(5 if fifread._readers else 0)
 """
 
 
@@ -77,6 +85,13 @@ def test_jobs_run_in_warm_workers_one_job_each_at_a_time(tmp_path, script):
     # a later job reuses a warm worker
     run_job_script(script, job(tmp_path, "later"), workers=2)
     assert pid_of(tmp_path, "later") in pids
+
+
+def test_a_jobs_file_maps_end_with_it(tmp_path, script):
+    # else a worker's resident memory grows by every recording's FIF its jobs read
+    run_job_script(script, job(tmp_path, "opens", "open_reader"), workers=1)
+    run_job_script(script, job(tmp_path, "next", "no_reader_left"), workers=1)
+    assert pid_of(tmp_path, "next") == pid_of(tmp_path, "opens")
 
 
 def test_a_failing_job_fails_alone_naming_its_log(tmp_path, script):

@@ -11,13 +11,11 @@ rule combine:
         "results/logs/combine.log",
     benchmark:
         "results/benchmarks/combine.tsv"
-    conda:
-        "../../envs/eegflow.yaml"
     threads: 1
     resources:
         mem_mb=mem_mb_per_input_mb(3),
         runtime=runtime_per_input_mb(SECONDS_PER_INPUT_MB["combine"]),
     params:
         combine=lookup(dpath="combine", within=config),
-    script:
-        "../scripts/combine.py"
+    run:
+        run_script_warm("combine", locals())

@@ -102,7 +102,8 @@ PACKAGE_DIR = os.path.relpath(
 def run_script_warm(script, job):
     """What ``script: "../scripts/<script>.py"`` does, in a warm worker process.
 
-    For the ``run:`` block of the per-recording stages, given its ``locals()``: the job
+    For the ``run:`` block of the per-recording stages and of combine (short jobs, the
+    last one on the run's critical path), given its ``locals()``: the job
     script runs unchanged with the same ``snakemake`` object, in one of ``--cores``
     worker processes that imported MNE, SciPy and pyarrow once
     (:mod:`eegflow.workers`), not in a new process per job. Where this Snakemake runs

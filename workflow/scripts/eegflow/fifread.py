@@ -324,6 +324,20 @@ _mapped = OrderedDict()  # readers with files mapped, least recently mapped firs
 _readers = {}  # (path, size, modification time) -> FifWindowReader
 
 
+def close_readers():
+    """Forget every reader of this process and unmap its files (their pages stay in
+    the operating system's cache, no longer in this process's resident memory).
+
+    For a process that serves independent jobs (a warm worker, :mod:`eegflow.workers`):
+    a job's maps end with it, not with the process (else a worker's resident memory
+    grows by each recording's FIF that its jobs read).
+    """
+    for reader in _mapped:
+        reader.maps, reader.views = None, [None] * len(reader.buffers)
+    _mapped.clear()
+    _readers.clear()
+
+
 def map_files(reader):
     """Read-only memory maps of the reader's files, kept per process for the
     readers that mapped last (at most about :data:`MAX_OPEN_FILES` files; an older

@@ -78,7 +78,8 @@ def run_in_this_process(script, job, submitted):
     """Run ``script`` as ``__main__`` with ``snakemake = job``; its exit code.
 
     ``submitted`` (``time.time()`` when the job was handed over) is what the job logs
-    its start-up from. Python's warning filters are restored afterwards; the kernel's
+    its start-up from. Python's warning filters are restored afterwards and the FIF
+    files the job mapped unmapped (:func:`eegflow.fifread.close_readers`); the kernel's
     peak-memory mark is reset first (Linux) and the CPU seconds so far noted, so the
     job logs its own peak and CPU time.
     """
@@ -98,6 +99,9 @@ def run_in_this_process(script, job, submitted):
         return 1
     finally:
         jobs.JOB_SUBMITTED_AT, jobs.JOB_CPU_S_AT_START = None, 0.0
+        fifread = sys.modules.get(f"{__package__}.fifread")
+        if fifread is not None:  # the job's file maps end with it
+            fifread.close_readers()
     return 0
 
 
