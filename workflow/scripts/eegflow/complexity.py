@@ -195,6 +195,10 @@ def multiscale_entropy(batch, m=2, r=0.2, scales=(1, 2)):
     .. [1] Costa M, Goldberger AL, Peng C-K (2002). Multiscale entropy analysis of
        complex physiologic time series. Phys Rev Lett 89(6):068102.
     """
+    n_series, n_times = batch.data.size // batch.data.shape[-1], batch.data.shape[-1]
+    comparisons = sum(n_series * (n_times // scale) ** 2 for scale in scales)
+    if comparisons >= COMPILED_FROM_COMPARISONS:  # the scales together repay numba
+        from . import template_matching  # noqa: F401 - loaded, it counts every scale
     tolerance = r * batch.data.std(axis=-1)
     return {
         f"scale{scale}": sample_entropy(coarse_grain(batch.data, scale), m, tolerance)
