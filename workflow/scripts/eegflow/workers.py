@@ -208,7 +208,8 @@ def serve():
     """A worker's loop: read a job from stdin, run it, answer its exit code.
 
     The answers go to the process's original standard output; the jobs' own output goes
-    to standard error. The worker ends when its Snakemake closes the pipe or dies.
+    to standard error. The worker ends when its Snakemake closes the pipe or dies (each
+    job has closed its log by then).
     """
     requests = sys.stdin.buffer
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
@@ -218,8 +219,10 @@ def serve():
     while True:
         try:
             script, job, submitted = pickle.load(requests)
-        except EOFError:
-            return
+        except EOFError:  # Snakemake is done: end without the interpreter's teardown
+            sys.stdout.flush()  # (0.4 s with MNE, SciPy, numba and pyarrow loaded)
+            sys.stderr.flush()
+            os._exit(0)
         code = run_in_this_process(script, job, submitted)
         pickle.dump(code, answers)
         answers.flush()
