@@ -34,9 +34,9 @@ TEN_TWENTY = [
 PAGE_MIB = os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _tree_memory_mib(root_pid, proportional=False):
-    """Summed memory (MiB) of a process and all its descendants: resident (RSS), or
-    with ``proportional`` their proportional set sizes (PSS: a page shared by k
+def _tree_memory_mib(root_pid, kinds=("rss",)):
+    """Summed memory (MiB) of a process and all its descendants, per kind of ``kinds``:
+    ``rss``, resident, and ``pss``, their proportional set sizes (a page shared by k
     processes, such as a library's code, counts 1/k in each)."""
     children, rss = {}, {}
     for entry in os.listdir("/proc"):
@@ -50,12 +50,15 @@ def _tree_memory_mib(root_pid, proportional=False):
         pid = int(entry)
         children.setdefault(int(fields[1]), []).append(pid)  # fields[1]: ppid
         rss[pid] = int(fields[21]) * PAGE_MIB  # fields[21]: rss in pages
-    total, stack = 0.0, [root_pid]
+    totals, stack = dict.fromkeys(kinds, 0.0), [root_pid]
     while stack:
         pid = stack.pop()
-        total += _pss_mib(pid) if proportional else rss.get(pid, 0.0)
+        if "rss" in totals:
+            totals["rss"] += rss.get(pid, 0.0)
+        if "pss" in totals:
+            totals["pss"] += _pss_mib(pid)
         stack.extend(children.get(pid, []))
-    return total
+    return totals
 
 
 def _pss_mib(pid):
@@ -96,8 +99,7 @@ def run_measured_memory(command, cwd, env=None, proportional=False):
 
     def sample():
         while process.poll() is None:
-            for kind in peaks:
-                measured = _tree_memory_mib(process.pid, kind == "pss")
+            for kind, measured in _tree_memory_mib(process.pid, tuple(peaks)).items():
                 peaks[kind] = max(peaks[kind], measured)
             time.sleep(0.05)
 

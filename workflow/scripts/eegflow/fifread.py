@@ -333,9 +333,15 @@ def close_readers():
     grows by each recording's FIF that its jobs read).
     """
     for reader in _mapped:
-        reader.maps, reader.views = None, [None] * len(reader.buffers)
+        _unmap(reader)
     _mapped.clear()
     _readers.clear()
+
+
+def _unmap(reader):
+    """Drop the reader's maps and the arrays over them (a map closes once no array
+    over it is left); the reader maps its files again when next read."""
+    reader.maps, reader.views = None, [None] * len(reader.buffers)
 
 
 def map_files(reader):
@@ -348,7 +354,7 @@ def map_files(reader):
             maps.append(mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ))
     while _mapped and sum(len(r.files) for r in _mapped) + len(maps) > MAX_OPEN_FILES:
         oldest, _ = _mapped.popitem(last=False)
-        oldest.maps, oldest.views = None, [None] * len(oldest.buffers)
+        _unmap(oldest)
     _mapped[reader] = None
     return maps
 
