@@ -31,7 +31,9 @@ rule all:
 onsuccess:
     replace_failed_run_tables()
     remember_run_config()
+    cancel_scheduler_timers()
 
 
 onerror:
     report_failed_jobs()
+    cancel_scheduler_timers()

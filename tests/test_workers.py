@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from eegflow.workers import JobScriptFailed, run_job_script
+from eegflow.workers import JobScriptFailed, cancel_scheduler_timers, run_job_script
 
 SCRIPT = """
 import os, sys, time
@@ -146,6 +146,28 @@ def test_workers_stop_when_their_snakemake_is_killed(tmp_path, script):
     while time.time() < deadline and running(worker):
         time.sleep(0.1)
     assert not running(worker), f"worker {worker} outlived its killed parent"
+
+
+def test_the_schedulers_timers_are_cancelled_and_no_others():
+    """The timer Snakemake's own scheduler code sets (its method, on a stand-in
+    scheduler) is cancelled; a timer of anything else is left to run."""
+    from snakemake.scheduling.job_scheduler import JobScheduler
+
+    scheduler = types.SimpleNamespace(_open_jobs=threading.Semaphore(0))
+    JobScheduler._schedule_reevalutation(scheduler, 60)
+    other_ran = threading.Event()
+    other = threading.Timer(0.5, other_ran.set)
+    other.start()
+    (timer,) = [
+        thread
+        for thread in threading.enumerate()
+        if isinstance(thread, threading.Timer) and thread is not other
+    ]
+    cancel_scheduler_timers()
+    timer.join(timeout=5)
+    assert not timer.is_alive()
+    assert not scheduler._open_jobs.acquire(blocking=False)  # never released
+    assert other_ran.wait(timeout=5)
 
 
 def running(pid):

@@ -36,7 +36,7 @@ from eegflow.resources import (
     runtime_request_min,
 )
 from eegflow.remote import RemoteStorage, is_remote
-from eegflow.workers import run_job_script
+from eegflow.workers import cancel_scheduler_timers, run_job_script
 
 _snakemake_expand = expand
 
