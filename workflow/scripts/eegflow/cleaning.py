@@ -263,8 +263,8 @@ def detect_bad_channels(raw, settings, given, path, random_state=0):
         if name in reasons:
             reasons[name].append(reason)
     sfreq = raw.info["sfreq"]
-    for index, name in enumerate(raw.ch_names):  # one channel copied at a time
-        row = raw.get_data(picks=[index])[0]
+    data = raw._data  # loaded: each channel judged as a view, without a copy
+    for name, row in zip(raw.ch_names, data):
         if not np.isfinite(row).all():
             if "nan" not in detect:  # NaN would spread into features unseen
                 raise UserError(
