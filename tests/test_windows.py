@@ -36,6 +36,14 @@ def test_scale_channelwise_is_a_zscore_per_window_and_channel():
     expected = (windows[0, 0] - windows[0, 0].mean()) / windows[0, 0].std()
     np.testing.assert_allclose(scaled[0, 0], expected)
     np.testing.assert_array_equal(scaled[1, 1], 0.0)
+    # float32 windows (what a training set holds) with an offset 5x their spread, in
+    # volts: within float32's rounding of the float64 z-score
+    offset = (rng.normal(1e-4, 2e-5, size=(3, 19, 1000))).astype(np.float32)
+    scaled = scale_channelwise(offset)
+    exact = offset.astype(np.float64)
+    exact = (exact - exact.mean(-1, keepdims=True)) / exact.std(-1, keepdims=True)
+    assert scaled.dtype == np.float32
+    np.testing.assert_allclose(scaled, exact, atol=1e-5)
 
 
 @pytest.fixture
