@@ -29,11 +29,11 @@ rule all:
 
 
 onsuccess:
+    cancel_scheduler_timers(workflow.scheduler)
     replace_failed_run_tables()
     remember_run_config()
-    cancel_scheduler_timers()
 
 
 onerror:
+    cancel_scheduler_timers(workflow.scheduler)
     report_failed_jobs()
-    cancel_scheduler_timers()

@@ -150,24 +150,34 @@ def test_workers_stop_when_their_snakemake_is_killed(tmp_path, script):
 
 def test_the_schedulers_timers_are_cancelled_and_no_others():
     """The timer Snakemake's own scheduler code sets (its method, on a stand-in
-    scheduler) is cancelled; a timer of anything else is left to run."""
+    scheduler) is cancelled; another scheduler's timer and any other timer run."""
     from snakemake.scheduling.job_scheduler import JobScheduler
 
-    scheduler = types.SimpleNamespace(_open_jobs=threading.Semaphore(0))
-    JobScheduler._schedule_reevalutation(scheduler, 60)
-    other_ran = threading.Event()
-    other = threading.Timer(0.5, other_ran.set)
-    other.start()
-    (timer,) = [
-        thread
-        for thread in threading.enumerate()
-        if isinstance(thread, threading.Timer) and thread is not other
-    ]
-    cancel_scheduler_timers()
+    def timers_of(scheduler):
+        return [
+            thread
+            for thread in threading.enumerate()
+            if isinstance(thread, threading.Timer)
+            and any(
+                cell.cell_contents is scheduler
+                for cell in thread.function.__closure__ or ()
+            )
+        ]
+
+    ours, other = (
+        types.SimpleNamespace(_open_jobs=threading.Semaphore(0)) for _ in range(2)
+    )
+    JobScheduler._schedule_reevalutation(ours, 10)
+    JobScheduler._schedule_reevalutation(other, 0.5)
+    unrelated_ran = threading.Event()
+    threading.Timer(0.5, unrelated_ran.set).start()
+    (timer,) = timers_of(ours)
+    cancel_scheduler_timers(ours)
     timer.join(timeout=5)
     assert not timer.is_alive()
-    assert not scheduler._open_jobs.acquire(blocking=False)  # never released
-    assert other_ran.wait(timeout=5)
+    assert not ours._open_jobs.acquire(blocking=False)  # never released
+    assert other._open_jobs.acquire(timeout=5)
+    assert unrelated_ran.wait(timeout=5)
 
 
 def running(pid):

@@ -28,8 +28,6 @@ import traceback
 import warnings
 
 PARENT_CHECK_S = 0.5  # a worker whose Snakemake died stops within this
-# what Snakemake's job scheduler names the timers it sets (cancel_scheduler_timers)
-SCHEDULER_TIMER_ACTION = "JobScheduler._schedule_reevalutation"
 # the CPU thread caps Snakemake gives a ``script:`` job of one thread: the pooled
 # stages' rules declare ``threads: 1``
 THREAD_CAP_VARIABLES = (
@@ -170,20 +168,25 @@ class _Pool:
         return self.processes[-1]
 
 
-def cancel_scheduler_timers():
-    """Cancel the timers Snakemake's job scheduler leaves behind at the end of a run.
+def cancel_scheduler_timers(scheduler):
+    """Cancel the timers ``scheduler`` (Snakemake's job scheduler, ``workflow.scheduler``)
+    leaves behind at the end of a run.
 
-    With its job-rate limit on (``--max-jobs-per-timespan``, 100/1s by default), each
-    scheduling round that starts nothing sets a ``threading.Timer`` of one timespan to
-    look again. Python waits for such threads before it exits: up to 1 s after
-    "Elapsed time" (1.3 s from it to the exit of a one-job run, 0.3 s with this). Called
-    by the Snakefile's ``onsuccess`` and ``onerror``, once the scheduler is done; only
-    its timers are cancelled, whose one action is to wake it.
+    With its job-rate limit on (``--max-jobs-per-timespan``, 100/1s by default), every
+    scheduling round of a run sets a ``threading.Timer`` of one timespan that wakes the
+    scheduler to look again. Python waits for such threads before it exits: up to 1 s
+    after "Elapsed time" (1.3 s from it to the exit of a one-job run, 0.3 s with this).
+    Called first by the Snakefile's ``onsuccess`` and ``onerror``, which Snakemake runs
+    once the scheduler returned; only timers whose action holds this scheduler are
+    cancelled (another scheduler in the same process keeps its own).
     """
+    if scheduler is None:
+        return
     for thread in threading.enumerate():
         action = getattr(thread, "function", None)
-        if isinstance(thread, threading.Timer) and SCHEDULER_TIMER_ACTION in getattr(
-            action, "__qualname__", ""
+        if isinstance(thread, threading.Timer) and any(
+            cell.cell_contents is scheduler
+            for cell in getattr(action, "__closure__", None) or ()
         ):
             thread.cancel()
 
