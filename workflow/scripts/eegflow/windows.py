@@ -350,14 +350,16 @@ def judged_channels(signal, marked_bad, settings, source, notes):
 def scale_channelwise(windows):
     """Z-score each channel of each window (braindecode's channel-wise scale).
 
-    A constant channel (std 0) becomes all zeros instead of NaN. The standard
-    deviation is NumPy's (``ddof=0``), its squares summed in float64 without a squared
-    copy: half the passes over the windows of ``(windows - mean) / std``.
+    A constant channel (all its samples equal) becomes all zeros, not NaN, and not
+    the +-1 that dividing the rounding residue of its mean by that residue's own
+    spread would give (a channel stuck at 0.1 V). The standard deviation is NumPy's
+    (``ddof=0``), its squares summed in float64 without a squared copy.
     """
     centered = windows - windows.mean(axis=-1, keepdims=True)
     squares = np.einsum("...i,...i->...", centered, centered, dtype=np.float64)
     std = np.sqrt(squares / windows.shape[-1]).astype(centered.dtype)
-    centered /= np.where(std > 0, std, 1.0)[..., None]
+    constant = (np.ptp(windows, axis=-1) == 0) | (std == 0)
+    centered /= np.where(constant, np.inf, std)[..., None]  # constant: 0
     return centered
 
 
