@@ -32,13 +32,17 @@ def test_scale_channelwise_is_a_zscore_per_window_and_channel():
     rng = np.random.default_rng(1)
     windows = rng.normal(3.0, 2.0, size=(4, 2, 50))
     windows[1, 1] = 5.0  # constant channels: one whose mean is exact, and
-    windows[2, 0] = 0.1  # one whose mean rounds (its residues have a spread of their own)
+    windows[2, 0] = (
+        0.1  # one whose mean rounds (its residues have a spread of their own)
+    )
     scaled = scale_channelwise(windows)
     expected = (windows[0, 0] - windows[0, 0].mean()) / windows[0, 0].std()
     np.testing.assert_allclose(scaled[0, 0], expected)
     np.testing.assert_array_equal(scaled[1, 1], 0.0)
     np.testing.assert_array_equal(scaled[2, 0], 0.0)
-    np.testing.assert_array_equal(scale_channelwise(np.full((2, 3000), 3.3e-5, "f4")), 0)
+    np.testing.assert_array_equal(
+        scale_channelwise(np.full((2, 3000), 3.3e-5, "f4")), 0
+    )
     # float32 windows (what a training set holds) with an offset 5x their spread, in
     # volts: within float32's rounding of the float64 z-score
     offset = (rng.normal(1e-4, 2e-5, size=(3, 19, 1000))).astype(np.float32)
