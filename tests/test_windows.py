@@ -31,10 +31,8 @@ def test_window_starts_drop_last():
 def test_scale_channelwise_is_a_zscore_per_window_and_channel():
     rng = np.random.default_rng(1)
     windows = rng.normal(3.0, 2.0, size=(4, 2, 50))
-    windows[1, 1] = 5.0  # constant channels: one whose mean is exact, and
-    windows[2, 0] = (
-        0.1  # one whose mean rounds (its residues have a spread of their own)
-    )
+    windows[1, 1] = 5.0  # constant channels: one whose mean is exact, and one whose
+    windows[2, 0] = 0.1  # mean rounds (its residues have a spread of their own)
     scaled = scale_channelwise(windows)
     expected = (windows[0, 0] - windows[0, 0].mean()) / windows[0, 0].std()
     np.testing.assert_allclose(scaled[0, 0], expected)
@@ -43,6 +41,10 @@ def test_scale_channelwise_is_a_zscore_per_window_and_channel():
     np.testing.assert_array_equal(
         scale_channelwise(np.full((2, 3000), 3.3e-5, "f4")), 0
     )
+    # alternating between two neighbouring float32 values: below any resolved spread
+    steps = np.full(1000, 0.1, np.float32)
+    steps[::2] = np.nextafter(steps[0], np.float32(1))
+    np.testing.assert_array_equal(scale_channelwise(steps), 0)
     # float32 windows (what a training set holds) with an offset 5x their spread, in
     # volts: within float32's rounding of the float64 z-score
     offset = (rng.normal(1e-4, 2e-5, size=(3, 19, 1000))).astype(np.float32)

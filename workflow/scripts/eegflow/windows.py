@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 # Samples (float64 bytes) of the windows read from the FIF at once to judge them: the
 # windows job's memory stays within a few blocks whatever the recording's length.
 WINDOW_BLOCK_BYTES = 16e6
+# scale_channelwise: a window-channel spread within this many float steps of its mean is
+# no variation at all (a constant channel's mean rounds within a step or two)
+RESOLVED_SPREAD_ULPS = 8
 
 
 def window_length_samples(settings, sfreq):
@@ -350,16 +353,19 @@ def judged_channels(signal, marked_bad, settings, source, notes):
 def scale_channelwise(windows):
     """Z-score each channel of each window (braindecode's channel-wise scale).
 
-    A constant channel (all its samples equal) becomes all zeros, not NaN, and not
-    the +-1 that dividing the rounding residue of its mean by that residue's own
-    spread would give (a channel stuck at 0.1 V). The standard deviation is NumPy's
-    (``ddof=0``), its squares summed in float64 without a squared copy.
+    The standard deviation is NumPy's (``ddof=0``), its squares summed by ``vecdot``
+    without a squared copy. A channel whose spread is at most
+    :data:`RESOLVED_SPREAD_ULPS` float steps of its mean holds no variation the dtype
+    resolves (in float32, a millionth of its offset) and becomes all zeros, not NaN:
+    a constant channel whose mean rounds (one stuck at 0.1 V) would otherwise become
+    its rounding residue divided by that residue's own spread, all +-1.
     """
-    centered = windows - windows.mean(axis=-1, keepdims=True)
-    squares = np.einsum("...i,...i->...", centered, centered, dtype=np.float64)
-    std = np.sqrt(squares / windows.shape[-1]).astype(centered.dtype)
-    constant = (np.ptp(windows, axis=-1) == 0) | (std == 0)
-    centered /= np.where(constant, np.inf, std)[..., None]  # constant: 0
+    mean = windows.mean(axis=-1, keepdims=True)
+    centered = windows - mean
+    std = np.sqrt(np.vecdot(centered, centered) / windows.shape[-1])
+    resolution = RESOLVED_SPREAD_ULPS * np.finfo(centered.dtype).eps
+    resolved = std > resolution * np.abs(mean[..., 0])
+    centered /= np.where(resolved, std, np.inf)[..., None]  # unresolved: 0
     return centered
 
 
