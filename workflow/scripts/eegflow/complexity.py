@@ -55,9 +55,14 @@ def sample_entropy(x, m, tolerance):
 COMPILED_FROM_COMPARISONS = 5e7
 
 
+def _comparisons(n_series, n_times):
+    """Template comparisons of counting ``n_series`` series of ``n_times`` samples."""
+    return n_series * n_times**2
+
+
 def _compiled(series):
     return (
-        series.shape[0] * series.shape[1] ** 2 >= COMPILED_FROM_COMPARISONS
+        _comparisons(*series.shape) >= COMPILED_FROM_COMPARISONS
         or f"{__package__}.template_matching" in sys.modules
     )
 
@@ -196,7 +201,7 @@ def multiscale_entropy(batch, m=2, r=0.2, scales=(1, 2)):
        complex physiologic time series. Phys Rev Lett 89(6):068102.
     """
     n_series, n_times = batch.data.size // batch.data.shape[-1], batch.data.shape[-1]
-    comparisons = sum(n_series * (n_times // scale) ** 2 for scale in scales)
+    comparisons = sum(_comparisons(n_series, n_times // scale) for scale in scales)
     if comparisons >= COMPILED_FROM_COMPARISONS:  # the scales together repay numba
         from . import template_matching  # noqa: F401 - loaded, it counts every scale
     tolerance = r * batch.data.std(axis=-1)
