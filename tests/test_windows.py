@@ -372,7 +372,7 @@ def test_window_rejection_reads_a_block_at_a_time_not_the_recording(
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert len(reasons) == len(starts) == 1799
-    assert peak < 4 * block  # a block, the stretch read for it and temporaries
+    assert peak < block  # the stretch read for a block; no copy of its windows
     ptp = np.ptp(
         np.lib.stride_tricks.sliding_window_view(data, 500, axis=1)[:, starts], axis=-1
     ).T
@@ -448,15 +448,46 @@ def test_a_batch_reads_no_more_of_the_fif_than_its_windows_hold(tmp_path):
     fif = tmp_path / "rec_raw.fif"
     raw.save(fif, verbose="error")
     signal = FifWindowReader(fif)
-    from eegflow.windows import read_runs
+    from eegflow.windows import window_runs
 
     starts = np.array([0, 100, 200, 50_000, 99_000])
     with mock.patch.object(signal, "read", wraps=signal.read) as read:
-        read_runs(signal, starts, 100)
+        list(window_runs(signal, starts, 100))
     stretches = [
         stop - start for start, stop in (call.args for call in read.mock_calls)
     ]
     assert stretches == [300, 100, 100]
+
+
+@pytest.mark.parametrize(
+    "starts",
+    [
+        [0, 300, 600, 900],  # fixed-length windows: views of the stretch
+        [0, 150, 300, 450, 600],  # overlapping by half: views
+        [5, 90, 700, 701, 1500],  # uneven (annotation windows): copies
+        [900, 0, 450],  # out of order
+        [7],
+    ],
+)
+def test_window_runs_give_each_window_as_mne_reads_it(tmp_path, starts):
+    from eegflow.windows import window_runs
+
+    data = np.random.default_rng(3).normal(size=(3, 2000)) * 1e-5
+    fif = tmp_path / "rec_raw.fif"
+    mne.io.RawArray(data, mne.create_info(3, 100.0, "eeg"), verbose="error").save(
+        fif, verbose="error"
+    )
+    raw = mne.io.read_raw_fif(fif, verbose="error")  # the file's float32 values
+    starts = np.array(starts)
+    seen = np.full(len(starts), False)
+    for first, last, windows in window_runs(FifWindowReader(fif), starts, 300):
+        assert windows.shape == (3, last - first, 300)
+        for row, start in enumerate(starts[first:last]):
+            np.testing.assert_array_equal(
+                windows[:, row], raw.get_data(start=start, stop=start + 300)
+            )
+        seen[first:last] = True
+    assert seen.all()
 
 
 def test_a_window_table_from_other_data_is_refused(cropped_fif, tmp_path):

@@ -179,8 +179,8 @@ TEMPORARIES_PER_PAIRWISE_CHANNEL = 4.5
 def window_memory_bytes(settings, n_channels, n_samples):
     """Peak memory (bytes) one window adds to a feature batch: its float64 data,
     plus the largest temporaries of the configured features (reading the batch
-    from the FIF, :func:`eegflow.windows.read_runs`, holds at most two more
-    copies, fewer than any feature's temporaries).
+    from the FIF writes it into its array; a z-score makes one copy, fewer than any
+    feature's temporaries).
 
     Pairwise features grow with the channel pairs, i.e. with the square of the
     channel count: 50 channels x 4,000 samples need about 350 MB per window.

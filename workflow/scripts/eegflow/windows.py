@@ -241,13 +241,19 @@ def check_label_counts(counts, settings, source, recording, descriptions, notes)
 def peak_to_peak(signal, starts, window, channels):
     """(windows, channels) peak-to-peak amplitude of the windows of ``window``
     samples at ``starts``, on ``channels`` (indices), read from ``signal`` (a
-    :class:`eegflow.fifread.FifWindowReader`) a block of at most
-    :data:`WINDOW_BLOCK_BYTES` at a time."""
+    :class:`eegflow.fifread.FifWindowReader`) a stretch of at most
+    :data:`WINDOW_BLOCK_BYTES` at a time, each window seen in the stretch where it
+    can be (:func:`window_runs`): a 9 h recording's job holds one block."""
     per_block = max(1, int(WINDOW_BLOCK_BYTES // (len(signal.ch_names) * window * 8)))
     ptp = np.empty((len(starts), len(channels)))
     for block in range(0, len(starts), per_block):
-        chunk = read_runs(signal, starts[block : block + per_block], window)
-        ptp[block : block + len(chunk)] = np.ptp(chunk[:, channels], axis=-1)
+        runs = window_runs(signal, starts[block : block + per_block], window)
+        for first, last, windows in runs:
+            for column, channel in enumerate(channels):
+                ptp[block + first : block + last, column] = np.ptp(
+                    windows[channel], axis=-1
+                )
+            del windows  # before the next stretch is read: one at a time
     return ptp
 
 
@@ -582,16 +588,23 @@ class Windows:
         return data[(slice(None), *within)] if np.ndim(starts) else data[0][within]
 
 
-def read_runs(signal, starts, window):
+def window_runs(signal, starts, window):
     """The windows of ``window`` samples at ``starts`` (FIF samples) from ``signal``
-    (a :class:`eegflow.fifread.FifWindowReader`): (windows, channels, samples), float64.
+    (a :class:`eegflow.fifread.FifWindowReader`), a run of consecutive ones at a time.
 
-    Windows are read in runs of consecutive ones, one stretch of the file per
-    run; a run ends where its stretch would grow beyond the length of all the
-    windows asked for laid end to end, so no more is read at once than the
-    windows hold (sparse windows are read one stretch each).
+    Each run is one stretch of the file read at once (float64); a run ends where its
+    stretch would grow beyond the length of all the windows asked for laid end to
+    end, so no more is read at once than the windows hold (sparse windows are read
+    one stretch each).
+
+    Yields
+    ------
+    first, last : int
+        The run's windows, ``starts[first:last]``.
+    windows : ndarray, shape (channels, last - first, window)
+        Their samples: a read-only view of the stretch where the run's starts are
+        evenly spaced (fixed-length windows, overlapping or not), else a copy.
     """
-    out = np.empty((len(starts), len(signal.ch_names), window))
     limit = window * len(starts)
     first = 0
     while first < len(starts):
@@ -604,10 +617,25 @@ def read_runs(signal, starts, window):
             high = max(high, starts[last] + window)
             last += 1
         stretch = signal.read(int(low), int(high))
-        offsets = starts[first:last, None] - low + np.arange(window)
-        out[first:last] = stretch[:, offsets].transpose(1, 0, 2)
+        yield first, last, windows_in(stretch, starts[first:last] - low, window)
         first = last
-    return out
+
+
+def windows_in(stretch, offsets, window):
+    """The windows of ``window`` samples at ``offsets`` of ``stretch`` (channels,
+    samples): (channels, windows, window), a read-only view where the offsets are
+    evenly spaced, else a copy."""
+    steps = np.diff(offsets)
+    if len(steps) and not (steps[0] > 0 and (steps == steps[0]).all()):
+        return stretch[:, offsets[:, None] + np.arange(window)]
+    step = int(steps[0]) if len(steps) else 1
+    channel_bytes, sample_bytes = stretch.strides
+    return np.lib.stride_tricks.as_strided(
+        stretch[:, offsets[0] :],
+        shape=(stretch.shape[0], len(offsets), window),
+        strides=(channel_bytes, step * sample_bytes, sample_bytes),
+        writeable=False,
+    )
 
 
 def read_windows(signal_path, table_path):
