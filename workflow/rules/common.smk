@@ -26,6 +26,7 @@ from eegflow.dependencies import package_modules, write_code_stamp
 from eegflow.failures import failed_jobs, format_failure_table, write_failure_table
 from eegflow.features import feature_job_mem_mb
 from eegflow.fileio import window_table_shape
+from eegflow.input_functions import parameters_inspected_once
 from eegflow.recordings import SYNTHETIC_DIR, discover_recordings, recording_files
 from eegflow.resources import (
     JOB_START_S,
@@ -139,16 +140,19 @@ def package_code(script):
     return local(stamp)
 
 
+@parameters_inspected_once
 def recording_path(wildcards):
     """The raw file of a recording (its URL for a remote one)."""
     return RECORDINGS[wildcards.recording]["path"]
 
 
+@parameters_inspected_once
 def recording_input(wildcards):
     """The raw file of a recording as a job input (a remote one fetched by Snakemake)."""
     return REMOTE.as_input(recording_path(wildcards))
 
 
+@parameters_inspected_once
 def recording_companions(wildcards):
     """The files a recording consists of besides its main file (BrainVision .eeg and
     .vmrk, EEGLAB .fdt, FIF splits, a folder's files; a remote recording's objects,
@@ -160,12 +164,14 @@ def recording_companions(wildcards):
     return [name for name in recording_files(path) if name != path]
 
 
+@parameters_inspected_once
 def recording_annotations(wildcards):
     """The annotations file paired with a recording (input.annotations), if any."""
     annotations = RECORDINGS[wildcards.recording]["annotations"]
     return [REMOTE.as_input(annotations)] if annotations else []
 
 
+@parameters_inspected_once
 def bids_sidecars(wildcards):
     """A local BIDS recording's sidecar files (events, channels, json) that exist
     (a remote one's are among its companions)."""
@@ -178,6 +184,7 @@ def bids_sidecars(wildcards):
     return [name for name in names if os.path.exists(name)]
 
 
+@parameters_inspected_once
 def recording_bids_root(wildcards):
     """The BIDS root of a recording read with mne-bids, or "" for plain files."""
     return RECORDINGS[wildcards.recording]["bids_root"] or ""
@@ -191,9 +198,9 @@ BIDS_PATHS = {
 
 def of_bids_recording(pattern):
     """An input function: output ``pattern`` of the recording at ``{bids_path}``."""
-    return lambda wildcards: expand(pattern, recording=BIDS_PATHS[wildcards.bids_path])[
-        0
-    ]
+    return parameters_inspected_once(
+        lambda wildcards: expand(pattern, recording=BIDS_PATHS[wildcards.bids_path])[0]
+    )
 
 
 def bids_source(recording):
@@ -202,6 +209,7 @@ def bids_source(recording):
     return os.path.relpath(entry["path"], entry["bids_root"])
 
 
+@parameters_inspected_once
 def bids_root_files(wildcards):
     """A remote BIDS root's dataset_description.json and participants.tsv (those it
     has), fetched for the derivative data set's files; none for a local root (read
@@ -225,12 +233,14 @@ def bids_derivative_targets():
     ]
 
 
+@parameters_inspected_once
 def recording_overrides(wildcards):
     """A recording's own preprocessing from the recordings table: bad_channels,
     units_scale."""
     return RECORDINGS[wildcards.recording]["preprocess"]
 
 
+@parameters_inspected_once
 def recording_metadata(wildcards):
     """Per-recording columns (e.g. target) carried into every window's row."""
     return RECORDINGS[wildcards.recording]["metadata"]
@@ -257,6 +267,7 @@ def data_input_mb(input):
 def mem_mb_per_input_mb(factor, base_mb=JOB_BASE_MB):
     """A mem_mb callable: base + factor x the job's data input size, more on retries."""
 
+    @parameters_inspected_once
     def mem_mb(wildcards, input, attempt):
         return int((base_mb + factor * data_input_mb(input)) * attempt)
 
@@ -267,6 +278,7 @@ def runtime_per_input_mb(seconds_per_mb):
     """A runtime (minutes) callable growing with the job's data input size and retries
     (eegflow.resources: the rates measured per rule, SECONDS_PER_INPUT_MB)."""
 
+    @parameters_inspected_once
     def runtime(wildcards, input, attempt):
         seconds = input_job_seconds(seconds_per_mb, data_input_mb(input))
         return runtime_request_min(seconds, attempt)
@@ -277,6 +289,7 @@ def runtime_per_input_mb(seconds_per_mb):
 FIXED_RUNTIME_MIN = runtime_request_min(JOB_START_S)  # a job of no data: the minimum
 
 
+@parameters_inspected_once
 def features_runtime(wildcards, input, attempt):
     """A features job's runtime (minutes): its windows' values times the measured
     cost of each configured feature (read from the window table's footer, so
@@ -285,6 +298,7 @@ def features_runtime(wildcards, input, attempt):
     return runtime_request_min(features_seconds(config["features"], shape), attempt)
 
 
+@parameters_inspected_once
 def ica_fit_runtime(wildcards, input, attempt):
     """An ICA fit's runtime (minutes): it grows with the recording's size times its
     channels (their number from the preprocessing record), more on retries."""
@@ -295,6 +309,7 @@ def ica_fit_runtime(wildcards, input, attempt):
     return runtime_request_min(seconds, attempt)
 
 
+@parameters_inspected_once
 def features_mem_mb(wildcards, input, attempt):
     """A features job's memory: base + its feature table + batches of windows within
     config execution.feature_memory_mb (read from the window table's footer, so
@@ -310,6 +325,7 @@ def features_mem_mb(wildcards, input, attempt):
     )
 
 
+@parameters_inspected_once
 def synthetic_mem_mb(wildcards, attempt):
     """Interpreter + 3x one synthetic recording in float64, more on retries."""
     synthetic = config["input"]["synthetic"]

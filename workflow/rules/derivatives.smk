@@ -37,7 +37,9 @@ rule bids_derivatives:
         mem_mb=mem_mb_per_input_mb(5),  # BrainVision export: +600 MB for a 120 MB FIF
         runtime=runtime_per_input_mb(SECONDS_PER_INPUT_MB["bids_derivatives"]),
     params:
-        source=lambda wildcards: bids_source(BIDS_PATHS[wildcards.bids_path]),
+        source=parameters_inspected_once(
+            lambda wildcards: bids_source(BIDS_PATHS[wildcards.bids_path])
+        ),
     script:
         "../scripts/bids_derivatives.py"
 

@@ -72,9 +72,11 @@ rule qc:
         mem_mb=mem_mb_per_input_mb(3),
         runtime=runtime_per_input_mb(SECONDS_PER_INPUT_MB["qc"]),
     params:
-        recordings=lambda wildcards: {
-            rid: RECORDINGS[rid]["path"] for rid in sorted(RECORDINGS)
-        },
+        recordings=parameters_inspected_once(
+            lambda wildcards: {
+                rid: RECORDINGS[rid]["path"] for rid in sorted(RECORDINGS)
+            }
+        ),
         excluded=config["input"]["exclude"],
     script:
         "../scripts/qc.py"

@@ -30,7 +30,7 @@ rule summary:
         runtime=10,
     params:
         # functions: evaluated only when summary runs, not at every start
-        jobs=lambda wildcards: run_jobs(),
-        job_inputs=lambda wildcards: benchmark_job_inputs(),
+        jobs=parameters_inspected_once(lambda wildcards: run_jobs()),
+        job_inputs=parameters_inspected_once(lambda wildcards: benchmark_job_inputs()),
     script:
         "../scripts/summary.py"
