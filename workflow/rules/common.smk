@@ -203,6 +203,20 @@ def of_bids_recording(pattern):
     )
 
 
+def of_every_recording(pattern):
+    """An input function: output ``pattern`` of every recording, none for None.
+
+    A function, so that a run not asking for the rule does not pay for it: Snakemake
+    looks at each path a rule names when it reads the rule, 0.26 s of a no-op run
+    over 2,000 recordings for the 6,000 paths of qc (py-spy).
+    """
+    return parameters_inspected_once(
+        lambda wildcards: (
+            [] if pattern is None else expand(pattern, recording=sorted(RECORDINGS))
+        )
+    )
+
+
 def bids_source(recording):
     """A BIDS recording's main file, relative to its data set's root."""
     entry = RECORDINGS[recording]
@@ -440,7 +454,7 @@ def benchmark_job_inputs():
         str(path)
         for name, paths in rules.qc.input.items()
         if name != "code"
-        for path in ([paths] if isinstance(paths, str) else paths)
+        for path in (paths({}) if callable(paths) else [paths])
     ]
     for recording, entry in RECORDINGS.items():
         for rule_name in (*RECORDING_STAGES, *OPTIONAL_RECORDING_STAGES):

@@ -35,13 +35,11 @@ rule qc_figure:
 rule qc:
     input:
         code=package_code("qc"),
-        records=expand(rules.preprocess.output.record, recording=sorted(RECORDINGS)),
-        windows=expand(rules.windows.output.table, recording=sorted(RECORDINGS)),
-        figures=expand(rules.qc_figure.output.png, recording=sorted(RECORDINGS)),
-        ica=(
-            expand(rules.ica_apply.output.components, recording=sorted(RECORDINGS))
-            if config["ica"]["enabled"]
-            else []
+        records=of_every_recording(rules.preprocess.output.record),
+        windows=of_every_recording(rules.windows.output.table),
+        figures=of_every_recording(rules.qc_figure.output.png),
+        ica=of_every_recording(
+            rules.ica_apply.output.components if config["ica"]["enabled"] else None
         ),
         features=rules.combine.output.table,
     output:
