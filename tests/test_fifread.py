@@ -1,6 +1,7 @@
 """Windows cut from a FIF's data buffers equal MNE's own reading of the file."""
 
 import logging
+import os
 
 import mne
 import numpy as np
@@ -215,3 +216,51 @@ def test_the_layout_keeps_the_annotations_and_a_replaced_file_is_read_by_mne(
         replaced.read(0, 2501),
         mne.io.read_raw_fif(fif, verbose="error").get_data(),
     )
+
+
+def resident_mib_of(path):
+    """This process's resident memory (MiB) in its maps of file ``path``."""
+    resident, mapping = 0, None
+    with open("/proc/self/smaps") as smaps:
+        for line in smaps:
+            fields = line.split()
+            if "-" in fields[0] and not fields[0].endswith(":"):
+                mapping = fields[5] if len(fields) > 5 else None
+            elif fields[0] == "Rss:" and mapping == str(path):
+                resident += int(fields[1])
+    return resident / 1024
+
+
+@pytest.mark.skipif(
+    not os.path.exists("/proc/self/smaps"), reason="reads Linux's /proc/self/smaps"
+)
+def test_a_sweep_over_a_recording_does_not_keep_its_file_resident(tmp_path):
+    """Judging every window reads the whole FIF; the pages read are dropped from the
+    process behind it (FifWindowReader.release), not held to its end: a windows
+    job's resident memory does not grow with the recording."""
+    from eegflow.windows import peak_to_peak, read_windows
+
+    data = np.random.default_rng(0).normal(size=(8, 250 * 1800)) * 1e-5
+    fif = tmp_path / "long_raw.fif"  # 14.4 MB of float32
+    mne.io.RawArray(data, mne.create_info(8, 250.0, "eeg"), verbose="error").save(
+        fif, verbose="error"
+    )
+    signal = FifWindowReader(fif)
+    starts = np.arange(0, signal.n_times - 500 + 1, 500)
+    ptp = peak_to_peak(signal, starts, 500, list(range(8)))
+    assert resident_mib_of(fif) < 1
+    expected = mne.io.read_raw_fif(fif, verbose="error").get_data()
+    np.testing.assert_array_equal(  # released pages are read again, the same
+        signal.read(1000, 1500), expected[:, 1000:1500]
+    )
+    np.testing.assert_allclose(ptp[2], np.ptp(expected[:, 1000:1500], axis=1))
+    table = tmp_path / "w.parquet"
+    from eegflow.windows import make_windows
+    from conftest import window_settings
+
+    make_windows(fif, table, window_settings(window_s=2.0), "rec", {})
+    windows = read_windows(fif, table)[0]
+    for first in range(0, len(windows), 100):
+        windows[first : first + 100]
+        windows.release(first, first + 100)
+    assert resident_mib_of(fif) < 1

@@ -289,6 +289,7 @@ def compute_features(
         data = windows[start : start + batch_size]
         batch = WindowBatch(data, sfreq, settings["welch"])
         stop = start + len(data)
+        windows.release(start, stop)  # the batch is in data: its file pages may go
         computed = {
             name: FEATURES[name].function(batch, **(params or {}))
             for name, params in producing.items()

@@ -577,6 +577,14 @@ class Windows:
     def __len__(self):
         return self.shape[0]
 
+    def release(self, first, last):
+        """Drop windows ``first`` to ``last`` (indices), read, from this process's
+        resident memory (:meth:`eegflow.fifread.FifWindowReader.release`): for a
+        sweep over the recording, a batch at a time."""
+        starts = self.starts[first:last]
+        if len(starts):
+            self.reader.release(int(starts.min()), int(starts.max()) + self.window)
+
     def __getitem__(self, index):
         windows, within = (
             (index[0], index[1:]) if isinstance(index, tuple) else (index, ())
@@ -618,6 +626,7 @@ def window_runs(signal, starts, window):
             last += 1
         stretch = signal.read(int(low), int(high))
         yield first, last, windows_in(stretch, starts[first:last] - low, window)
+        signal.release(int(low), int(high))  # a sweep's pages do not pile up
         first = last
 
 
