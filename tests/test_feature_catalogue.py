@@ -11,6 +11,7 @@ import scipy.stats
 from mne_features import bivariate as mne_features_bivariate
 from mne_features import univariate as mne_features
 
+from conftest import ROOT
 from eegflow.features import FEATURES, feature_columns
 from eegflow.registry import WindowBatch
 
@@ -304,7 +305,8 @@ def test_spectral_hjorth_from_welch_moments(noise):
 
 
 def test_spectral_slope_of_an_exact_power_law():
-    batch = WindowBatch(np.zeros((1, 1, 256)), SFREQ, WELCH)
+    data = np.random.default_rng(0).normal(size=(1, 1, 256))  # not constant: its
+    batch = WindowBatch(data, SFREQ, WELCH)  # PSD is replaced by an exact power law
     freqs = np.arange(65.0)
     with np.errstate(divide="ignore"):
         batch.__dict__["psd"] = (freqs, (3.0 * freqs**-2.0)[None, None])  # PSD = 3 f^-2
@@ -330,11 +332,53 @@ def test_every_feature_declares_its_columns_and_survives_a_constant(noise, name)
     params = PARAMS.get(name, {})
     declared = FEATURES[name].suffixes(**FEATURES[name].parameters(params))
     assert list(compute(name, noise, **params)) == declared
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no RuntimeWarning either
-        values = compute(name, np.full((2, 3, 256), 5e-6), **params)
-    for array in values.values():
-        assert array.shape == (2, 3)  # 3 channels, or their 3 pairs
+    for constant in (5e-6, 0.1):  # a mean that is exact, one that rounds
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no RuntimeWarning either
+            values = compute(name, np.full((2, 3, 256), constant), **params)
+        for array in values.values():
+            assert array.shape == (2, 3)  # 3 channels, or their 3 pairs
+            assert not FEATURES[name].nan_for_constant or np.isnan(array).all()
+
+
+NAN_FOR_CONSTANT = sorted(name for name in FEATURES if FEATURES[name].nan_for_constant)
+
+
+@pytest.mark.parametrize("constant", [0.0, 5e-6, 3.3e-5, 0.1, np.float32(0.1)])
+@pytest.mark.parametrize("name", NAN_FOR_CONSTANT)
+def test_undefined_on_a_constant_is_nan_however_its_mean_rounds(noise, name, constant):
+    """0/0 by definition (a spread or a spectrum normalised): NaN on the constant
+    channel and every pair with it, whether or not the constant's mean rounds (at
+    3.3e-5 and 0.1 it does: the formula met the rounding residue and gave a
+    skewness of +-1, a kurtosis of -2, a coherence of 26, a correlation of 1); the
+    other channels' values are those computed without it."""
+    params = PARAMS.get(name, {})
+    windows = noise.copy()
+    windows[1:, 2] = constant  # windows 1-3: the last channel stuck
+    values = compute(name, windows, **params)
+    alone = compute(name, noise[:, :2], **params)
+    pairwise = FEATURES[name].pairwise
+    for suffix, array in values.items():
+        stuck = [1, 2] if pairwise else [2]  # pairs (0, 2), (1, 2); channel 2
+        assert np.isnan(array[1:, stuck]).all()
+        assert not np.isnan(array[0]).all()  # window 0 is not constant
+        np.testing.assert_array_equal(
+            array[:, :1] if pairwise else array[:, :2],
+            alone[suffix][:, :1] if pairwise else alone[suffix],
+        )
+
+
+def test_the_catalogue_says_which_features_are_nan_for_a_constant():
+    rows = [
+        line
+        for line in (ROOT / "workflow" / "docs" / "features.md")
+        .read_text()
+        .splitlines()
+        if line.startswith("| `")
+    ]
+    for name in FEATURES:
+        (row,) = [row for row in rows if f"`{name}`" in row.split("|")[1]]
+        assert ("NaN for a constant" in row) == FEATURES[name].nan_for_constant, name
 
 
 def test_feature_columns_are_known_before_computing():

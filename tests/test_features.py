@@ -294,3 +294,35 @@ def test_float32_storage_changes_no_feature_beyond_the_stated_tolerance():
                 atol=1e-4 * np.nanstd(values),
                 err_msg=f"{name} {suffix}",
             )
+
+
+def test_a_channel_stuck_at_a_value_gets_nan_where_undefined_and_says_so(
+    tmp_path, caplog
+):
+    """A channel stuck at 0.1 V for a stretch (its float64 mean rounds): in the feature
+    table its skewness is NaN on those windows, as for any constant, its variance the
+    formula's (about 0), and the job's log names the channel and the features."""
+    import logging
+
+    import mne
+    import pandas as pd
+    from conftest import config_section, window_settings
+    from eegflow.features import compute_features
+    from eegflow.windows import make_windows
+
+    data = np.random.default_rng(1).normal(size=(2, 1000)) * 1e-5
+    data[1, 400:] = 0.1  # windows 4-9 of channel B: stuck
+    fif = tmp_path / "rec_raw.fif"
+    mne.io.RawArray(
+        data, mne.create_info(["A", "B"], 100.0, "eeg"), verbose="error"
+    ).save(fif, fmt="double", verbose="error")
+    settings = window_settings(window_s=1.0, reject={"ptp_uv": None, "flat_uv": None})
+    make_windows(fif, tmp_path / "w.parquet", settings, "rec", {})
+    features = config_section("features", compute={"skewness": {}, "variance": {}})
+    with caplog.at_level(logging.WARNING):
+        compute_features(fif, tmp_path / "w.parquet", tmp_path / "f.parquet", features)
+    table = pd.read_parquet(tmp_path / "f.parquet")
+    assert table["skewness_B"].isna().tolist() == [False] * 4 + [True] * 6
+    assert table["skewness_A"].notna().all()
+    assert (table["variance_B"][4:] < 1e-30).all()
+    assert "per channel {'B': 6}: skewness are NaN there" in caplog.text

@@ -298,7 +298,7 @@ def permutation_entropy(batch, order=3, delay=1, normalize=False):
     return {"": entropy}
 
 
-@register("svd_entropy")
+@register("svd_entropy", nan_for_constant=True)
 def svd_entropy(batch, order=3, delay=1, normalize=False):
     r"""Singular value decomposition entropy of each window-channel.
 
@@ -361,7 +361,7 @@ def petrosian_fd(batch):
     return {"": np.log10(n) / (np.log10(n) + np.log10(n / (n + 0.4 * changes)))}
 
 
-@register("katz_fd")
+@register("katz_fd", nan_for_constant=True)
 def katz_fd(batch):
     r"""Katz fractal dimension of each window-channel.
 
@@ -391,7 +391,7 @@ def katz_fd(batch):
     return {"": np.where(mean_step > 0, value, np.nan)}
 
 
-@register("higuchi_fd")
+@register("higuchi_fd", nan_for_constant=True)
 def higuchi_fd(batch, kmax=10):
     r"""Higuchi fractal dimension of each window-channel.
 
@@ -433,7 +433,7 @@ def higuchi_fd(batch, kmax=10):
     return {"": _least_squares_slope(log_inverse_k, np.stack(log_lengths, axis=-1))}
 
 
-@register("svd_fisher_information")
+@register("svd_fisher_information", nan_for_constant=True)
 def svd_fisher_information(batch, order=10, delay=2):
     r"""Fisher information of the singular values of each window-channel's embedding.
 
@@ -498,7 +498,7 @@ def geometric_lengths(minimum, maximum, factor):
     return np.array(lengths)
 
 
-@register("detrended_fluctuation")
+@register("detrended_fluctuation", nan_for_constant=True)
 def detrended_fluctuation(batch, min_length=4, max_fraction=0.1, factor=1.2):
     r"""Detrended fluctuation analysis exponent of each window-channel.
 
@@ -550,7 +550,7 @@ def detrended_fluctuation(batch, min_length=4, max_fraction=0.1, factor=1.2):
     return {"": _least_squares_slope(np.log(lengths), log_f, positive)}
 
 
-@register("hurst_exponent")
+@register("hurst_exponent", nan_for_constant=True)
 def hurst_exponent(batch, min_length=8):
     r"""Hurst exponent of each window-channel by rescaled-range analysis.
 

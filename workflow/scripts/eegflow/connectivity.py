@@ -27,7 +27,12 @@ def _band_means(freqs, values, bands):
     }
 
 
-@register("coherence", suffixes=lambda bands, **_: list(bands), pairwise=True)
+@register(
+    "coherence",
+    suffixes=lambda bands, **_: list(bands),
+    pairwise=True,
+    nan_for_constant=True,
+)
 def coherence(batch, bands):
     """Magnitude-squared coherence of each channel pair, per band.
 
@@ -59,7 +64,12 @@ def coherence(batch, bands):
         return _band_means(freqs, np.abs(csd) ** 2 / (psd_x * psd_y), bands)
 
 
-@register("imaginary_coherence", suffixes=lambda bands, **_: list(bands), pairwise=True)
+@register(
+    "imaginary_coherence",
+    suffixes=lambda bands, **_: list(bands),
+    pairwise=True,
+    nan_for_constant=True,
+)
 def imaginary_coherence(batch, bands):
     r"""Imaginary part of coherency of each channel pair, per band.
 
@@ -99,7 +109,7 @@ def _pearson(x, y):
         return (x * y).sum(axis=-1) / np.sqrt((x**2).sum(axis=-1) * (y**2).sum(axis=-1))
 
 
-@register("correlation", pairwise=True)
+@register("correlation", pairwise=True, nan_for_constant=True)
 def correlation(batch):
     r"""Pearson correlation of the two channels' samples, per pair and window.
 
@@ -122,7 +132,7 @@ def correlation(batch):
     return {"": _pearson(batch.data[:, first], batch.data[:, second])}
 
 
-@register("spectral_correlation", pairwise=True)
+@register("spectral_correlation", pairwise=True, nan_for_constant=True)
 def spectral_correlation(batch, fmin=None, fmax=None):
     """Pearson correlation of the two channels' power spectra, per pair and window.
 
@@ -174,6 +184,7 @@ def analytic_signal(x, low=None, high=None):
     "phase_locking_value",
     suffixes=lambda bands, **_: list(bands) if bands else [""],
     pairwise=True,
+    nan_for_constant=True,
 )
 def phase_locking_value(batch, bands=None):
     r"""Phase-locking value of each channel pair, for the whole window or per band.

@@ -285,6 +285,8 @@ def compute_features(
             notes,
         )
     values = {column: np.empty(len(windows)) for *_, column in planned}
+    undefined = sorted(name for name in producing if FEATURES[name].nan_for_constant)
+    constant = np.zeros(len(ch_names), dtype=np.int64)  # constant windows per channel
     for start in range(0, len(windows), batch_size):
         data = windows[start : start + batch_size]
         batch = WindowBatch(data, sfreq, settings["welch"])
@@ -296,7 +298,17 @@ def compute_features(
         }
         for name, suffix, channel_index, _, column in planned:
             values[column][start:stop] = computed[name][suffix][:, channel_index]
+        if undefined:
+            constant += batch.constant.sum(axis=0)
         log.info("windows %d-%d of %d done", start, stop, len(windows))
+    if constant.any():
+        log.warning(
+            "%s: windows whose samples are all equal, per channel %s: %s are NaN there "
+            "(undefined for a constant)",
+            table_path,
+            {ch: int(n) for ch, n in zip(ch_names, constant) if n},
+            ", ".join(undefined),
+        )
     bad = set(marked_bad_channels(info))
     for *_, channels, column in planned:
         if bad & set(channels):  # a bad channel marked in preprocessing

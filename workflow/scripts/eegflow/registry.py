@@ -9,8 +9,11 @@ before anything is computed: ``<feature>_<channel>`` for suffix ``""``, else
 ``<feature>_<channel>_<suffix>``. A feature registered with ``pairwise=True``
 returns arrays of shape (windows, pairs) instead, over the channel pairs i < j
 of :attr:`WindowBatch.pairs`, and its columns say ``<channel i>-<channel j>``.
+A feature registered with ``nan_for_constant=True`` is NaN on every window-channel
+whose samples are all equal (a pair: either channel), whatever its formula gives there.
 """
 
+import functools
 import inspect
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,6 +34,7 @@ class Feature:
     function: Callable
     suffixes: Callable
     pairwise: bool = False
+    nan_for_constant: bool = False
 
     def parameters(self, params):
         """``params`` completed with the function's defaults (TypeError if bad)."""
@@ -42,7 +46,9 @@ class Feature:
 FEATURES = {}
 
 
-def register(name, suffixes=lambda **params: [""], pairwise=False):
+def register(
+    name, suffixes=lambda **params: [""], pairwise=False, nan_for_constant=False
+):
     """Register a feature function under ``name`` (the key used in config.yaml).
 
     ``suffixes(**params)`` returns the column suffixes the function will return
@@ -50,13 +56,42 @@ def register(name, suffixes=lambda **params: [""], pairwise=False):
     uses and takes the others as ``**_`` (``lambda bands, **_: list(bands)``),
     so adding a parameter to the feature leaves it working. ``pairwise`` says
     the function returns one value per channel pair instead of per channel.
+    ``nan_for_constant`` says the feature is undefined on a constant window-channel
+    (it divides by the signal's spread or normalises its spectrum): the registered
+    function returns NaN there (:attr:`WindowBatch.constant`). Without it a
+    constant whose mean rounds would give the formula applied to the rounding
+    residue (a skewness of +-1, a coherence of 26) where an exact one gives NaN.
     """
 
     def decorator(function):
-        FEATURES[name] = Feature(function, suffixes, pairwise)
+        computed = (
+            _nan_where_constant(function, pairwise) if nan_for_constant else function
+        )
+        FEATURES[name] = Feature(computed, suffixes, pairwise, nan_for_constant)
         return function
 
     return decorator
+
+
+def _nan_where_constant(function, pairwise):
+    """``function`` with its values NaN on the batch's constant window-channels
+    (on a pair where either channel is constant)."""
+
+    @functools.wraps(function)
+    def computed(batch, **params):
+        values = function(batch, **params)
+        constant = batch.constant
+        if pairwise:
+            first, second = batch.pairs
+            constant = constant[:, first] | constant[:, second]
+        if not constant.any():
+            return values
+        return {
+            suffix: np.where(constant, np.nan, array)
+            for suffix, array in values.items()
+        }
+
+    return computed
 
 
 class WindowBatch:
@@ -96,6 +131,12 @@ class WindowBatch:
         return welch_psd(
             self.data, self.sfreq, arguments["nperseg"], arguments["noverlap"]
         )
+
+    @cached_property
+    def constant(self):
+        """(windows, channels) bool: window-channels whose samples are all equal,
+        on which the features registered with ``nan_for_constant`` are NaN."""
+        return self.data.max(axis=-1) == self.data.min(axis=-1)
 
     @cached_property
     def pairs(self):

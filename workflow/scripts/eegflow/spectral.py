@@ -86,7 +86,7 @@ def total_power(batch, fmin=None, fmax=None):
     }
 
 
-@register("spectral_entropy")
+@register("spectral_entropy", nan_for_constant=True)
 def spectral_entropy(batch, normalize=False):
     r"""Spectral entropy of each window-channel.
 
@@ -130,6 +130,7 @@ def edge_suffix(edge):
 @register(
     "spectral_edge_frequency",
     suffixes=lambda edges, **_: [edge_suffix(edge) for edge in edges],
+    nan_for_constant=True,
 )
 def spectral_edge_frequency(batch, edges=(0.5, 0.95)):
     r"""Spectral edge frequencies of each window-channel.
@@ -163,7 +164,9 @@ def spectral_edge_frequency(batch, edges=(0.5, 0.95)):
     }
 
 
-@register("peak_frequency", suffixes=lambda bands, **_: list(bands))
+@register(
+    "peak_frequency", suffixes=lambda bands, **_: list(bands), nan_for_constant=True
+)
 def peak_frequency(batch, bands):
     r"""Peak frequency in each band of each window-channel.
 
@@ -195,7 +198,9 @@ def peak_frequency(batch, bands):
     return peaks
 
 
-@register("spectral_slope", suffixes=lambda **_: ["slope", "intercept"])
+@register(
+    "spectral_slope", suffixes=lambda **_: ["slope", "intercept"], nan_for_constant=True
+)
 def spectral_slope(batch, fmin=1.0, fmax=None):
     r"""Slope and intercept of the log-log power spectrum of each window-channel.
 
@@ -234,7 +239,11 @@ def spectral_slope(batch, fmin=1.0, fmax=None):
     return {"slope": slope, "intercept": intercept}
 
 
-@register("spectral_hjorth", suffixes=lambda **_: ["mobility", "complexity"])
+@register(
+    "spectral_hjorth",
+    suffixes=lambda **_: ["mobility", "complexity"],
+    nan_for_constant=True,
+)
 def spectral_hjorth(batch):
     r"""Hjorth mobility and complexity of each window-channel from its power spectrum.
 
@@ -266,6 +275,7 @@ def spectral_hjorth(batch):
 @register(
     "spectral_moments",
     suffixes=lambda orders, **_: [f"m{k}" for k in orders],
+    nan_for_constant=True,
 )
 def spectral_moments(batch, orders=(1, 2), normalize=True):
     r"""Moments of the power spectrum of each window-channel about 0 Hz.

@@ -106,7 +106,7 @@ def std(batch):
     return {"": batch.data.std(axis=-1)}
 
 
-@register("skewness")
+@register("skewness", nan_for_constant=True)
 def skewness(batch):
     r"""Skewness of each window-channel.
 
@@ -131,7 +131,7 @@ def skewness(batch):
     return {"": _ratio((centred**3).mean(axis=-1), m2**1.5)}
 
 
-@register("kurtosis")
+@register("kurtosis", nan_for_constant=True)
 def kurtosis(batch):
     """Excess kurtosis of each window-channel.
 
@@ -283,7 +283,7 @@ def _mobility(x):
     return np.sqrt(_ratio(np.diff(x, axis=-1).var(axis=-1), x.var(axis=-1)))
 
 
-@register("hjorth_mobility")
+@register("hjorth_mobility", nan_for_constant=True)
 def hjorth_mobility(batch):
     r"""Hjorth mobility of each window-channel.
 
@@ -306,7 +306,7 @@ def hjorth_mobility(batch):
     return {"": _mobility(batch.data)}
 
 
-@register("hjorth_complexity")
+@register("hjorth_complexity", nan_for_constant=True)
 def hjorth_complexity(batch):
     r"""Hjorth complexity of each window-channel.
 
@@ -351,7 +351,7 @@ def teager_kaiser_energy(batch):
     return {"": (x[..., 1:-1] ** 2 - x[..., :-2] * x[..., 2:]).mean(axis=-1)}
 
 
-@register("decorrelation_time")
+@register("decorrelation_time", nan_for_constant=True)
 def decorrelation_time(batch):
     r"""Decorrelation time of each window-channel.
 
