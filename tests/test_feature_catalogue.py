@@ -368,6 +368,14 @@ def test_undefined_on_a_constant_is_nan_however_its_mean_rounds(noise, name, con
         )
 
 
+def test_relative_band_power_of_a_constant_is_nan_absolute_about_zero():
+    constant = np.full((1, 2, 256), 0.1)  # its mean rounds
+    relative = compute("band_power", constant, bands=BANDS, kind="relative")
+    absolute = compute("band_power", constant, bands=BANDS)
+    assert all(np.isnan(power).all() for power in relative.values())
+    assert all((power < 1e-60).all() for power in absolute.values())
+
+
 def test_the_catalogue_says_which_features_are_nan_for_a_constant():
     rows = [
         line

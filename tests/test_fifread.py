@@ -110,6 +110,13 @@ def test_a_compressed_fif_is_read_through_mne_saying_why(tmp_path, caplog):
     np.testing.assert_array_equal(
         reader.read(95, 305), raw.get_data(start=95, stop=305)
     )
+    reader.release(95, 305)  # nothing mapped to let go of
+    from eegflow.windows import peak_to_peak
+
+    ptp = peak_to_peak(reader, np.array([0, 100, 300]), 100, [0, 1])
+    np.testing.assert_array_equal(
+        ptp[2], np.ptp(raw.get_data(picks=[0, 1], start=300, stop=400), axis=1)
+    )
 
 
 def test_readers_are_not_pickled_and_a_replaced_file_is_opened_again(tmp_path):
@@ -143,7 +150,10 @@ def test_features_job_reads_the_same_windows_as_through_mne(tmp_path, monkeypatc
     features = config_section("features", compute={"variance": {}})
     compute_features(fif, tmp_path / "w.parquet", tmp_path / "fast.parquet", features)
     monkeypatch.setattr(fifread, "fallback_reason", lambda raw: "made to, in a test")
+    fifread.close_readers()  # else the reader opened above is used again
     compute_features(fif, tmp_path / "w.parquet", tmp_path / "mne.parquet", features)
+    assert fifread.fif_reader(fif).fallback == "made to, in a test"
+    fifread.close_readers()
     fast, through_mne = (
         pd.read_parquet(tmp_path / f"{name}.parquet") for name in ("fast", "mne")
     )

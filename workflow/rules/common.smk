@@ -454,7 +454,11 @@ def benchmark_job_inputs():
         str(path)
         for name, paths in rules.qc.input.items()
         if name != "code"
-        for path in (paths({}) if callable(paths) else [paths])
+        for path in (
+            paths({})
+            if callable(paths)
+            else [paths] if isinstance(paths, str) else paths
+        )
     ]
     for recording, entry in RECORDINGS.items():
         for rule_name in (*RECORDING_STAGES, *OPTIONAL_RECORDING_STAGES):

@@ -194,8 +194,8 @@ class FifWindowReader:
         otherwise all stay resident in the process, a 9 h recording's 39 MB FIF in a
         windows job. Where the system cannot (no ``madvise``), nothing is dropped.
         """
-        if self.maps is None or DONT_NEED is None:
-            return
+        if self.fallback or self.maps is None or DONT_NEED is None:
+            return  # (read through MNE, or nothing mapped yet)
         index = max(bisect.bisect_right(self.buffer_starts, start) - 1, 0)
         while index < len(self.buffers) and self.buffer_starts[index] < stop:
             part, offset, dtype = self.buffers[index]

@@ -56,11 +56,12 @@ def register(
     uses and takes the others as ``**_`` (``lambda bands, **_: list(bands)``),
     so adding a parameter to the feature leaves it working. ``pairwise`` says
     the function returns one value per channel pair instead of per channel.
-    ``nan_for_constant`` says the feature is undefined on a constant window-channel
-    (it divides by the signal's spread or normalises its spectrum): the registered
-    function returns NaN there (:attr:`WindowBatch.constant`). Without it a
-    constant whose mean rounds would give the formula applied to the rounding
-    residue (a skewness of +-1, a coherence of 26) where an exact one gives NaN.
+    ``nan_for_constant`` says the feature is undefined on a constant window-channel:
+    its formula gives 0/0 on some constants (it divides by the signal's spread,
+    normalises its spectrum or, for the SVD features, its singular values) and on
+    others a value of their rounding (a skewness of +-1, a coherence of 26 where
+    the mean of 0.1 rounds) or of their level. The function, as registered and as
+    returned, gives NaN there (:attr:`WindowBatch.constant`), for every constant.
     """
 
     def decorator(function):
@@ -68,7 +69,7 @@ def register(
             _nan_where_constant(function, pairwise) if nan_for_constant else function
         )
         FEATURES[name] = Feature(computed, suffixes, pairwise, nan_for_constant)
-        return function
+        return computed
 
     return decorator
 

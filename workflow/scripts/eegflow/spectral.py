@@ -23,8 +23,8 @@ def band_power(batch, bands, kind="absolute"):
     bands : dict
         ``{name: [low, high]}`` in Hz, one column each (suffix: the name).
     kind : {"absolute", "relative", "log10"}
-        Absolute power in V², relative to the power of the whole PSD, or log10 of
-        the absolute power.
+        Absolute power in V², relative to the power of the whole PSD (NaN for a
+        constant window-channel), or log10 of the absolute power.
 
     Returns
     -------
@@ -47,8 +47,8 @@ def band_power(batch, bands, kind="absolute"):
         name: psd[..., band_mask(freqs, low, high)].sum(axis=-1) * df
         for name, (low, high) in bands.items()
     }
-    if kind == "relative":
-        total = psd.sum(axis=-1) * df
+    if kind == "relative":  # a share of nothing: NaN on a constant, as 0 / 0
+        total = np.where(batch.constant, np.nan, psd.sum(axis=-1) * df)
         with np.errstate(divide="ignore", invalid="ignore"):
             return {name: power / total for name, power in powers.items()}
     if kind == "log10":

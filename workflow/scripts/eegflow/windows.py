@@ -247,13 +247,15 @@ def peak_to_peak(signal, starts, window, channels):
     per_block = max(1, int(WINDOW_BLOCK_BYTES // (len(signal.ch_names) * window * 8)))
     ptp = np.empty((len(starts), len(channels)))
     for block in range(0, len(starts), per_block):
-        runs = window_runs(signal, starts[block : block + per_block], window)
-        for first, last, windows in runs:
+        block_starts = starts[block : block + per_block]
+        for first, last, windows in window_runs(signal, block_starts, window):
             for column, channel in enumerate(channels):
                 ptp[block + first : block + last, column] = np.ptp(
                     windows[channel], axis=-1
                 )
             del windows  # before the next stretch is read: one at a time
+        # the file pages the block read: not kept to the end of the job
+        signal.release(int(block_starts.min()), int(block_starts.max()) + window)
     return ptp
 
 
@@ -626,14 +628,15 @@ def window_runs(signal, starts, window):
             last += 1
         stretch = signal.read(int(low), int(high))
         yield first, last, windows_in(stretch, starts[first:last] - low, window)
-        signal.release(int(low), int(high))  # a sweep's pages do not pile up
+        del stretch  # before the next one is read: one at a time
         first = last
 
 
 def windows_in(stretch, offsets, window):
     """The windows of ``window`` samples at ``offsets`` of ``stretch`` (channels,
     samples): (channels, windows, window), a read-only view where the offsets are
-    evenly spaced, else a copy."""
+    evenly spaced, else a copy. Every window must lie in the stretch (0 <= offset,
+    offset + window <= its length), as :func:`window_runs` reads them."""
     steps = np.diff(offsets)
     if len(steps) and not (steps[0] > 0 and (steps == steps[0]).all()):
         return stretch[:, offsets[:, None] + np.arange(window)]
