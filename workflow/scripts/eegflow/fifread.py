@@ -206,6 +206,12 @@ class FifWindowReader:
                 self.maps[part].madvise(DONT_NEED, first, offset + size - first)
             index += 1
 
+    def release_windows(self, starts, window):
+        """:meth:`release` of the windows of ``window`` samples at ``starts`` (in any
+        order): the samples from the first start to the end of the last window."""
+        if len(starts):
+            self.release(int(np.min(starts)), int(np.max(starts)) + window)
+
     def read_windows(self, starts, window, dtype=np.float64):
         """The windows of ``window`` samples at ``starts``: (windows, channels, window)."""
         out = np.empty((len(starts), len(self.ch_names), window), dtype)

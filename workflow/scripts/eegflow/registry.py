@@ -13,10 +13,9 @@ A feature registered with ``nan_for_constant=True`` is NaN on every window-chann
 whose samples are all equal (a pair: either channel), whatever its formula gives there.
 """
 
-import functools
 import inspect
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, wraps
 from typing import Callable
 
 import numpy as np
@@ -78,7 +77,7 @@ def _nan_where_constant(function, pairwise):
     """``function`` with its values NaN on the batch's constant window-channels
     (on a pair where either channel is constant)."""
 
-    @functools.wraps(function)
+    @wraps(function)
     def computed(batch, **params):
         values = function(batch, **params)
         constant = batch.constant

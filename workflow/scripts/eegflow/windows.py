@@ -255,7 +255,7 @@ def peak_to_peak(signal, starts, window, channels):
                 )
             del windows  # before the next stretch is read: one at a time
         # the file pages the block read: not kept to the end of the job
-        signal.release(int(block_starts.min()), int(block_starts.max()) + window)
+        signal.release_windows(block_starts, window)
     return ptp
 
 
@@ -583,9 +583,7 @@ class Windows:
         """Drop windows ``first`` to ``last`` (indices), read, from this process's
         resident memory (:meth:`eegflow.fifread.FifWindowReader.release`): for a
         sweep over the recording, a batch at a time."""
-        starts = self.starts[first:last]
-        if len(starts):
-            self.reader.release(int(starts.min()), int(starts.max()) + self.window)
+        self.reader.release_windows(self.starts[first:last], self.window)
 
     def __getitem__(self, index):
         windows, within = (
