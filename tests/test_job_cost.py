@@ -15,17 +15,15 @@ from conftest import ROOT
 HEAVY = ("numba", "scipy.signal", "scipy.stats", "mne")
 
 
-def imported_by(code, workdir):
-    """The modules of :data:`HEAVY` that ``code`` leaves imported, run as a job runs: in
-    a fresh interpreter, with MNE_USE_NUMBA=false (:func:`eegflow.jobs.job_logging`)."""
+def imported_by(code, workdir, modules=HEAVY):
+    """The ``modules`` that ``code`` leaves imported, run as a job runs: in a fresh
+    interpreter, with MNE_USE_NUMBA=false (:func:`eegflow.jobs.job_logging`)."""
     preamble = (
         f"import sys; sys.path[:0] = [{str(ROOT / 'workflow' / 'scripts')!r}, "
         f"{str(Path(__file__).parent)!r}]\n"
         "from conftest import config_section, window_settings\n"
     )
-    report = (
-        f"\nimport json; print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
-    )
+    report = f"\nimport json; print(json.dumps([m for m in {modules!r} if m in sys.modules]))"
     result = subprocess.run(
         [sys.executable, "-c", preamble + code + report],
         cwd=workdir,
@@ -73,6 +71,20 @@ def test_jobs_import_neither_numba_nor_scipy_signal_nor_mne_they_do_not_use(tmp_
         "compute_features('rec_raw.fif', 'windows.parquet', 'features.parquet',"
         " config_section('features'))",
         tmp_path,
+    )
+    # reading the windows back, z-scored, for training: not even pandas (0.3 s)
+    imported_by(  # (writing a table imports pandas)
+        "from eegflow.windows import make_windows\n"
+        "make_windows('rec_raw.fif', 'scaled.parquet', window_settings(scaling="
+        "'zscore'), 'rec', {}, record_path='rec.json')",
+        tmp_path,
+    )
+    assert not imported_by(
+        "from eegflow.windows import read_windows\n"
+        "windows = read_windows('rec_raw.fif', 'scaled.parquet')[0]\n"
+        "assert abs(windows[:].std(axis=-1) - 1).max() < 1e-6",
+        tmp_path,
+        HEAVY + ("pandas",),
     )
 
 

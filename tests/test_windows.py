@@ -34,6 +34,9 @@ def test_scale_channelwise_is_a_zscore_per_window_and_channel():
     windows[1, 1] = 5.0  # constant channels: one whose mean is exact, and one whose
     windows[2, 0] = 0.1  # mean rounds (its residues have a spread of their own)
     scaled = scale_channelwise(windows)
+    in_place = windows.copy()  # copy=False: the same values, in the windows' array
+    assert scale_channelwise(in_place, copy=False) is in_place
+    np.testing.assert_array_equal(in_place, scaled)
     expected = (windows[0, 0] - windows[0, 0].mean()) / windows[0, 0].std()
     np.testing.assert_allclose(scaled[0, 0], expected)
     np.testing.assert_array_equal(scaled[1, 1], 0.0)

@@ -484,8 +484,10 @@ class WindowsDataset:
 
 
 def scale(x):
-    """Z-score each channel of a window or of each window of a batch (float32);
-    see :func:`eegflow.windows.scale_channelwise`."""
+    """Z-score each channel of a window or of each window of a batch, in place
+    (``x`` was read just now: here, or lazily by braindecode's windows of
+    :meth:`WindowsDataset.to_braindecode`), as float32; see
+    :func:`eegflow.windows.scale_channelwise`."""
     from .windows import scale_channelwise
 
-    return scale_channelwise(x).astype(np.float32, copy=False)
+    return scale_channelwise(x, copy=False).astype(np.float32, copy=False)
