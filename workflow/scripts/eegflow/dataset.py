@@ -422,11 +422,10 @@ class WindowsDataset:
         x = np.empty(
             (len(indices), len(self.ch_names), self.window_samples), np.float32
         )
-        for row, index in enumerate(indices):
-            start = int(self._starts[index])
-            self.reader(int(self._codes[index])).read(
-                start, start + self.window_samples, out=x[row]
-            )
+        rows = zip(self._codes[indices].tolist(), self._starts[indices].tolist())
+        for row, (code, start) in enumerate(rows):
+            reader = self._readers.get(code) or self.reader(code)
+            reader.read(start, start + self.window_samples, out=x[row])
         if self.scaling == "zscore":
             x = scale(x)
         return x, self._targets[indices]
