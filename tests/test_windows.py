@@ -37,6 +37,9 @@ def test_scale_channelwise_is_a_zscore_per_window_and_channel():
     in_place = windows.copy()  # copy=False: the same values, in the windows' array
     assert scale_channelwise(in_place, copy=False) is in_place
     np.testing.assert_array_equal(in_place, scaled)
+    frozen = windows.copy()  # read-only: scaled into a copy
+    frozen.flags.writeable = False
+    np.testing.assert_array_equal(scale_channelwise(frozen, copy=False), scaled)
     expected = (windows[0, 0] - windows[0, 0].mean()) / windows[0, 0].std()
     np.testing.assert_allclose(scaled[0, 0], expected)
     np.testing.assert_array_equal(scaled[1, 1], 0.0)

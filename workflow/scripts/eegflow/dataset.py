@@ -484,9 +484,9 @@ class WindowsDataset:
 
 def scale(x):
     """Z-score each channel of a window or of each window of a batch, in place
-    (``x`` was read just now: here, or lazily by braindecode's windows of
-    :meth:`WindowsDataset.to_braindecode`), as float32; see
-    :func:`eegflow.windows.scale_channelwise`."""
+    (``x`` was read just now: here, or by braindecode's windows of
+    :meth:`WindowsDataset.to_braindecode`, which copy it into float32 before their
+    transform), as float32; see :func:`eegflow.windows.scale_channelwise`."""
     from .windows import scale_channelwise
 
     return scale_channelwise(x, copy=False).astype(np.float32, copy=False)

@@ -374,10 +374,12 @@ def scale_channelwise(windows, copy=True):
         Float windows.
     copy : bool
         False: scale ``windows`` in place and return it (no second array of the
-        windows' size: for windows just read, which nothing else holds).
+        windows' size: for windows just read, which nothing else holds), where they
+        are a writeable float array; otherwise a scaled copy.
     """
     mean = windows.mean(axis=-1, keepdims=True)
-    centered = np.subtract(windows, mean, out=None if copy else windows)
+    in_place = not copy and windows.flags.writeable and windows.dtype.kind == "f"
+    centered = np.subtract(windows, mean, out=windows if in_place else None)
     std = np.sqrt(np.vecdot(centered, centered) / windows.shape[-1])
     resolution = RESOLVED_SPREAD_ULPS * np.finfo(centered.dtype).eps
     resolved = std > resolution * np.abs(mean[..., 0])
@@ -529,9 +531,9 @@ def make_windows(
 
 
 def integer_column(table, name):
-    """Column ``name`` of ``table`` (integers without missing values) as int64 NumPy
-    values, taken from its Arrow buffers: pyarrow's ``to_numpy`` imports pandas,
-    0.3 s of a process that only reads windows."""
+    """Column ``name`` of ``table`` (integers without missing values) as read-only
+    int64 NumPy values, taken from its Arrow buffers: pyarrow's ``to_numpy`` imports
+    pandas, 0.3 s of a process that only reads windows."""
     column = table.column(name).cast(pa.int64())
     if column.null_count:
         raise ValueError(f"column {name} has missing values")
@@ -540,9 +542,11 @@ def integer_column(table, name):
         for chunk in column.chunks
         if len(chunk)
     ]
-    return (
+    values = (
         parts[0] if len(parts) == 1 else np.concatenate([np.empty(0, np.int64), *parts])
     )
+    values.flags.writeable = False  # (a single chunk's are the table's own memory)
+    return values
 
 
 def window_table_info(table):
