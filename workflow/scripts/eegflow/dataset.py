@@ -246,7 +246,9 @@ class WindowsDataset:
         info = recordings[0]["info"]
         self.ch_names, self.sfreq = list(info["ch_names"]), float(info["sfreq"])
         self.window_samples, self.scaling = int(info["window_samples"]), info["scaling"]
-        starts = [table.column("fif_sample").to_numpy() for table in tables]
+        from .windows import integer_column
+
+        starts = [integer_column(table, "fif_sample") for table in tables]
         # per recording, the end of its last window: its FIF must be that long
         self.last_stops = [int(s.max(initial=0)) + self.window_samples for s in starts]
         codes = np.repeat(
@@ -254,7 +256,7 @@ class WindowsDataset:
         )
         starts = np.concatenate(starts)
         self._rows = np.arange(len(metadata), dtype=np.int64)
-        self._codes, self._starts = codes, starts.astype(np.int64)
+        self._codes, self._starts = codes, starts
         self._targets = window_targets(metadata)
         self._metadata = metadata
         self._readers = {}
