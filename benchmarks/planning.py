@@ -15,7 +15,9 @@ a no-op over 2,000 materialized recordings in 10 s.
 Beside each size, Snakemake's own floor: the same dry run of a Snakefile of trivial shell
 rules chained as this workflow's per-recording jobs (4 a recording, then one combining
 job), without input functions, params, resources, logs or benchmarks (``FLOOR_SNAKEFILE``):
-what any workflow with this many jobs costs to plan with this Snakemake. And the dry run of
+what any workflow with this many jobs costs to plan with this Snakemake; and beside the
+corpus of files, its 3 jobs a recording as such rules on the same files
+(``FILES_FLOOR_SNAKEFILE``, ``files_floor``). And the dry run of
 the first of the batches of ``--batch-recordings`` (2,000) a corpus is run in, as the
 workflow/docs/performance.md ("Thousands of recordings") shows (``--batch combine=1/B``).
 """
@@ -72,6 +74,43 @@ rule features:
     shell: "touch {output}"
 """
 
+# Snakemake's floor for a corpus of files (``files_workdir``, read from its folder): the
+# per-recording jobs of a corpus (3 a recording) as trivial shell rules, the files as
+# the first one's input
+FILES_FLOOR_SNAKEFILE = """
+import glob
+from pathlib import Path
+
+IDS = sorted(Path(path).stem for path in glob.glob("../data/*/*.edf"))
+
+wildcard_constraints:
+    subject=r"sub-\\d+",
+    run=r"run-\\d+",
+
+rule all:
+    input: "combined.txt"
+
+rule combine:
+    input: expand("features/{r}.txt", r=IDS)
+    output: "combined.txt"
+    shell: "touch {output}"
+
+rule preprocess:
+    input: "../data/{subject}/{subject}_{run}.edf"
+    output: "preprocessed/{subject}_{run}.txt"
+    shell: "touch {output}"
+
+rule windows:
+    input: "preprocessed/{r}.txt"
+    output: "windows/{r}.txt"
+    shell: "touch {output}"
+
+rule features:
+    input: "preprocessed/{r}.txt", "windows/{r}.txt"
+    output: "features/{r}.txt"
+    shell: "touch {output}"
+"""
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -88,8 +127,13 @@ def main():
         batch = f"combine=1/{batches}"
         with workdir_for(n) as workdir, files_workdir(n) as files:
             wall, peak = run_measured(command, workdir)
-            floor_wall, floor_peak = floor_dry_run(workdir, n)
+            floor_wall, floor_peak = floor_dry_run(
+                workdir, FLOOR_SNAKEFILE, "--config", f"recordings={n}"
+            )
             files_wall, files_peak = run_measured(command, files)
+            files_floor_wall, files_floor_peak = floor_dry_run(
+                files, FILES_FLOOR_SNAKEFILE
+            )
             batch_wall, batch_peak = run_measured(
                 snakemake("--dry-run", "--batch", batch, "--cores", "2", "--quiet"),
                 workdir,
@@ -105,6 +149,8 @@ def main():
                 "x_floor": f"{wall / floor_wall:.1f}",
                 "files_s": f"{files_wall:.1f}",
                 "files_mib": f"{files_peak:.0f}",
+                "files_floor_s": f"{files_floor_wall:.1f}",
+                "files_floor_mib": f"{files_floor_peak:.0f}",
                 "one_batch": batch,
                 "batch_s": f"{batch_wall:.1f}",
                 "batch_mib": f"{batch_peak:.0f}",
@@ -112,11 +158,12 @@ def main():
         )
     print(
         "snakemake -n over synthetic recordings (4 jobs each), 2 cores; floor: the same"
-        " jobs as trivial shell rules; files: as many files (3 jobs each); one batch:"
-        " snakemake -n --batch"
+        " jobs as trivial shell rules; files: as many files (3 jobs each), files_floor:"
+        " their jobs as trivial shell rules; one batch: snakemake -n --batch"
     )
     columns = ["recordings", "dry_run_s", "ms_per_recording", "peak_mib", "floor_s"]
     columns += ["floor_mib", "x_floor", "files_s", "files_mib"]
+    columns += ["files_floor_s", "files_floor_mib"]
     columns += ["one_batch", "batch_s", "batch_mib"]
     print_table(rows, columns)
 
@@ -167,16 +214,14 @@ def materialize(workdir):
     return time.perf_counter() - start
 
 
-def floor_dry_run(workdir, n_recordings):
-    """Wall seconds and peak MiB of ``snakemake -n`` on :data:`FLOOR_SNAKEFILE` with
-    ``n_recordings`` recordings, in a folder beside ``workdir``."""
+def floor_dry_run(workdir, snakefile, *arguments):
+    """Wall seconds and peak MiB of ``snakemake -n`` on ``snakefile`` (its text) with
+    ``arguments``, in a folder ``floor`` in ``workdir``."""
     floor = workdir / "floor"
     floor.mkdir()
-    (floor / "Snakefile").write_text(FLOOR_SNAKEFILE)
+    (floor / "Snakefile").write_text(snakefile)
     command = [sys.executable, "-m", "snakemake", "--dry-run", "all", "--cores", "2"]
-    return run_measured(
-        [*command, "--config", f"recordings={n_recordings}", "--quiet"], floor
-    )
+    return run_measured([*command, *arguments, "--quiet"], floor)
 
 
 @contextlib.contextmanager

@@ -101,6 +101,8 @@ def counted(function, *args, **kwargs):
     if code is not None and code.co_filename.endswith((".smk", "Snakefile")):
         inspected[f"{code.co_name} ({code.co_filename.rsplit('/', 1)[-1]}, "
                   f"{id(function)})"] += 1
+    elif code is not None and code.co_qualname == "Resource.evaluate":
+        inspected["Resource.evaluate"] += 1  # Snakemake's, bound to each resource
     return signature(function, *args, **kwargs)
 
 
@@ -115,7 +117,9 @@ finally:
 def test_snakemake_inspects_each_input_function_once_not_once_per_job(tmp_path):
     """Planning looks up each input, params and resources function's parameters once
     (:func:`eegflow.input_functions.parameters_inspected_once`), not three times per
-    job (46,000 lookups, 0.4-0.5 s of a no-op run over 2,000 recordings). Fails when a
+    job (46,000 lookups, 0.4-0.5 s of a no-op run over 2,000 recordings), nor those of
+    Snakemake's ``Resource.evaluate`` three times per resource and job
+    (:func:`eegflow.input_functions.resource_evaluation_inspected_once`). Fails when a
     rule names a function without the decorator, or when Snakemake stops reading the
     parameters it sets."""
     from conftest import snakemake_command, tiny_copy_of_default_config
@@ -132,3 +136,34 @@ def test_snakemake_inspects_each_input_function_once_not_once_per_job(tmp_path):
     inspected = json.loads(result.stdout.rsplit("INSPECTED", 1)[1])
     assert inspected  # the decorator's own look, once per function
     assert {name: n for name, n in inspected.items() if n > 1} == {}
+
+
+GC_SETTINGS = """
+import gc, json, sys
+from snakemake.cli import main
+
+try:
+    main(sys.argv[1:])
+finally:
+    print("GC", json.dumps([gc.get_threshold(), gc.get_freeze_count()]))
+"""
+
+
+def test_planning_process_collects_garbage_rarely(tmp_path):
+    """Snakemake's process plans with the parse's objects frozen and the cycle
+    collector run every 100,000 new objects (a quarter of `snakemake -n` over 20,000
+    recordings went to collections at Python's default of 700)."""
+    from conftest import snakemake_command, tiny_copy_of_default_config
+
+    tiny_copy_of_default_config(tmp_path)
+    command = snakemake_command("--dry-run", "--forceall", "all")
+    result = subprocess.run(
+        [sys.executable, "-c", GC_SETTINGS, *command[3:]],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    threshold, frozen = json.loads(result.stdout.rsplit("GC", 1)[1])
+    assert threshold == [100_000, 50, 100]
+    assert frozen > 10_000  # the modules, the config, the recordings table
