@@ -165,5 +165,5 @@ def test_planning_process_collects_garbage_rarely(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     threshold, frozen = json.loads(result.stdout.rsplit("GC", 1)[1])
-    assert threshold == [100_000, 50, 100]
+    assert threshold == [100_000, 50, 10]
     assert frozen > 10_000  # the modules, the config, the recordings table

@@ -96,11 +96,12 @@ if workflow.is_main_process:
     # Planning keeps every object it makes (a few hundred a job: Snakemake's jobs,
     # their files and resources), and Python's cycle collector, run every 700 new
     # objects, rescans the older ones again and again: a quarter of `snakemake -n` over
-    # 20,000 recordings (86 s; 64 s with this). What exists now is kept for the run
-    # (freeze), and the collector runs every 100,000 new objects, older generations
-    # rarely. Job processes (workers, a SLURM job's Snakemake) keep Python's defaults.
+    # 20,000 recordings (86 s; 60-64 s with this). What exists now is kept for the run
+    # (freeze); the collector runs every 100,000 new objects, over everything every
+    # 50 million at most (still, in a long run, its cycles are collected). Job
+    # processes (workers, a SLURM job's Snakemake) keep Python's defaults.
     gc.freeze()
-    gc.set_threshold(100_000, 50, 100)
+    gc.set_threshold(100_000, 50, 10)
 resource_evaluation_inspected_once()
 
 
