@@ -14,10 +14,10 @@ a no-op over 2,000 materialized recordings in 10 s.
 
 Beside each size, Snakemake's own floor: the same dry run of a Snakefile of trivial shell
 rules chained as this workflow's per-recording jobs (4 a recording, then one combining
-job), without input functions, params, resources, logs or benchmarks (``FLOOR_SNAKEFILE``):
+job), without input functions, params, resources, logs or benchmarks (``FLOOR_CHAIN``):
 what any workflow with this many jobs costs to plan with this Snakemake; and beside the
 corpus of files, its 3 jobs a recording as such rules on the same files
-(``FILES_FLOOR_SNAKEFILE``, ``files_floor``). And the dry run of
+(``FLOOR_FILE_RECORDINGS``, ``files_floor``). And the dry run of
 the first of the batches of ``--batch-recordings`` (2,000) a corpus is run in, as the
 workflow/docs/performance.md ("Thousands of recordings") shows (``--batch combine=1/B``).
 """
@@ -42,25 +42,16 @@ WINDOW_TABLE = pa.table({"window_index": [0]}).replace_schema_metadata(
 )
 
 
-# Snakemake's floor: the per-recording job chain of this workflow with nothing else
-FLOOR_SNAKEFILE = """
-IDS = [f"r{i}" for i in range(int(config["recordings"]))]
-
+# Snakemake's floor: this workflow's per-recording job chain as trivial shell rules with
+# nothing else, from preprocessed signal to the combined table (each floor below names
+# its recordings, IDS, and how a recording's preprocess job gets its input)
+FLOOR_CHAIN = """
 rule all:
     input: "combined.txt"
 
 rule combine:
     input: expand("features/{r}.txt", r=IDS)
     output: "combined.txt"
-    shell: "touch {output}"
-
-rule recording:
-    output: "raw/{r}.txt"
-    shell: "touch {output}"
-
-rule preprocess:
-    input: "raw/{r}.txt"
-    output: "preprocessed/{r}.txt"
     shell: "touch {output}"
 
 rule windows:
@@ -74,10 +65,23 @@ rule features:
     shell: "touch {output}"
 """
 
-# Snakemake's floor for a corpus of files (``files_workdir``, read from its folder): the
-# per-recording jobs of a corpus (3 a recording) as trivial shell rules, the files as
-# the first one's input
-FILES_FLOOR_SNAKEFILE = """
+# the synthetic set's recordings: a job writes each (4 jobs a recording)
+FLOOR_SYNTHETIC_RECORDINGS = """
+IDS = [f"r{i}" for i in range(int(config["recordings"]))]
+
+rule recording:
+    output: "raw/{r}.txt"
+    shell: "touch {output}"
+
+rule preprocess:
+    input: "raw/{r}.txt"
+    output: "preprocessed/{r}.txt"
+    shell: "touch {output}"
+"""
+
+# a corpus of files' (``files_workdir``, read from a folder in it): the files are the
+# preprocess jobs' inputs (3 jobs a recording)
+FLOOR_FILE_RECORDINGS = """
 import glob
 from pathlib import Path
 
@@ -87,27 +91,9 @@ wildcard_constraints:
     subject=r"sub-\\d+",
     run=r"run-\\d+",
 
-rule all:
-    input: "combined.txt"
-
-rule combine:
-    input: expand("features/{r}.txt", r=IDS)
-    output: "combined.txt"
-    shell: "touch {output}"
-
 rule preprocess:
     input: "../data/{subject}/{subject}_{run}.edf"
     output: "preprocessed/{subject}_{run}.txt"
-    shell: "touch {output}"
-
-rule windows:
-    input: "preprocessed/{r}.txt"
-    output: "windows/{r}.txt"
-    shell: "touch {output}"
-
-rule features:
-    input: "preprocessed/{r}.txt", "windows/{r}.txt"
-    output: "features/{r}.txt"
     shell: "touch {output}"
 """
 
@@ -128,11 +114,11 @@ def main():
         with workdir_for(n) as workdir, files_workdir(n) as files:
             wall, peak = run_measured(command, workdir)
             floor_wall, floor_peak = floor_dry_run(
-                workdir, FLOOR_SNAKEFILE, "--config", f"recordings={n}"
+                workdir, FLOOR_SYNTHETIC_RECORDINGS, "--config", f"recordings={n}"
             )
             files_wall, files_peak = run_measured(command, files)
             files_floor_wall, files_floor_peak = floor_dry_run(
-                files, FILES_FLOOR_SNAKEFILE
+                files, FLOOR_FILE_RECORDINGS
             )
             batch_wall, batch_peak = run_measured(
                 snakemake("--dry-run", "--batch", batch, "--cores", "2", "--quiet"),
@@ -214,12 +200,14 @@ def materialize(workdir):
     return time.perf_counter() - start
 
 
-def floor_dry_run(workdir, snakefile, *arguments):
-    """Wall seconds and peak MiB of ``snakemake -n`` on ``snakefile`` (its text) with
-    ``arguments``, in a folder ``floor`` in ``workdir``."""
+def floor_dry_run(workdir, recordings, *arguments):
+    """Wall seconds and peak MiB of ``snakemake -n`` with ``arguments`` on the floor's
+    Snakefile of ``recordings`` (:data:`FLOOR_SYNTHETIC_RECORDINGS` or
+    :data:`FLOOR_FILE_RECORDINGS`, then :data:`FLOOR_CHAIN`), in a folder ``floor``
+    in ``workdir``."""
     floor = workdir / "floor"
     floor.mkdir()
-    (floor / "Snakefile").write_text(snakefile)
+    (floor / "Snakefile").write_text(recordings + FLOOR_CHAIN)
     command = [sys.executable, "-m", "snakemake", "--dry-run", "all", "--cores", "2"]
     return run_measured([*command, *arguments, "--quiet"], floor)
 

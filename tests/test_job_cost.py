@@ -88,6 +88,24 @@ def test_jobs_import_neither_numba_nor_scipy_signal_nor_mne_they_do_not_use(tmp_
     )
 
 
+def dry_run_reporting(script, marker, workdir, *targets):
+    """What ``script`` reports: it runs ``snakemake --dry-run --forceall`` on
+    ``targets`` in ``workdir`` (a tiny copy of the default config) as Snakemake's
+    command line does, then prints ``marker`` and a JSON value, returned here."""
+    from conftest import snakemake_command, tiny_copy_of_default_config
+
+    tiny_copy_of_default_config(workdir)
+    command = snakemake_command("--dry-run", "--forceall", *targets)
+    result = subprocess.run(
+        [sys.executable, "-c", script, *command[3:]],
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return json.loads(result.stdout.rsplit(marker, 1)[1])
+
+
 COUNT_SIGNATURES = """
 import collections, inspect, json, sys
 from snakemake.cli import main
@@ -122,18 +140,9 @@ def test_snakemake_inspects_each_input_function_once_not_once_per_job(tmp_path):
     (:func:`eegflow.input_functions.resource_evaluation_inspected_once`). Fails when a
     rule names a function without the decorator, or when Snakemake stops reading the
     parameters it sets."""
-    from conftest import snakemake_command, tiny_copy_of_default_config
-
-    tiny_copy_of_default_config(tmp_path)
-    command = snakemake_command("--dry-run", "--forceall", "all", "qc", "summary")
-    result = subprocess.run(
-        [sys.executable, "-c", COUNT_SIGNATURES, *command[3:]],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
+    inspected = dry_run_reporting(
+        COUNT_SIGNATURES, "INSPECTED", tmp_path, "all", "qc", "summary"
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    inspected = json.loads(result.stdout.rsplit("INSPECTED", 1)[1])
     assert inspected  # the decorator's own look, once per function
     assert {name: n for name, n in inspected.items() if n > 1} == {}
 
@@ -153,17 +162,6 @@ def test_planning_process_collects_garbage_rarely(tmp_path):
     """Snakemake's process plans with the parse's objects frozen and the cycle
     collector run every 100,000 new objects (a quarter of `snakemake -n` over 20,000
     recordings went to collections at Python's default of 700)."""
-    from conftest import snakemake_command, tiny_copy_of_default_config
-
-    tiny_copy_of_default_config(tmp_path)
-    command = snakemake_command("--dry-run", "--forceall", "all")
-    result = subprocess.run(
-        [sys.executable, "-c", GC_SETTINGS, *command[3:]],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    threshold, frozen = json.loads(result.stdout.rsplit("GC", 1)[1])
+    threshold, frozen = dry_run_reporting(GC_SETTINGS, "GC", tmp_path, "all")
     assert threshold == [100_000, 50, 10]
     assert frozen > 10_000  # the modules, the config, the recordings table
