@@ -2,6 +2,7 @@
 process that stays for the next job; failures and dead workers fail their job only."""
 
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import types
 
 import pytest
 
+from conftest import ROOT
 from eegflow.workers import JobScriptFailed, cancel_scheduler_timers, run_job_script
 
 SCRIPT = """
@@ -187,3 +189,70 @@ def running(pid):
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_a_worker_gets_the_jobs_names_and_values_without_snakemakes_classes(tmp_path):
+    from snakemake.io import _IOFile
+    from snakemake.iocontainers import (
+        InputFiles,
+        Log,
+        OutputFiles,
+        Params,
+        ResourceList,
+        Snakemake,
+        Wildcards,
+    )
+
+    from eegflow.workers import job_view
+
+    def named(kind, **values):
+        return kind(fromdict=values)
+
+    inputs = InputFiles(
+        toclone=["code.sha256", "a.edf", "a.tsv", "b.tsv"], plainstr=True
+    )
+    inputs._set_name("code", 0)
+    inputs._set_name("raw", 1)
+    inputs._set_name("annotations", 2, end=4)
+    job = Snakemake(
+        inputs,
+        named(OutputFiles, fif="a_raw.fif"),
+        named(Params, preprocess={"filter": {"h_freq": 30}}, source="a.edf"),
+        named(Wildcards, recording="a", index="3"),
+        1,
+        named(ResourceList, mem_mb=400, tmpdir="/tmp"),
+        named(Log, log="a.log"),
+        {"execution": {}},
+        "preprocess",
+        None,
+        str(tmp_path),
+    )
+    view = job_view(job)
+    for field in ("input", "output", "params", "wildcards", "resources", "log"):
+        original, copied = getattr(job, field), getattr(view, field)
+        assert list(copied) == list(original)
+        assert list(copied.keys()) == list(original.keys())
+        for name, value in original.items():
+            assert getattr(copied, name) == value and copied.get(name) == value
+    assert view.input.annotations == ["a.tsv", "b.tsv"]
+    assert view.wildcards.index == "3"  # a name that is a list method's, as Snakemake
+    assert view.params.preprocess == {"filter": {"h_freq": 30}}
+    assert (view.threads, view.rule, view.config) == (1, "preprocess", job.config)
+    assert all(type(path) is str for path in view.input)
+    assert not isinstance(view.input[0], _IOFile)
+    # a worker unpickles it without importing Snakemake
+    pickled = tmp_path / "job.pickle"
+    pickled.write_bytes(pickle.dumps(view))
+    code = (
+        "import pickle, sys\n"
+        f"job = pickle.loads(open({str(pickled)!r}, 'rb').read())\n"
+        "assert job.input.raw == 'a.edf' and job.log[0] == 'a.log'\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'snakemake'))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "workflow" / "scripts")},
+    )
+    assert result.stdout.strip() == "[]", result.stderr

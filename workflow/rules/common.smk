@@ -121,10 +121,11 @@ def run_script_warm(script, job):
 
     For the ``run:`` block of the per-recording stages and of combine (short jobs, the
     last one on the run's critical path), given its ``locals()``: the job
-    script runs unchanged with the same ``snakemake`` object, in one of ``--cores``
-    worker processes that imported MNE, SciPy and pyarrow once
-    (:mod:`eegflow.workers`), not in a new process per job. Where this Snakemake runs
-    a single job (a SLURM job's), in this process.
+    script runs unchanged with the ``snakemake`` object ``script:`` gives it (in a
+    worker, its names and values without Snakemake's classes:
+    :func:`eegflow.workers.job_view`), in one of ``--cores`` worker processes that
+    imported MNE, SciPy and pyarrow once (:mod:`eegflow.workers`), not in a new process
+    per job. Where this Snakemake runs a single job (a SLURM job's), in this process.
     """
     run_job_script(
         os.path.join(os.path.dirname(PACKAGE_DIR), f"{script}.py"),

@@ -264,9 +264,9 @@ def compute_features(
     :func:`batch_windows`): pairwise features on many channels at a high rate
     need hundreds of MB per window.
     """
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from .arrow import numpy_array
     from .windows import marked_bad_channels, read_windows, window_table_info
 
     validate_feature_settings(settings)
@@ -319,6 +319,6 @@ def compute_features(
     table = table.drop_columns(["fif_sample"])  # a place in the FIF, not a feature
     table = table.replace_schema_metadata({"eegflow": json.dumps(info)})
     for column, array in values.items():
-        table = table.append_column(column, pa.array(array))
+        table = table.append_column(column, numpy_array(array))
     with atomic_output(out_path) as tmp:
         pq.write_table(table, tmp)

@@ -34,9 +34,11 @@ def atomic_output(path):
 
 # Values per channel-and-time buffer of a FIF file written here: MNE's default buffer of
 # 1 s makes 32,400 buffers of a 9 h recording at 100 Hz, and writing and reading them
-# one by one cost 1.7 s and 0.9 s; buffers of about 10^6 values (4 MB as float32)
-# take 0.1 s and 0.05 s, hold the same data, and stay small for dense recordings.
-FIF_BUFFER_VALUES = 1_000_000
+# one by one cost 1.7 s and 0.9 s; buffers of about 10^6 values took 0.1 s and 0.05 s.
+# A quarter of that (1 MB as float32) writes as fast, reads windows as fast
+# (benchmarks/windows_loading.py), and MNE's copies of a buffer as it writes it (float64,
+# float32, bytes) add 9 MiB less to a preprocess job's peak memory (9 h, 3 channels).
+FIF_BUFFER_VALUES = 250_000
 
 
 def save_fif(raw, out_path, fmt="single"):

@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from . import UserError
+from .arrow import numpy_array, python_array, string_array
 from .fifread import fif_reader
 from .fileio import atomic_output, note, read_record
 from .provenance import with_stage
@@ -490,22 +491,20 @@ def make_windows(
         if descriptions is not None:
             descriptions = descriptions[kept]
     start_s = start_offset_s + starts / sfreq  # from the source file's first sample
-    columns = {
-        "recording": pa.array([recording] * len(starts), pa.string()),
-        "window_index": pa.array(np.arange(len(starts)), pa.int64()),
-        "start_sample": pa.array(
-            np.round(start_s * sfreq).astype(np.int64), pa.int64()
-        ),
-        "start_s": pa.array(start_s, pa.float64()),
-        "fif_sample": pa.array(starts, pa.int64()),
+    columns = {  # built from buffers: pa.array would import pandas (eegflow.arrow)
+        "recording": string_array([recording] * len(starts)),
+        "window_index": numpy_array(np.arange(len(starts), dtype=np.int64)),
+        "start_sample": numpy_array(np.round(start_s * sfreq).astype(np.int64)),
+        "start_s": numpy_array(np.asarray(start_s, dtype=np.float64)),
+        "fif_sample": numpy_array(np.asarray(starts, dtype=np.int64)),
     }
-    columns["rejected"] = pa.array(rejected, pa.bool_())
-    columns["reject_reason"] = pa.array(reasons, pa.string())
+    columns["rejected"] = numpy_array(rejected)
+    columns["reject_reason"] = string_array(reasons)
     for name, value in metadata.items():
-        columns[name] = pa.array([value] * len(starts))
+        columns[name] = python_array([value] * len(starts))
     if mapping:  # the window's own label replaces a recording-level target
-        columns["label"] = pa.array(descriptions.tolist(), pa.string())
-        columns["target"] = pa.array([mapping[d] for d in descriptions])
+        columns["label"] = string_array(descriptions.tolist())
+        columns["target"] = python_array([mapping[d] for d in descriptions])
     schema_metadata = {
         # the FIF the windows are read from, relative to the table's folder
         "signal": os.path.relpath(preprocessed_path, Path(table_path).parent),
