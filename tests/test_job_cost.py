@@ -75,6 +75,12 @@ def test_jobs_import_neither_numba_nor_scipy_signal_nor_mne_they_do_not_use(tmp_
         tmp_path,
         HEAVY + ("pandas",),
     )
+    assert not imported_by(  # the last job of every run
+        "from eegflow.combine import combine_feature_tables\n"
+        "combine_feature_tables(['features.parquet'], 'combined.parquet')",
+        tmp_path,
+        HEAVY + ("pandas",),
+    )
     # reading the windows back, z-scored, for training
     imported_by(
         "from eegflow.windows import make_windows\n"
