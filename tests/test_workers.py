@@ -256,3 +256,31 @@ def test_a_worker_gets_the_jobs_names_and_values_without_snakemakes_classes(tmp_
         env={**os.environ, "PYTHONPATH": str(ROOT / "workflow" / "scripts")},
     )
     assert result.stdout.strip() == "[]", result.stderr
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="glibc's malloc_trim, /proc"
+)
+def test_a_worker_returns_the_memory_its_job_freed():
+    # 100 MB in 4 kB pieces from the C library's heap, freed but the last: glibc keeps
+    # the freed pages for reuse until they are trimmed
+    code = (
+        "from eegflow.workers import return_freed_memory\n"
+        "def anonymous_kib():\n"
+        "    with open('/proc/self/status') as status:\n"
+        "        return next(int(line.split()[1]) for line in status\n"
+        "                    if line.startswith('RssAnon'))\n"
+        "blocks = [bytearray(4096) for _ in range(25_000)]\n"
+        "last = blocks[-1]\n"
+        "del blocks\n"
+        "held = anonymous_kib()\n"
+        "return_freed_memory()\n"
+        "print(held - anonymous_kib())"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "workflow" / "scripts")},
+    )
+    assert int(result.stdout) > 50_000, result.stderr  # KiB given back

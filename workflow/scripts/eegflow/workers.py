@@ -9,10 +9,12 @@ importing those once: :func:`run_job_script`, called by the rules' ``run:`` bloc
 Each job still runs in a process of its own at a time (never two in one process: MNE's
 logging, Python's warning filters and the job's log file are per process), fails on its
 own (a worker that dies, killed or out of memory, fails the job it ran and is
-replaced), and logs as before (:func:`eegflow.jobs.job_logging`). Where this Snakemake
-process runs one job only (a SLURM job, or a ``run:`` job Snakemake spawned because
-``--force-use-threads`` was off), the script runs in this process itself: there is
-nothing to keep warm.
+replaced), and logs as before (:func:`eegflow.jobs.job_logging`). A worker gets the
+job's names and values without Snakemake's classes (:func:`job_view`: it never imports
+Snakemake) and gives the memory a job freed back to the system before the next
+(:func:`return_freed_memory`). Where this Snakemake process runs one job only (a
+SLURM job, or a ``run:`` job Snakemake spawned because ``--force-use-threads`` was
+off), the script runs in this process itself: there is nothing to keep warm.
 """
 
 import atexit
