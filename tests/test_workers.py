@@ -191,6 +191,16 @@ def running(pid):
         return False
 
 
+def run_with_the_package(code):
+    """Run ``code`` in a fresh interpreter that imports eegflow as a worker does."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "workflow" / "scripts")},
+    )
+
+
 def test_a_worker_gets_the_jobs_names_and_values_without_snakemakes_classes(tmp_path):
     from snakemake.io import _IOFile
     from snakemake.iocontainers import (
@@ -249,12 +259,7 @@ def test_a_worker_gets_the_jobs_names_and_values_without_snakemakes_classes(tmp_
         "assert job.input.raw == 'a.edf' and job.log[0] == 'a.log'\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] == 'snakemake'))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "workflow" / "scripts")},
-    )
+    result = run_with_the_package(code)
     assert result.stdout.strip() == "[]", result.stderr
 
 
@@ -277,10 +282,5 @@ def test_a_worker_returns_the_memory_its_job_freed():
         "return_freed_memory()\n"
         "print(held - anonymous_kib())"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "workflow" / "scripts")},
-    )
+    result = run_with_the_package(code)
     assert int(result.stdout) > 50_000, result.stderr  # KiB given back
