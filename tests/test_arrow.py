@@ -88,6 +88,7 @@ def test_string_array_of_non_strings_is_pyarrows_own_error():
         ["sub-01", None],
         [None, None, None],
         [2**53 + 1, 0.5],  # beyond exact floats: pyarrow's own conversion
+        [np.int64(-(2**63)), 0.5],  # (NumPy's abs of it overflows)
         [np.float32(1.5), np.float32(2)],  # another NumPy type: pyarrow's own
         [np.int32(3)],
         [2**64],  # beyond int64: pyarrow's own

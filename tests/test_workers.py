@@ -245,6 +245,10 @@ def test_a_worker_gets_the_jobs_names_and_values_without_snakemakes_classes(tmp_
         for name, value in original.items():
             assert getattr(copied, name) == value and copied.get(name) == value
     assert view.input.annotations == ["a.tsv", "b.tsv"]
+    assert view.input["raw"] == job.input["raw"] == "a.edf"
+    assert view.input[1:3] == ["a.edf", "a.tsv"]
+    with pytest.raises(KeyError):
+        view.input["missing"]
     assert view.wildcards.index == "3"  # a name that is a list method's, as Snakemake
     assert view.params.preprocess == {"filter": {"h_freq": 30}}
     assert (view.threads, view.rule, view.config) == (1, "preprocess", job.config)

@@ -116,7 +116,7 @@ def python_array(values):
     dtype = INFERRED_DTYPES.get(kinds)
     if dtype is None or (
         len(kinds) == 2
-        and any(_kind(v) == "int64" and abs(v) > EXACT_FLOAT_INT for v in present)
+        and any(_kind(v) == "int64" and abs(int(v)) > EXACT_FLOAT_INT for v in present)
     ):
         return pa.array(values)
     valid = np.array([value is not None for value in values], bool)

@@ -59,6 +59,14 @@ class NamedValues(list):
                 self[start] if end is None else NamedValues(self[start:end]),
             )
 
+    def __getitem__(self, key):
+        """An entry by position or slice, or by name (``input["raw"]``)."""
+        if isinstance(key, str):
+            if key not in self._names:
+                raise KeyError(key)
+            return getattr(self, key)
+        return super().__getitem__(key)
+
     def keys(self):
         """The names, in order."""
         return self._names.keys()
@@ -332,9 +340,11 @@ def return_freed_memory():
     EDF). The system's accounting counts what a waiting worker holds while the other
     workers run.
     """
+    if not sys.platform.startswith("linux"):
+        return
     try:
         trim = ctypes.CDLL(None).malloc_trim
-    except (AttributeError, OSError):  # not glibc (macOS, musl)
+    except (AttributeError, OSError):  # not glibc (musl)
         return
     trim(0)
 
