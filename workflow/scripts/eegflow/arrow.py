@@ -110,13 +110,17 @@ def python_array(values):
     present = [value for value in values if value is not None]
     if not present:
         return pa.nulls(len(values))
-    kinds = frozenset(map(_kind, present))
+    present_kinds = [_kind(value) for value in present]
+    kinds = frozenset(present_kinds)
     if kinds == {"string"}:
         return string_array(values)
     dtype = INFERRED_DTYPES.get(kinds)
     if dtype is None or (
         len(kinds) == 2
-        and any(_kind(v) == "int64" and abs(int(v)) > EXACT_FLOAT_INT for v in present)
+        and any(
+            kind == "int64" and abs(int(value)) > EXACT_FLOAT_INT
+            for value, kind in zip(present, present_kinds)
+        )
     ):
         return pa.array(values)
     valid = np.array([value is not None for value in values], bool)

@@ -19,6 +19,7 @@ off), the script runs in this process itself: there is nothing to keep warm.
 
 import atexit
 import ctypes
+import functools
 import os
 import pickle
 import queue
@@ -73,11 +74,11 @@ class NamedValues(list):
 
     def items(self):
         """(name, value) pairs, in order."""
-        return [(name, getattr(self, name)) for name in self._names]
+        return [(name, self[name]) for name in self._names]
 
     def get(self, key, default=None):
         """The value named ``key``, else ``default``."""
-        return getattr(self, key) if key in self._names else default
+        return self[key] if key in self._names else default
 
 
 # what Snakemake's ``snakemake`` object of a ``script:`` job holds for its script
@@ -340,13 +341,20 @@ def return_freed_memory():
     EDF). The system's accounting counts what a waiting worker holds while the other
     workers run.
     """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    """glibc's ``malloc_trim``, looked up once a process; None elsewhere."""
     if not sys.platform.startswith("linux"):
-        return
+        return None
     try:
-        trim = ctypes.CDLL(None).malloc_trim
+        return ctypes.CDLL(None).malloc_trim
     except (AttributeError, OSError):  # not glibc (musl)
-        return
-    trim(0)
+        return None
 
 
 def _stop_with_parent(parent):
