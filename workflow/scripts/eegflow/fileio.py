@@ -252,9 +252,10 @@ def read_record(path):
 def window_table_shape(path):
     """(windows, channels, samples) of the windows a window table
     (:func:`eegflow.windows.make_windows`) lists, read from its footer only."""
-    import pyarrow.parquet as pq
-
     with open(path, "rb") as handle:  # a missing table: Snakemake's FileNotFoundError
+        # imported once a table exists: planning a run (Snakemake's process) never does
+        import pyarrow.parquet as pq
+
         footer = pq.read_metadata(handle)
     info = json.loads(footer.metadata[b"eegflow"])
     return footer.num_rows, len(info["ch_names"]), info["window_samples"]
