@@ -213,7 +213,7 @@ def test_a_worker_gets_the_jobs_names_and_values_without_snakemakes_classes(tmp_
         Wildcards,
     )
 
-    from eegflow.workers import job_view
+    from eegflow.workers import job_view, script_job
 
     def named(kind, **values):
         return kind(fromdict=values)
@@ -224,19 +224,34 @@ def test_a_worker_gets_the_jobs_names_and_values_without_snakemakes_classes(tmp_
     inputs._set_name("code", 0)
     inputs._set_name("raw", 1)
     inputs._set_name("annotations", 2, end=4)
+    run_block_locals = {  # what a rule's run: block sees
+        "input": inputs,
+        "output": named(OutputFiles, fif="a_raw.fif"),
+        "params": named(Params, preprocess={"filter": {"h_freq": 30}}, source="a.edf"),
+        "wildcards": named(Wildcards, recording="a", index="3"),
+        "threads": 1,
+        "resources": named(ResourceList, mem_mb=400, tmpdir="/tmp"),
+        "log": named(Log, log="a.log"),
+        "rule": "preprocess",
+        "bench_iteration": None,
+        "jobid": 7,
+    }
     job = Snakemake(
-        inputs,
-        named(OutputFiles, fif="a_raw.fif"),
-        named(Params, preprocess={"filter": {"h_freq": 30}}, source="a.edf"),
-        named(Wildcards, recording="a", index="3"),
-        1,
-        named(ResourceList, mem_mb=400, tmpdir="/tmp"),
-        named(Log, log="a.log"),
+        *(run_block_locals[name] for name in ("input", "output", "params")),
+        *(run_block_locals[name] for name in ("wildcards", "threads", "resources")),
+        run_block_locals["log"],
         {"execution": {}},
         "preprocess",
         None,
         str(tmp_path),
     )
+    # the rules' run: blocks make it without Snakemake's class (which imports pandas)
+    made_here = job_view(script_job(run_block_locals, job.config, str(tmp_path)))
+    assert vars(made_here).keys() == vars(job_view(job)).keys()
+    for field, value in vars(job_view(job)).items():
+        assert getattr(made_here, field) == value
+        names = getattr(value, "_names", None)
+        assert getattr(getattr(made_here, field), "_names", None) == names
     view = job_view(job)
     for field in ("input", "output", "params", "wildcards", "resources", "log"):
         original, copied = getattr(job, field), getattr(view, field)

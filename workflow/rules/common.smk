@@ -7,7 +7,6 @@ import sys
 import time
 
 from snakemake.exceptions import WorkflowError
-from snakemake.iocontainers import Snakemake as ScriptJob
 from snakemake.logging import logger
 from snakemake.settings.types import ExecMode
 from snakemake.utils import min_version, validate
@@ -41,7 +40,7 @@ from eegflow.resources import (
     runtime_request_min,
 )
 from eegflow.remote import RemoteStorage, is_remote
-from eegflow.workers import cancel_scheduler_timers, run_job_script
+from eegflow.workers import cancel_scheduler_timers, run_job_script, script_job
 
 _snakemake_expand = expand
 
@@ -121,22 +120,15 @@ def run_script_warm(script, job):
 
     For the ``run:`` block of the per-recording stages and of combine (short jobs, the
     last one on the run's critical path), given its ``locals()``: the job
-    script runs unchanged with the ``snakemake`` object ``script:`` gives it (in a
-    worker, its names and values without Snakemake's classes:
-    :func:`eegflow.workers.job_view`), in one of ``--cores`` worker processes that
+    script runs unchanged with the names and values ``script:`` gives it as
+    ``snakemake`` (:func:`eegflow.workers.script_job`; in a worker without Snakemake's
+    classes: :func:`eegflow.workers.job_view`), in one of ``--cores`` worker processes that
     imported MNE, SciPy and pyarrow once (:mod:`eegflow.workers`), not in a new process
     per job. Where this Snakemake runs a single job (a SLURM job's), in this process.
     """
     run_job_script(
         os.path.join(os.path.dirname(PACKAGE_DIR), f"{script}.py"),
-        ScriptJob(
-            *(job[name] for name in ("input", "output", "params", "wildcards")),
-            *(job[name] for name in ("threads", "resources", "log")),
-            config,
-            job["rule"],
-            job["bench_iteration"],
-            os.path.dirname(PACKAGE_DIR),
-        ),
+        script_job(job, config, os.path.dirname(PACKAGE_DIR)),
         workers=workflow.cores if workflow.exec_mode == ExecMode.DEFAULT else None,
     )
 

@@ -97,6 +97,33 @@ SCRIPT_JOB_FIELDS = (
 )
 
 
+def script_job(rule_locals, config, scriptdir):
+    """What Snakemake's ``script:`` hands its job script as ``snakemake``, for the job
+    of a ``run:`` block whose ``locals()`` are ``rule_locals``: the fields of
+    :data:`SCRIPT_JOB_FIELDS`, the file lists (input, output, log) as plain strings
+    (their ``_plainstrings()``, a remote file's local copy or query as Snakemake gives
+    it), params, wildcards, resources as the job has them.
+
+    Snakemake's own class for it (``snakemake.iocontainers.Snakemake``) imports pandas
+    and polars when it is made, to store any data frame among params: 0.3 s of the
+    first job's start and 67 MiB for the rest of the run in Snakemake's own process,
+    where nothing else imports them (the README's install), for params that hold none.
+    """
+    return types.SimpleNamespace(
+        **{
+            name: rule_locals[name]._plainstrings()
+            for name in ("input", "output", "log")
+        },
+        **{
+            name: rule_locals[name]
+            for name in SCRIPT_JOB_FIELDS
+            if name not in ("input", "output", "log", "config", "scriptdir")
+        },
+        config=config,
+        scriptdir=scriptdir,
+    )
+
+
 def job_view(job):
     """``job`` (Snakemake's ``snakemake`` object of a ``script:`` job) for a worker: its
     fields (:data:`SCRIPT_JOB_FIELDS`) with the same values, its lists (Snakemake's
@@ -129,8 +156,8 @@ def run_job_script(script, job, *, workers):
     ----------
     script : str or path-like
         The job script (``workflow/scripts/<rule>.py``), exactly what ``script:`` ran.
-    job : snakemake.iocontainers.Snakemake
-        The object a ``script:`` job gets as ``snakemake``.
+    job : object
+        What a ``script:`` job gets as ``snakemake`` (:func:`script_job`).
     workers : int or None
         Run it in one of this many warm worker processes (this Snakemake's
         ``--cores``); None: in this process.
