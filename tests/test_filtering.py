@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from eegflow import filtering
-from eegflow.filtering import filter_raw
+from eegflow.filtering import OnePassFilters, filter_raw
 
 
 def recording(sfreq, seconds=20, seed=0):
@@ -70,9 +70,42 @@ def test_fir_filter_equals_raw_filter(
     assert len(h) == taps
     ours = raw.copy()
     filter_raw(ours, l_freq, h_freq)
-    assert len(mne_calls) == (taps > filtering.SHORT_FILTER_TAPS)
+    assert not mne_calls
     theirs = raw.copy()
     theirs.filter(l_freq, h_freq, verbose="error")
+    assert_same(ours, theirs)
+    if taps > filtering.SHORT_FILTER_TAPS:  # MNE's own overlap-add, as raw.filter's
+        np.testing.assert_array_equal(ours.get_data(), theirs.get_data())
+    np.testing.assert_array_equal(ours.get_data([3, 4]), raw.get_data([3, 4]))
+
+
+@pytest.mark.parametrize(
+    ("sfreq", "notch", "l_freq", "h_freq", "seconds", "one_pass"),
+    [
+        (256.0, [50.0, 100.0], 0.5, 40.0, 40, True),  # benchmarks/overhead.py's
+        (100.0, [50.0 / 3], None, 30.0, 20, True),  # a short low-pass, a long product
+        (500.0, [60.0, 120.0, 180.0], 1.0, None, 30, True),
+        (250.0, [50.0], 0.1, 100.0, 40, True),  # 8,251 + 1,651 taps: 9,901 samples
+        (250.0, [50.0], 0.1, 100.0, 35, False),  # in 8,750
+    ],
+)
+def test_notch_and_band_pass_in_one_pass_equal_mnes_two_calls(
+    sfreq, notch, l_freq, h_freq, seconds, one_pass, mne_calls
+):
+    """Every sample, the first and last included, equals raw.notch_filter then
+    raw.filter: the product of the filters, MNE's odd-reflection padding covering it,
+    is the two passes (where the recording is shorter than the product, the filters
+    are applied one after the other)."""
+    raw = recording(sfreq, seconds=seconds)
+    theirs = raw.copy().notch_filter(notch, verbose="error")
+    theirs.filter(l_freq, h_freq, verbose="error")
+    ours = raw.copy()
+    filters = OnePassFilters(ours)
+    filters.notch(notch)
+    filters.band(l_freq, h_freq)
+    assert np.array_equal(ours._data, raw._data) == one_pass  # nothing applied yet?
+    filters.apply()
+    assert len(mne_calls) == 1  # theirs
     assert_same(ours, theirs)
     np.testing.assert_array_equal(ours.get_data([3, 4]), raw.get_data([3, 4]))
 
@@ -103,7 +136,7 @@ def test_cached_filter_designs_are_mnes_bit_for_bit(tmp_path, monkeypatch):
         ours = raw.copy()
         with filtering.cached_filter_designs():
             ours.notch_filter([50.0, 100.0], verbose="error")
-            filter_raw(ours, 0.5, 40.0)  # 1,691 taps: MNE's raw.filter
+            filter_raw(ours, 0.5, 40.0)  # 1,691 taps: MNE's overlap-add
             filter_raw(ours, None, 30.0)  # 113 taps: convolved here
         np.testing.assert_array_equal(ours.get_data(), theirs.get_data())
         designs.append(sorted((tmp_path / "cache" / "filters").iterdir()))

@@ -36,7 +36,7 @@ from .fileio import (
     write_record,
 )
 from .fifread import write_layout
-from .filtering import cached_filter_designs, filter_raw
+from .filtering import OnePassFilters, cached_filter_designs
 from .provenance import file_fingerprints, with_stage
 from .recordings import recording_files
 from .remote import named_by_url
@@ -263,8 +263,9 @@ def notch_reaches_nyquist(freqs, sfreq):
     ]
 
 
-def _notch(raw, settings, n_jobs, path, notes):
-    """Remove line noise at config preprocess.notch's frequencies (MNE notch_filter).
+def _notch(raw, settings, filters, path, notes):
+    """Remove line noise at config preprocess.notch's frequencies (MNE notch_filter,
+    applied with the band-pass by ``filters``: :class:`eegflow.filtering.OnePassFilters`).
 
     Harmonics of ``line_freq`` whose notch band reaches Nyquist are left out, and a
     ``line_freq`` with no harmonic left gives no notch: each is a :func:`note`.
@@ -297,7 +298,7 @@ def _notch(raw, settings, n_jobs, path, notes):
         )
     freqs = [f for f in freqs if f not in too_high]
     if freqs:
-        raw.notch_filter(freqs, n_jobs=n_jobs, verbose="warning")
+        filters.notch(freqs)
         log.info("%s: notch filter at %s Hz", path, freqs)
     return freqs
 
@@ -605,12 +606,14 @@ def preprocess_recording(
             raw.resample(settings["resample_sfreq"], n_jobs=n_jobs, verbose="warning")
     resampled_start_s = raw.first_samp / raw.info["sfreq"]
     filt = settings["filter"]
+    filters = OnePassFilters(raw, n_jobs)
     with cached_filter_designs():
         with noted_warnings(raw_path, "config preprocess.notch", notes):
-            notch = _notch(raw, settings["notch"], n_jobs, raw_path, notes)
-        if filt["l_freq"] is not None or filt["h_freq"] is not None:
-            with noted_warnings(raw_path, "config preprocess.filter", notes):
-                filter_raw(raw, filt["l_freq"], filt["h_freq"], filt["method"], n_jobs)
+            notch = _notch(raw, settings["notch"], filters, raw_path, notes)
+        with noted_warnings(raw_path, "config preprocess.filter", notes):
+            if filt["l_freq"] is not None or filt["h_freq"] is not None:
+                filters.band(filt["l_freq"], filt["h_freq"], filt["method"])
+            filters.apply()
     with noted_warnings(raw_path, "config preprocess.steps", notes):
         _run_steps(raw, settings["steps"], raw_path)
     if action == "interpolate":
