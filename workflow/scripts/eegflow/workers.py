@@ -105,9 +105,10 @@ def script_job(rule_locals, config, scriptdir):
     it), params, wildcards, resources as the job has them.
 
     Snakemake's own class for it (``snakemake.iocontainers.Snakemake``) imports pandas
-    and polars when it is made, to store any data frame among params: 0.3 s of the
-    first job's start and 67 MiB for the rest of the run in Snakemake's own process,
-    where nothing else imports them (the README's install), for params that hold none.
+    and polars when it is made, to store any data frame among params: 0.3 s before the
+    first job could start, and 67 MiB in Snakemake's own process while the first jobs
+    run, for params that hold none (the README's install; Snakemake's record of a
+    finished job imports pandas later, wherever it is installed).
     """
     return types.SimpleNamespace(
         **{
