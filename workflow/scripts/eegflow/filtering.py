@@ -30,6 +30,11 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
+# MNE's notch_filter stops each frequency f over f +- f/400 (its notch_widths f/200) with
+# a 0.5 Hz transition on each side (trans_bandwidth 1 Hz)
+NOTCH_HALF_WIDTH_PER_HZ = 1 / 400
+NOTCH_HALF_TRANSITION_HZ = 0.5
+
 # annotations between whose stretches raw.filter filters separately
 SKIPPED_BY_MNE = ("EDGE", "BAD_ACQ_SKIP")
 # Filters up to this many taps are convolved here. Measured (CPU s, one core): a 30 Hz
@@ -129,9 +134,9 @@ class OnePassFilters:
             self.apply()
             self.raw.notch_filter(freqs, n_jobs=self.n_jobs, verbose="warning")
             return
-        # the band-stop filter mne.filter.notch_filter designs
-        half_transition = 0.5
+        # the band-stop filter mne.filter.notch_filter designs, in its arithmetic
         widths = np.asarray(freqs, float) / 200
+        half_transition = NOTCH_HALF_TRANSITION_HZ
         self._add(
             mne.filter.create_filter(
                 self.raw._data,

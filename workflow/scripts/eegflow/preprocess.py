@@ -36,7 +36,12 @@ from .fileio import (
     write_record,
 )
 from .fifread import write_layout
-from .filtering import OnePassFilters, cached_filter_designs
+from .filtering import (
+    NOTCH_HALF_TRANSITION_HZ,
+    NOTCH_HALF_WIDTH_PER_HZ,
+    OnePassFilters,
+    cached_filter_designs,
+)
 from .provenance import file_fingerprints, with_stage
 from .recordings import recording_files
 from .remote import named_by_url
@@ -246,16 +251,9 @@ def _set_montage(raw, montage, path):
         ) from None
 
 
-# MNE's notch_filter stops each frequency f over f +- f/400 with a 0.5 Hz transition on
-# each side (its notch_widths f/200, trans_bandwidth 1 Hz), and fails when that band
-# reaches Nyquist
-NOTCH_HALF_WIDTH_PER_HZ = 1 / 400
-NOTCH_HALF_TRANSITION_HZ = 0.5
-
-
 def notch_reaches_nyquist(freqs, sfreq):
     """The frequencies of ``freqs`` whose notch band (MNE's defaults) reaches the
-    Nyquist frequency of ``sfreq``, where MNE cannot notch them."""
+    Nyquist frequency of ``sfreq``, where MNE cannot notch them (its design fails)."""
     return [
         f
         for f in freqs
